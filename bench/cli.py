@@ -1,0 +1,52 @@
+"""``sdxl-bench`` entry point: argument parsing and error handling, nothing heavy.
+
+Each command is a module in ``bench.commands`` with ``register(subparsers)`` and
+``main(args) -> int``; modules import torch only inside ``main``, so ``--help`` and the
+analysis commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from bench import __version__
+from bench.errors import UsageError
+
+COMMANDS = ("run", "list", "env")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sdxl-bench",
+        description="Throughput, latency and memory benchmarks for diffusers SDXL batch inference.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdxl-bench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"bench.commands.{name.replace('-', '_')}")
+        sub = module.register(subparsers)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show tracebacks for errors")
+        sub.set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except UsageError as exc:
+        if args.debug:
+            raise
+        print(f"sdxl-bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("sdxl-bench: interrupted", file=sys.stderr)
+        return 130

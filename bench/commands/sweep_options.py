@@ -1,0 +1,81 @@
+"""The sweep flags shared by every command that measures (``run``, ``determinism``, …)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.plan import DEFAULT_BATCH_SIZES, DEFAULT_IMAGES_PER_PROMPT, DTYPES, Plan, SweepOptions
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sweep")
+    group.add_argument("--scenario", default="t2i-prompts-x-images",
+                       help="built-in scenario name or path to a scenario .py file"
+                       " (default: %(default)s; see `sdxl-bench list`)")
+    group.add_argument("--model", default="tiny",
+                       help="preset (tiny, sdxl-arch), hub id or local diffusers folder"
+                       " (default: %(default)s)")
+    group.add_argument("--variant", default=None, help="weights variant for hub/folder models,"
+                       " e.g. fp16")
+    group.add_argument("--batch-sizes", default=None, metavar="LIST",
+                       help=f"prompts per call, comma list (default: {DEFAULT_BATCH_SIZES})")
+    group.add_argument("--images-per-prompt", default=None, metavar="LIST",
+                       help="num_images_per_prompt values, comma list"
+                       f" (default: {DEFAULT_IMAGES_PER_PROMPT})")
+    group.add_argument("--steps", type=int, default=None,
+                       help="denoising steps (default: 4 for tiny, 30 otherwise)")
+    group.add_argument("--height", type=int, default=None,
+                       help="image height in pixels (default: 64 for tiny, 1024 otherwise)")
+    group.add_argument("--width", type=int, default=None, help="image width (as --height)")
+    group.add_argument("--dtype", default="float32", choices=DTYPES, help="(default: %(default)s)")
+    group.add_argument("--device", default="auto",
+                       help="auto (cuda if available, else cpu), cpu, cuda, cuda:N")
+    group.add_argument("--seed", type=int, default=0,
+                       help="base seed: image i of a call gets seed + i (default: 0)")
+    group.add_argument("--generator-device", default="cpu", choices=("cpu", "device"),
+                       help="where generators live: cpu (portable, default) or the pipeline's"
+                       " device")
+    group.add_argument("--warmup", type=int, default=1, help="untimed calls per config (default: 1)")
+    group.add_argument("--repeats", type=int, default=3, help="timed calls per config (default: 3)")
+    group.add_argument("--guidance-scale", type=float, default=None,
+                       help="override the scenario's guidance scale (default 5.0)")
+    group.add_argument("--strength", type=float, default=None,
+                       help="img2img strength in (0, 1] (default: the scenario's, 0.5)")
+    group.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                       help="replace the scenario's prompts (repeatable)")
+    group.add_argument("--image", action="append", default=[], metavar="PATH_OR_URL",
+                       help="replace the scenario's input images (img2img; repeatable)")
+    group.add_argument("--threads", type=int, default=None,
+                       help="torch CPU threads (default: torch's choice)")
+
+
+def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
+    """Validate the flags and build the plan; raises ``UsageError`` before any loading."""
+    from bench.models import resolve_model
+    from bench.plan import make_plan
+    from bench.scenario import load_scenario
+
+    if args.threads is not None and args.threads < 1:
+        from bench.errors import UsageError
+
+        raise UsageError(f"--threads {args.threads}: must be a positive integer")
+    scenario = load_scenario(args.scenario)
+    model = resolve_model(args.model, args.variant)
+    options = SweepOptions(
+        batch_sizes=args.batch_sizes,
+        images_per_prompt=args.images_per_prompt,
+        steps=args.steps,
+        height=args.height,
+        width=args.width,
+        dtype=args.dtype,
+        device=device,
+        seed=args.seed,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        strength=args.strength,
+        guidance_scale=args.guidance_scale,
+        generator_device=args.generator_device,
+        prompts=tuple(args.prompt),
+        images=tuple(args.image),
+    )
+    return make_plan(scenario, model, options)

@@ -1,0 +1,70 @@
+"""Terminal output: the results table and the progress bar (rich, imported lazily)."""
+
+from __future__ import annotations
+
+GIB = 1024**3
+MEMORY_PREFERENCE = ("nvml_process_used", "torch_reserved", "nvml_device_used", "process_rss")
+
+
+def peak_memory_view(record: dict) -> tuple[str, int] | tuple[None, None]:
+    """The most telling peak-memory view present: the process's GPU memory first."""
+    peaks = record.get("peak_memory_bytes") or {}
+    for view in MEMORY_PREFERENCE:
+        if peaks.get(view) is not None:
+            return view, peaks[view]
+    return None, None
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def results_table(records: list[dict], title: str | None = None):
+    """One row per config; peak memory in GiB from the most telling view (named below)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("batch", "n/prompt", "images", "images/s", "p50 s", "p90 s", "peak GiB"):
+        table.add_column(name, justify="right")
+    table.add_column("status")
+    views = set()
+    for record in records:
+        latency = record.get("latency_s") or {}
+        view, peak = peak_memory_view(record)
+        if view:
+            views.add(view)
+        status = record.get("status", "?")
+        flags = []
+        if record.get("nan_images"):
+            flags.append(f"{record['nan_images']} NaN")
+        if record.get("black_images"):
+            flags.append(f"{record['black_images']} black")
+        if record.get("repeats_identical") is False:
+            flags.append("repeats differ")
+        if flags:
+            status += " (" + ", ".join(flags) + ")"
+        table.add_row(
+            str(record["batch_size"]), str(record["num_images_per_prompt"]),
+            str(record["images_per_call"]), _fmt(record.get("images_per_s"), ".3f"),
+            _fmt(latency.get("median"), ".4f"), _fmt(latency.get("p90"), ".4f"),
+            _fmt(peak / GIB if peak is not None else None, ".2f"), status,
+        )
+    if views:
+        table.caption = "peak memory view: " + ", ".join(sorted(views))
+    return table
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def progress_bar(total: int):
+    """A progress bar over configs on stderr (plain when not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console(stderr=True), transient=False,
+    )
