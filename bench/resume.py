@@ -37,17 +37,33 @@ def _short(value: object, width: int = 80) -> str:
 
 
 def plan_difference(recorded: dict, plan: dict) -> str | None:
-    """The first planned field that differs, described in a few words; None if equal."""
+    """The first planned field that differs, described in a few words; None if equal.
+
+    Scalars (scenario, model, prompts, …) first, then which configs differ, then the
+    first differing field of a config (steps, size, dtype, …).
+    """
     plan = _normalised(plan)
-    for key in sorted(set(recorded) | set(plan), key=lambda k: (k != "configs", k)):
-        if recorded.get(key) != plan.get(key):
-            if key == "configs":
-                for old, new in zip(recorded.get(key) or [], plan.get(key) or [], strict=False):
-                    for field in sorted(set(old) | set(new)):
-                        if old.get(field) != new.get(field):
-                            return (f"{field} was {_short(old.get(field))},"
-                                    f" now {_short(new.get(field))}")
-            return f"{key} was {_short(recorded.get(key))}, now {_short(plan.get(key))}"
+    first, last = ("scenario", "task", "model"), ("config_ids", "configs")
+    order = sorted(set(recorded) | set(plan),
+                   key=lambda k: (k not in first, k in last, last.index(k) if k in last else 0, k))
+    for key in order:
+        old, new = recorded.get(key), plan.get(key)
+        if old == new:
+            continue
+        if key == "config_ids" and isinstance(old, list) and isinstance(new, list):
+            gone = [c for c in old if c not in new]
+            added = [c for c in new if c not in old]
+            if gone or added:
+                return (f"configs only in the file: {_short(gone)}; only in this plan:"
+                        f" {_short(added)}")
+            return "the configs are in a different order"
+        if key == "configs":
+            for old_config, new_config in zip(old or [], new or [], strict=False):
+                for field in sorted(set(old_config) | set(new_config)):
+                    if old_config.get(field) != new_config.get(field):
+                        return (f"{field} was {_short(old_config.get(field))},"
+                                f" now {_short(new_config.get(field))}")
+        return f"{key} was {_short(old)}, now {_short(new)}"
     return None
 
 
