@@ -3,6 +3,7 @@ as ``crashed`` with its signal; a worker out of memory as ``oom``; the rest are 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,3 +69,41 @@ def test_configs_after_a_crash_and_an_oom_are_measured(isolated_sweep):
     last = isolated_sweep.configs[2]
     assert last["status"] == "ok" and last["images_per_s"] > 0
     assert isolated_sweep.header["options"]["isolate"] is True
+
+
+def test_sigint_to_the_manager_stops_the_worker_and_records_interrupted(tmp_path):
+    out = tmp_path / "run.jsonl"
+    manager = subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "--isolate", "--scenario", "t2i-prompts",
+         "--batch-sizes", "1,2", "--steps", "1", "--warmup", "0", "--repeats", "1", "--quiet",
+         "--out", str(out)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not workers(manager.pid):
+        assert manager.poll() is None, manager.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    worker = workers(manager.pid)[0]
+    time.sleep(0.5)  # the worker is importing torch or measuring
+    manager.send_signal(signal.SIGINT)
+    _, stderr = manager.communicate(timeout=120)
+    assert manager.returncode == 130, stderr
+    assert not Path(f"/proc/{worker}").exists() or b"Z" in Path(f"/proc/{worker}/stat").read_bytes()
+    run = read_run(out)
+    assert [r["status"] for r in run.configs] == ["interrupted"]
+    assert run.footer["status"] == "interrupted"
+
+
+@pytest.mark.gpu
+def test_max_batch_finds_a_real_cuda_out_of_memory_boundary():
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "max-batch", "--device", "cuda", "--isolate",
+         "--scenario", "t2i-prompts", "--steps", "1", "--height", "1024", "--width", "1024",
+         "--limit", "4096", "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    status = {p["size"]: p["status"] for p in summary["probes"]}
+    assert 1 < summary["max_size"] < 4096
+    assert min(size for size, s in status.items() if s != "ok") == summary["max_size"] + 1
+    assert summary["peak_memory_view"] in ("nvml_process_used", "torch_reserved")
