@@ -20,8 +20,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         "max-batch",
         help="find the largest batch size that fits in memory",
         description="Grow the batch (1, 2, 4, …) until a call runs out of memory, then bisect;"
-        " report the largest size that fits and its peak memory per image. One untimed-free"
-        " call per probe (--warmup 0 --repeats 1 unless given).",
+        " report the largest size that fits and its peak memory per image. Each probe is one"
+        " timed call (--warmup 0 --repeats 1 unless given).",
     )
     add_sweep_arguments(parser)
     group = parser.add_argument_group("search")
@@ -86,7 +86,6 @@ def _summary(best: int | None, probes: list, axis: str) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
-    args.resume, args.out, args.skip_after_oom = None, None, True
     check_reliability_args(args)
     draft = plan_from_args(args, device=args.device)
     axis = _check_axis(args, draft.scenario)

@@ -30,9 +30,9 @@ def check_reliability_args(args: argparse.Namespace) -> None:
     budget = args.memory_budget
     if budget is not None and not (math.isfinite(budget) and budget > 0):
         raise UsageError(f"--memory-budget {budget:g}: must be a positive number of GiB")
-    resume = getattr(args, "resume", None)
-    if resume and args.out and args.out != resume:
+    resume, out = getattr(args, "resume", None), getattr(args, "out", None)
+    if resume and out and out != resume:
         raise UsageError(
-            f"--resume {resume!r} with --out {args.out!r}: a resumed run is written to the file"
+            f"--resume {resume!r} with --out {out!r}: a resumed run is written to the file"
             " it resumes; drop --out"
         )
