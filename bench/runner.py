@@ -40,6 +40,17 @@ def header_record(plan: Plan, argv: list[str], env: dict) -> dict:
     }
 
 
+def _write(writer: RunWriter, record: dict, config: Config) -> dict:
+    """Write a record; one that cannot be serialised becomes an ``error`` record instead
+    of ending the sweep (the exception is raised before anything reaches the file)."""
+    try:
+        writer.write(record)
+    except (TypeError, ValueError) as exc:
+        record = failed_record(config, "error", f"record could not be written: {exc}")
+        writer.write(record)
+    return record
+
+
 def run_sweep(
     plan: Plan,
     pipes,
@@ -79,7 +90,7 @@ def run_sweep(
                             record = execute(plan, config)
                     except Interrupted as stop:
                         record = failed_record(config, "interrupted", f"stopped by {stop}")
-                writer.write(record)
+                record = _write(writer, record, config)
                 records.append(record)
                 if record["status"] == "oom":
                     oom_points.append((config.batch_size, config.num_images_per_prompt,
