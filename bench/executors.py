@@ -45,7 +45,7 @@ def measure_in_process(plan: Plan, config: Config, pipes, images: tuple, nvml_de
         message = f"{type(exc).__name__}: {exc}".strip()
         extra: dict = {"peak_memory_bytes": memory_reached(config.device)} if oom else {}
         record = failed_record(config, "oom" if oom else "error", message.splitlines()[0], **extra)
-    finally:
+    if record["status"] != "ok":  # after the except block: the traceback's tensors are gone
         release_memory(config.device)
     if budget:
         record.update(budget.result())
