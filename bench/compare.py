@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.records import BUDGET_VIEWS, GIB
 from bench.results import Entry, ResultSet
 from bench.significance import MannWhitney, mann_whitney_u
+from bench.tables import number, ratio
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,68 @@ def compare_entries(base: Entry, cand: Entry) -> Change:
         test=test,
         memory_ratio=memory_ratio,
     )
+
+
+def _memory_delta(change: Change) -> str | None:
+    """Change of the first memory view both sides measured, in GiB and percent."""
+    for view in BUDGET_VIEWS:
+        old, new = change.base.memory.get(view), change.cand.memory.get(view)
+        if old is not None and new is not None:
+            delta = (new - old) / GIB
+            percent = f" ({new / old - 1:+.1%})" if old else ""
+            return f"{delta:+.3f} GiB{percent} {view}"
+    return None
+
+
+def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], list[list]]:
+    """Rows comparing every later set with the first, per matched workload."""
+    headers = [
+        "config",
+        "run",
+        "images/s",
+        "ratio",
+        "latency p50 s",
+        "ratio",
+        "Mann-Whitney p",
+        "significance",
+        "memory delta",
+    ]
+    rows: list[list] = []
+    for matched in match_results(sets):
+        base = matched.entries[0]
+        for index, entry in enumerate(matched.entries):
+            label = f"{index + 1}: {sets[index].path.name}"
+            if entry is None:
+                rows.append([matched.key, label, "missing", *[None] * 6])
+                continue
+            status = None if entry.status == "ok" else entry.status
+            if index == 0 or base is None:
+                rows.append(
+                    [
+                        matched.key,
+                        label,
+                        status or number(entry.images_per_s),
+                        None,
+                        number(entry.median_s),
+                        None,
+                        None,
+                        "baseline" if index == 0 else "no baseline",
+                        None,
+                    ]
+                )
+                continue
+            change = compare_entries(base, entry)
+            rows.append(
+                [
+                    matched.key,
+                    label,
+                    status or number(entry.images_per_s),
+                    ratio(change.images_per_s_ratio),
+                    number(entry.median_s),
+                    ratio(change.latency_ratio),
+                    None if change.test is None else f"{change.test.p_value:.2g}",
+                    change.significance(alpha),
+                    _memory_delta(change),
+                ]
+            )
+    return headers, rows

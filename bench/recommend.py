@@ -47,9 +47,7 @@ def _violations(record: dict, budget: Budget) -> list[str]:
         if latency is None:
             reasons.append("no latency measured")
         elif latency > budget.max_latency_s:
-            reasons.append(
-                f"latency {LATENCY_STAT} {latency:.3g} s > {budget.max_latency_s:g} s"
-            )
+            reasons.append(f"latency {LATENCY_STAT} {latency:.3g} s > {budget.max_latency_s:g} s")
     if budget.max_memory_gib is not None:
         memory = budget_memory(record)
         if memory is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.records import config_key, latency_stat, latency_values, memory_bytes
-from bench.runfile import read_run
+from bench.runfile import Run, read_run
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class ResultSet:
     device_name: str | None
     entries: tuple[Entry, ...]
     notes: tuple[str, ...] = ()
+    run: Run | None = None  # the run file read back, for reports (None for pytest-benchmark)
 
 
 def load_results(path: Path | str) -> ResultSet:
@@ -94,6 +95,7 @@ def _load_run(path: Path) -> ResultSet:
         device_name=env.get("device_name"),
         entries=tuple(entries),
         notes=tuple(str(w.message) for w in caught),
+        run=run,
     )
 
 

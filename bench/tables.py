@@ -36,3 +36,8 @@ def gib(value: int | None) -> str | None:
 
 def percent_change(ratio: float | None) -> str | None:
     return None if ratio is None else f"{ratio - 1:+.1%}"
+
+
+def ratio(value: float | None) -> str | None:
+    """A ratio such as candidate / baseline, written ``1.05x``."""
+    return None if value is None else f"{value:.3g}x"

@@ -92,10 +92,7 @@ def main(args: argparse.Namespace) -> int:
     failed = [v for v in verdicts if v.fails(thresholds)]
     if code:
         regressed = sum(v.outcome == REGRESSED for v in failed)
-        print(
-            f"\nFAIL: {len(failed)} of {len(verdicts)} config(s) failed"
-            f" ({regressed} regressed):"
-        )
+        print(f"\nFAIL: {len(failed)} of {len(verdicts)} config(s) failed ({regressed} regressed):")
         print(markdown_table(headers, [row(v) for v in failed]))
     else:
         print(f"\nPASS: no regression in {len(verdicts)} config(s)")
