@@ -132,6 +132,9 @@ def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], li
                     ]
                 )
                 continue
+            if status or base.status != "ok":
+                rows.append([matched.key, label, status or number(entry.images_per_s), *[None] * 6])
+                continue
             change = compare_entries(base, entry)
             rows.append(
                 [

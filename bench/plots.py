@@ -49,6 +49,15 @@ def _series(records: Sequence[dict]) -> dict[str, list[dict]]:
     }
 
 
+def _batch_axis(ax, series: dict[str, list[dict]]) -> None:
+    """Log2 axis with ticks at the batch sizes measured (1, 2, 4, 8 ...)."""
+    sizes = sorted({r["batch_size"] for group in series.values() for r in group})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, labels=[str(size) for size in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("batch size (prompts per call)")
+
+
 def short_label(record: dict) -> str:
     return f"bs{record.get('batch_size')} n{record.get('num_images_per_prompt')}"
 
@@ -66,7 +75,8 @@ def throughput_vs_batch(records: Sequence[dict]) -> bytes | None:
             marker="o",
             label=label,
         )
-    ax.set(xlabel="batch size (prompts per call)", ylabel="images/s", title="Throughput")
+    ax.set(ylabel="images/s", title="Throughput")
+    _batch_axis(ax, series)
     ax.grid(alpha=0.3)
     ax.legend(title="images per prompt")
     return _png(fig)
@@ -92,7 +102,8 @@ def latency_vs_batch(records: Sequence[dict]) -> bytes | None:
             label=f"{label} p50 (whisker to p99)",
         )
         ax.scatter(xs, p90, marker="_", s=120, color=line.lines[0].get_color(), zorder=3)
-    ax.set(xlabel="batch size (prompts per call)", ylabel="latency per call (s)")
+    ax.set_ylabel("latency per call (s)")
+    _batch_axis(ax, series)
     ax.set_title("Latency p50, tick at p90, whisker to p99")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -122,12 +133,11 @@ def memory_vs_batch(records: Sequence[dict]) -> bytes | None:
     capacities = {r.get("device_memory_bytes") for r in records if r.get("device_memory_bytes")}
     if capacities:
         capacity = max(capacities) / GIB
-        ax.axhline(capacity, color="red", linestyle="--", label=f"device capacity {capacity:.1f}")
-    ax.set(
-        xlabel="batch size (prompts per call)",
-        ylabel=f"peak memory (GiB, {', '.join(sorted(views))})",
-        title="Peak memory",
-    )
+        ax.axhline(
+            capacity, color="red", linestyle="--", label=f"device capacity {capacity:.1f} GiB"
+        )
+    ax.set(ylabel=f"peak memory (GiB, {', '.join(sorted(views))})", title="Peak memory")
+    _batch_axis(ax, series)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(title="images per prompt")

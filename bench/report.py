@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from bench import plots
 from bench.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.image_grid import run_grids
+from bench.pareto import pareto_front
 from bench.recommend import LATENCY_STAT, Budget, recommend
-from bench.records import GIB, MEMORY_VIEWS, latency_stat, memory_bytes
+from bench.records import GIB, MEMORY_VIEWS, is_ok, latency_stat, memory_bytes
 from bench.runfile import Run
 from bench.tables import gib, number
 
@@ -47,7 +48,8 @@ def _slug(text: str) -> str:
 
 
 def summary_table(records: Sequence[dict]) -> Block:
-    """One row per config: throughput, latency percentiles, memory by view, energy."""
+    """One row per config: throughput, latency percentiles, memory by view, energy, and
+    whether it lies on the throughput/latency Pareto frontier."""
     views = [v for v in MEMORY_VIEWS if any(memory_bytes(r)[v] is not None for r in records)]
     headers = [
         "config",
@@ -63,7 +65,11 @@ def summary_table(records: Sequence[dict]) -> Block:
         "p99 s",
         *(f"{view} GiB" for view in views),
         "J/image",
+        "Pareto",
     ]
+    ok = [r for r in records if is_ok(r) and latency_stat(r, "median") is not None]
+    front = pareto_front([(latency_stat(r, "median"), float(r["images_per_s"])) for r in ok])
+    on_front = {id(ok[i]) for i in front}
     rows = []
     for r in records:
         memory = memory_bytes(r)
@@ -82,6 +88,7 @@ def summary_table(records: Sequence[dict]) -> Block:
                 number(latency_stat(r, "p99")),
                 *(gib(memory[view]) for view in views),
                 number(r.get("energy_j_per_image")),
+                "yes" if id(r) in on_front else None,
             ]
         )
     return table(headers, rows)

@@ -40,4 +40,4 @@ def percent_change(ratio: float | None) -> str | None:
 
 def ratio(value: float | None) -> str | None:
     """A ratio such as candidate / baseline, written ``1.05x``."""
-    return None if value is None else f"{value:.3g}x"
+    return None if value is None else f"{value:.3f}x"
