@@ -11,7 +11,6 @@ from bench.records import GIB
 from tests.cli_driver import run_cli
 from tests.fakeruns import record, write_run
 
-
 BASE_LATENCY = {1: 0.2, 2: 0.3, 4: 0.5}  # images/s grows with the batch size
 
 
@@ -74,8 +73,13 @@ def test_report_summary_shows_latency_percentiles_and_memory_in_gib(tmp_path):
 
 def test_hardware_comparison_appears_only_for_several_devices(tmp_path):
     same = tmp_path / "same"
-    run_cli("report", str(sweep(tmp_path, "a.jsonl")), str(sweep(tmp_path, "b.jsonl")),
-            "--out", str(same))
+    run_cli(
+        "report",
+        str(sweep(tmp_path, "a.jsonl")),
+        str(sweep(tmp_path, "b.jsonl")),
+        "--out",
+        str(same),
+    )
     assert "Hardware comparison" not in (same / "report.md").read_text()
     mixed = tmp_path / "mixed"
     a = sweep(tmp_path, "a.jsonl", device_name="NVIDIA H100")
