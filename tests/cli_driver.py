@@ -1,14 +1,21 @@
-"""Runs an analysis command as the CLI would, in process (until the core CLI lands)."""
+"""Run the real ``sdxl-bench`` CLI (``bench.cli.main``): in process, or as a subprocess.
+
+In process is the same parser and error handling without the interpreter start-up, for
+the many small analysis tests; subprocesses are for the end-to-end checks.
+"""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-from bench.commands import compare, gate, report
-from bench.errors import UsageError
+from bench.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -19,19 +26,24 @@ class Result:
 
 
 def run_cli(*argv: str) -> Result:
-    parser = argparse.ArgumentParser(prog="sdxl-bench")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    modules = {m.__name__.rsplit(".", 1)[1]: m for m in (compare, gate, report)}
-    for module in modules.values():
-        module.register(subparsers)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            args = parser.parse_args(list(argv))
-            code = modules[args.command].main(args)
-        except UsageError as exc:
-            print(f"sdxl-bench: error: {exc}", file=err)
-            code = 2
-        except SystemExit as exc:
-            code = int(exc.code or 0)
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse errors and --help
+            code = exc.code if isinstance(exc.code, int) else 2
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_subprocess(*argv: str, timeout: float = 300, env: dict | None = None) -> Result:
+    """``python -m bench ARGV`` from the repository root."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
