@@ -117,30 +117,15 @@ def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], li
                 rows.append([matched.key, label, "missing", *[None] * 6])
                 continue
             status = None if entry.status == "ok" else entry.status
-            if index == 0 or base is None:
-                rows.append(
-                    [
-                        matched.key,
-                        label,
-                        status or number(entry.images_per_s),
-                        None,
-                        number(entry.median_s),
-                        None,
-                        None,
-                        "baseline" if index == 0 else "no baseline",
-                        None,
-                    ]
-                )
-                continue
-            if status or base.status != "ok":
-                rows.append([matched.key, label, status or number(entry.images_per_s), *[None] * 6])
+            head = [matched.key, label, status or number(entry.images_per_s)]
+            if index == 0 or base is None or status or base.status != "ok":
+                note = "baseline" if index == 0 else None if base else "no baseline"
+                rows.append([*head, None, number(entry.median_s), None, None, note, None])
                 continue
             change = compare_entries(base, entry)
             rows.append(
                 [
-                    matched.key,
-                    label,
-                    status or number(entry.images_per_s),
+                    *head,
                     ratio(change.images_per_s_ratio),
                     number(entry.median_s),
                     ratio(change.latency_ratio),
