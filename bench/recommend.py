@@ -66,7 +66,7 @@ def _budget_text(budget: Budget) -> str:
         parts.append(f"latency {LATENCY_STAT} <= {budget.max_latency_s:g} s")
     if budget.max_memory_gib is not None:
         parts.append(f"peak memory <= {budget.max_memory_gib:g} GiB")
-    return " and ".join(parts) if parts else "no budget"
+    return " and ".join(parts) if parts else "status ok (no budget given)"
 
 
 def recommend(records: Sequence[dict], budget: Budget) -> Recommendation:
@@ -80,11 +80,11 @@ def recommend(records: Sequence[dict], budget: Budget) -> Recommendation:
         else:
             feasible.append(record)
     if not feasible:
-        return Recommendation(
-            best=None,
-            why=f"no config meets {_budget_text(budget)}",
-            rejected=tuple(rejected),
-        )
+        if not records:
+            why = "the run has no config records"
+        else:
+            why = f"no config meets {_budget_text(budget)}"
+        return Recommendation(best=None, why=why, rejected=tuple(rejected))
     best = max(feasible, key=lambda r: float(r["images_per_s"]))
     for record in feasible:
         if record is not best:

@@ -43,3 +43,9 @@ def test_config_without_memory_view_fails_a_memory_budget():
     result = recommend([record([1.0] * 3, memory=None)], Budget(max_memory_gib=1.0))
     assert result.best is None
     assert result.rejected[0].reason == "no memory measured"
+
+
+def test_without_budget_and_no_ok_config_says_so():
+    result = recommend([record([], status="oom", memory=None)], Budget())
+    assert result.best is None
+    assert result.why == "no config meets status ok (no budget given)"
