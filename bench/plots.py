@@ -110,10 +110,11 @@ def latency_vs_batch(records: Sequence[dict]) -> bytes | None:
     return _png(fig)
 
 
-def memory_vs_batch(records: Sequence[dict]) -> bytes | None:
+def memory_vs_batch(records: Sequence[dict], capacity_bytes: int | None = None) -> bytes | None:
+    """Peak memory (best view per config) per batch size, the device capacity as a line:
+    from the records (NVML), else ``capacity_bytes`` (the run header's torch view)."""
     series = {
-        label: [r for r in group if budget_memory(r) is not None]
-        for label, group in _series(records).items()
+        label: [r for r in group if budget_memory(r) is not None] for label, group in _series(records).items()
     }
     series = {label: group for label, group in series.items() if group}
     if not series:
@@ -131,11 +132,9 @@ def memory_vs_batch(records: Sequence[dict]) -> bytes | None:
             label=label,
         )
     capacities = {r.get("device_memory_bytes") for r in records if r.get("device_memory_bytes")}
-    if capacities:
-        capacity = max(capacities) / GIB
-        ax.axhline(
-            capacity, color="red", linestyle="--", label=f"device capacity {capacity:.1f} GiB"
-        )
+    if capacities or capacity_bytes:
+        capacity = max(capacities or {capacity_bytes}) / GIB
+        ax.axhline(capacity, color="red", linestyle="--", label=f"device capacity {capacity:.1f} GiB")
     ax.set(ylabel=f"peak memory (GiB, {', '.join(sorted(views))})", title="Peak memory")
     _batch_axis(ax, series)
     ax.set_ylim(bottom=0)

@@ -139,17 +139,18 @@ def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block
     return blocks
 
 
-def _plot_blocks(prefix: str, records: Sequence[dict]) -> list[Block]:
+def _plot_blocks(prefix: str, run: Run) -> list[Block]:
+    records = run.configs
+    capacity = (run.header.get("env") or {}).get("device_memory_bytes")
     wanted = [
-        ("throughput", "Images/s vs batch size", plots.throughput_vs_batch),
-        ("latency", "Latency vs batch size", plots.latency_vs_batch),
-        ("memory", "Peak memory vs batch size", plots.memory_vs_batch),
-        ("pareto", "Throughput vs latency, Pareto frontier", plots.pareto_plot),
-        ("stages", "Stage breakdown", plots.stage_breakdown),
+        ("throughput", "Images/s vs batch size", plots.throughput_vs_batch(records)),
+        ("latency", "Latency vs batch size", plots.latency_vs_batch(records)),
+        ("memory", "Peak memory vs batch size", plots.memory_vs_batch(records, capacity)),
+        ("pareto", "Throughput vs latency, Pareto frontier", plots.pareto_plot(records)),
+        ("stages", "Stage breakdown", plots.stage_breakdown(records)),
     ]
     blocks: list[Block] = []
-    for name, alt, draw in wanted:
-        png = draw(records)
+    for name, alt, png in wanted:
         if png is not None:
             blocks.append(Image(f"{prefix}-{name}.png", png, alt))
     return blocks
@@ -191,7 +192,7 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
         blocks.append(Heading("Recommendation", 3))
         blocks.extend(recommendation_blocks(records, budget))
         blocks.append(Heading("Plots", 3))
-        blocks.extend(_plot_blocks(prefix, records))
+        blocks.extend(_plot_blocks(prefix, run))
         grids, notes = run_grids(run)
         if grids or notes:
             blocks.append(Heading("Images", 3))
