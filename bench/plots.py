@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
-from bench.pareto import pareto_front  # noqa: E402
+from bench.pareto import frontier_records, measured  # noqa: E402
 from bench.records import GIB, budget_memory, config_key, is_ok, latency_stat  # noqa: E402
 
 STAGES = (
@@ -144,23 +144,25 @@ def memory_vs_batch(records: Sequence[dict], capacity_bytes: int | None = None) 
 
 
 def pareto_plot(records: Sequence[dict]) -> bytes | None:
-    ok = [r for r in records if is_ok(r) and latency_stat(r, "median") is not None]
-    if not ok:
+    candidates = measured(records)
+    if not candidates:
         return None
-    points = [(latency_stat(r, "median"), float(r["images_per_s"])) for r in ok]
-    front = pareto_front(points)
+
+    def point(record: dict) -> tuple[float, float]:
+        return latency_stat(record, "median"), float(record["images_per_s"])
+
     fig = Figure(figsize=(6.4, 4))
     ax = fig.add_subplot()
-    ax.scatter([p[0] for p in points], [p[1] for p in points], color="grey", label="config")
+    ax.scatter(*zip(*map(point, candidates), strict=True), color="grey", label="config")
+    front = frontier_records(records)
     ax.plot(
-        [points[i][0] for i in front],
-        [points[i][1] for i in front],
+        *zip(*map(point, front), strict=True),
         color="tab:red",
         marker="o",
         label="Pareto frontier",
     )
-    for record, (x, y) in zip(ok, points, strict=True):
-        ax.annotate(short_label(record), (x, y), textcoords="offset points", xytext=(4, 4))
+    for record in candidates:
+        ax.annotate(short_label(record), point(record), textcoords="offset points", xytext=(4, 4))
     ax.set(xlabel="latency p50 per call (s)", ylabel="images/s", title="Throughput vs latency")
     ax.grid(alpha=0.3)
     ax.legend()

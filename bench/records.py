@@ -97,10 +97,3 @@ def latency_stat(record: dict, stat: str) -> float | None:
 
 def is_ok(record: dict) -> bool:
     return record.get("status") == "ok"
-
-
-def images_per_call(record: dict) -> int:
-    value = record.get("images_per_call")
-    if value is None:
-        value = int(record.get("batch_size") or 0) * int(record.get("num_images_per_prompt") or 0)
-    return int(value)

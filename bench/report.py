@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from bench import plots
 from bench.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.image_grid import run_grids
-from bench.pareto import pareto_front
+from bench.pareto import frontier_records
 from bench.recommend import LATENCY_STAT, Budget, recommend
-from bench.records import GIB, MEMORY_VIEWS, is_ok, latency_stat, memory_bytes
+from bench.records import GIB, MEMORY_VIEWS, latency_stat, memory_bytes
 from bench.runfile import Run
 from bench.tables import gib, number
 
@@ -67,9 +67,7 @@ def summary_table(records: Sequence[dict]) -> Block:
         "J/image",
         "Pareto",
     ]
-    ok = [r for r in records if is_ok(r) and latency_stat(r, "median") is not None]
-    front = pareto_front([(latency_stat(r, "median"), float(r["images_per_s"])) for r in ok])
-    on_front = {id(ok[i]) for i in front}
+    on_front = {id(r) for r in frontier_records(records)}
     rows = []
     for r in records:
         memory = memory_bytes(r)

@@ -27,7 +27,6 @@ class Entry:
     memory: dict[str, int | None] = field(default_factory=dict)
     status: str = "ok"
     images_per_s: float | None = None
-    record: dict | None = None  # the run-file record, for reports
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,10 @@ def _load_run(path: Path) -> ResultSet:
                     memory=memory_bytes(record),
                     status=str(record.get("status")),
                     images_per_s=record.get("images_per_s"),
-                    record=record,
                 )
             )
         except (TypeError, ValueError, AttributeError):
-            raise UsageError(
-                f"{path}: config record {record.get('config_id')!r} is malformed"
-            ) from None
+            raise UsageError(f"{path}: config record {record.get('config_id')!r} is malformed") from None
     env = run.header.get("env") or {}
     return ResultSet(
         path=path,
@@ -137,9 +133,7 @@ def _load_pytest_benchmark(path: Path) -> ResultSet:
             " pytest --benchmark-save-data): significance cannot be tested for them"
         )
     machine = data.get("machine_info") or {}
-    device = (machine.get("sdxl_bench") or {}).get("device_name") or machine.get("cpu", {}).get(
-        "brand_raw"
-    )
+    device = (machine.get("sdxl_bench") or {}).get("device_name") or machine.get("cpu", {}).get("brand_raw")
     return ResultSet(
         path=path,
         kind="pytest-benchmark",

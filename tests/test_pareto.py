@@ -1,4 +1,5 @@
-from bench.pareto import pareto_front
+from bench.pareto import frontier_records, pareto_front
+from tests.fakeruns import record
 
 
 def test_dominated_points_are_left_off_the_frontier():
@@ -18,3 +19,11 @@ def test_identical_points_are_both_kept():
 
 def test_equal_latency_keeps_only_the_higher_throughput():
     assert pareto_front([(1.0, 5.0), (1.0, 6.0)]) == [1]
+
+
+def test_frontier_records_skip_failed_configs_and_order_by_latency():
+    fast = record([0.1] * 3, batch_size=1)  # 10 images/s at 0.1 s
+    big = record([0.4] * 3, batch_size=8)  # 20 images/s at 0.4 s
+    dominated = record([0.5] * 3, batch_size=4)  # 8 images/s at 0.5 s
+    failed = record([], batch_size=16, status="oom")
+    assert frontier_records([big, dominated, failed, fast]) == [fast, big]
