@@ -14,7 +14,7 @@ import sys
 from bench import __version__
 from bench.errors import UsageError
 
-COMMANDS = ("run", "list", "env")
+COMMANDS = ("run", "list", "env", "determinism", "reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:
