@@ -127,8 +127,7 @@ def run_checks(args: argparse.Namespace) -> int:
         saver = ImageSaver(images_dir, plan.model.name, plan.prompts, plan.images,
                            plan.scenario.num_default_images, header["run_id"], header["command"])
     session = CheckSession(pipes, plan.prompts, inputs, args.tolerance,
-                           on_images=(lambda call, imgs: saver.record_fields(call.config, imgs))
-                           if saver else None)
+                           on_images=saver.record_fields if saver else None)
     results = []
     started = time.perf_counter()
     status = "interrupted"

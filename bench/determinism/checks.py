@@ -37,7 +37,7 @@ class CheckSession:
     prompts: tuple[str, ...]
     input_images: tuple  # PIL images for img2img, empty for text2img
     tolerance: float = DEFAULT_TOLERANCE
-    on_images: Callable[[PreparedCall, object], dict] | None = None
+    on_images: Callable[[Config, object], dict] | None = None  # e.g. ImageSaver.record_fields
     _alone: dict = field(default_factory=dict)
 
     def sources(self, config: Config) -> list[ImageSource]:
@@ -67,7 +67,7 @@ class CheckSession:
         else:
             first = call(call.fresh_generators())
         second = call(call.fresh_generators())
-        saved = self.on_images(call, first) if self.on_images else {}
+        saved = self.on_images(config, first) if self.on_images else {}
         checked = [first, second]
         results.append(check_repeatability(config, first, second, list(call.inputs.prompt_indices),
                                            saved))

@@ -142,9 +142,8 @@ def match_table(result: CrossRun, title: str | None = None):
     from rich.table import Table
 
     table = Table(title=title)
-    table.add_column("config")
-    for name in ("images", "exact", "within tol", "differ", "hash differs", "not comparable",
-                 "max |Δ|", "PSNR dB"):
+    table.add_column("config", no_wrap=True)
+    for name in ("images", "exact", "≤ tol", "differ", "hash ≠", "not comp.", "max |Δ|", "PSNR dB"):
         table.add_column(name, justify="right")
     by_config: dict[str, list[ImageMatch]] = {}
     for match in result.matches:
