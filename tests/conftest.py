@@ -37,7 +37,7 @@ def run_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedP
 
 
 def pytest_collection_modifyitems(config, items):
-    """``gpu`` tests need CUDA; skip them, with the reason, everywhere else."""
+    """``gpu`` tests need CUDA and NVML; skip them, with the reason, everywhere else."""
     try:
         import torch
 
