@@ -90,6 +90,8 @@ def run_checks(args: argparse.Namespace) -> int:
     from bench.determinism.checks import CheckSession
     from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.determinism.verdicts import (
+        ERROR,
+        CheckResult,
         explanations,
         run_wide_lines,
         summary_line,
@@ -99,7 +101,7 @@ def run_checks(args: argparse.Namespace) -> int:
     from bench.inputs import load_images
     from bench.models import load_pipelines, quiet_libraries
     from bench.runfile import RunWriter
-    from bench.runner import header_record, now_iso
+    from bench.runner import header_record, now_iso, release_memory
 
     device = resolve_device(args.device)
     plan = plan_from_args(args, device=device)
@@ -137,8 +139,16 @@ def run_checks(args: argparse.Namespace) -> int:
             with progress_bar(len(plan.configs)) if not args.quiet else _NoProgress() as progress:
                 task = progress.add_task(f"determinism · {plan.scenario.name} on {device}",
                                          total=len(plan.configs))
-                for number, config in enumerate(plan.configs):
-                    for result in session.check_config(config, run_wide=number == 0):
+                run_wide = True
+                for config in plan.configs:
+                    try:
+                        config_results = session.check_config(config, run_wide=run_wide)
+                        run_wide = False
+                    except Exception as exc:  # one failing config must not lose the others
+                        config_results = [CheckResult("run", ERROR, f"{type(exc).__name__}: {exc}",
+                                                      config)]
+                        release_memory(config.device)
+                    for result in config_results:
                         writer.write(result.record(strict=settings["strict"]))
                         results.append(result)
                     progress.advance(task)

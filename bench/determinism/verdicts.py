@@ -8,8 +8,8 @@ from typing import Any
 
 from bench.determinism.pixels import json_psnr
 
-PASS, FAIL, NOT_APPLICABLE, INFO = "pass", "fail", "n/a", "info"
-VERDICTS = (PASS, FAIL, NOT_APPLICABLE, INFO)
+PASS, FAIL, NOT_APPLICABLE, INFO, ERROR = "pass", "fail", "n/a", "info", "error"
+VERDICTS = (PASS, FAIL, NOT_APPLICABLE, INFO, ERROR)
 CHECKS = (
     "repeatability",
     "batch-invariance",
@@ -17,6 +17,7 @@ CHECKS = (
     "generator-device",
     "generator-count",
     "image-sanity",
+    "run",  # a config whose checks could not run (an exception); verdict "error"
 )
 
 
@@ -45,7 +46,7 @@ class CheckResult:
 
     @property
     def failed(self) -> bool:
-        return self.verdict == FAIL
+        return self.verdict in (FAIL, ERROR)
 
     def record(self, strict: bool = False) -> dict:
         """The ``"type": "determinism"`` record for the run file."""
@@ -72,7 +73,7 @@ def _number(value: float | None, spec: str) -> str:
     return format(value, spec)
 
 
-VERDICT_STYLE = {PASS: "green", FAIL: "bold red", NOT_APPLICABLE: "dim", INFO: "cyan"}
+VERDICT_STYLE = {PASS: "green", FAIL: "bold red", NOT_APPLICABLE: "dim", INFO: "cyan", ERROR: "bold red"}
 EXPLANATIONS = {
     "repeatability": "repeatability: the identical call twice, fresh generators each time;"
     " must be bit-identical (tolerance 0).",
@@ -86,6 +87,7 @@ EXPLANATIONS = {
     "generator-count": "generator-count: a list that is not batch_size x num_images_per_prompt long"
     " is refused before diffusers is called.",
     "image-sanity": "image-sanity: every checked image scanned for NaN and all-black output.",
+    "run": "run: a config whose checks raised an error (out of memory, bad model…); the rest went on.",
 }
 
 
@@ -142,7 +144,7 @@ def run_wide_lines(results: list[CheckResult]) -> list[str]:
     from rich.markup import escape
 
     lines = [f"{r.check}: {_cell(r)} {escape(r.detail)}" for r in results if r.check in RUN_WIDE]
-    lines += [f"[bold red]FAIL[/] {r.check} {r.config.config_id if r.config else ''}: {escape(r.detail)}"
+    lines += [f"{_cell(r)} {r.check} {r.config.config_id if r.config else ''}: {escape(r.detail)}"
               for r in results if r.failed and r.check not in RUN_WIDE]
     return lines
 
