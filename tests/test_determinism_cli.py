@@ -124,3 +124,16 @@ def test_determinism_refuses_a_tolerance_outside_full_scale():
     proc = run_cli("determinism", "--tolerance", "2")
     assert proc.returncode == 2
     assert proc.stderr.strip() == "sdxl-bench: error: --tolerance 2.0: must be between 0 and 1 (full scale)"
+
+
+@pytest.mark.gpu
+def test_strict_checks_on_cuda_are_repeatable_and_record_the_generator_device(tmp_path):
+    out = tmp_path / "cuda.jsonl"
+    proc = run_cli("determinism", "--strict", "--device", "cuda", "--batch-sizes", "2",
+                   "--images-per-prompt", "1", *SMALL, "--out", str(out))
+    run = read_run(out)
+    [repeat] = determinism_records(run, "repeatability")
+    assert repeat["verdict"] == "pass", proc.stdout
+    [device] = determinism_records(run, "generator-device")
+    assert device["verdict"] == "info" and device["max_abs_diff"] is not None
+    assert run.header["determinism"]["deterministic_algorithms"] is True
