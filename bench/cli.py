@@ -14,7 +14,7 @@ import sys
 from bench import __version__
 from bench.errors import UsageError
 
-COMMANDS = ("run", "list", "env", "report", "compare", "gate")
+COMMANDS = ("run", "list", "env", "determinism", "reproduce", "report", "compare", "gate")
 
 
 def build_parser() -> argparse.ArgumentParser:

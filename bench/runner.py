@@ -78,8 +78,12 @@ def run_sweep(
     writer: RunWriter,
     nvml_device=None,
     on_config: Callable[[dict], None] | None = None,
+    on_images: Callable[[Config, object], dict] | None = None,
 ) -> tuple[list[dict], int]:
-    """Measure every config; returns the records and the exit code (0, 130 or 143)."""
+    """Measure every config; returns the records and the exit code (0, 130 or 143).
+
+    ``on_images`` is passed to ``measure_config`` (saving images after the timed calls).
+    """
     from bench.measure import default_trackers, measure_config, prepare_call
 
     records: list[dict] = []
@@ -91,7 +95,8 @@ def run_sweep(
             try:
                 call = prepare_call(pipes, config, plan.prompts, images)
                 record = measure_config(
-                    call, default_trackers(config, nvml_device), plan.scenario.check_repeats
+                    call, default_trackers(config, nvml_device), plan.scenario.check_repeats,
+                    on_images,
                 )
             except Interrupted as stop:
                 record = failed_record(config, "interrupted", f"stopped by {stop}")

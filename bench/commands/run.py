@@ -22,6 +22,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     add_sweep_arguments(parser)
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="run file (default: reports/runs/<time>_<scenario>_<model>_<device>.jsonl)")
+    parser.add_argument("--save-images", default=None, metavar="DIR",
+                        help="save the last timed call's images of every config as PNG, with a"
+                        " manifest.json of prompts and seeds (written after timing)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -58,6 +61,7 @@ def main(args: argparse.Namespace) -> int:
     plan_from_args(args, device=args.device)  # validate every flag before importing torch
     from bench import environment
     from bench.console import console, progress_bar, results_table
+    from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.device import resolve_device
     from bench.inputs import load_images
     from bench.models import load_pipelines, quiet_libraries
@@ -70,6 +74,7 @@ def main(args: argparse.Namespace) -> int:
     first = plan.configs[0]
     out = Path(args.out) if args.out else default_out(plan.scenario.name, plan.model.name, device)
     check_writable(out)
+    images_dir = check_images_dir(args.save_images) if args.save_images else None
     images = ()
     if plan.scenario.task == "img2img":
         images = load_images(plan.images, plan.scenario.num_default_images, first.height,
@@ -83,16 +88,24 @@ def main(args: argparse.Namespace) -> int:
     nvml_device = NvmlDevice.open(device)
     env = environment.collect(device)
     out_console = console()
+    header = header_record(plan, ["sdxl-bench", *sys.argv[1:]], env)
+    on_images = None
+    if images_dir:
+        header["images_dir"] = str(images_dir)
+        on_images = ImageSaver(images_dir, plan.model.name, plan.prompts, plan.images,
+                               plan.scenario.num_default_images, header["run_id"],
+                               header["command"]).record_fields
     with RunWriter(out) as writer:
-        writer.write(header_record(plan, ["sdxl-bench", *sys.argv[1:]], env))
+        writer.write(header)
         if args.quiet:
-            records, code = run_sweep(plan, pipes, images, writer, nvml_device)
+            records, code = run_sweep(plan, pipes, images, writer, nvml_device, on_images=on_images)
         else:
             with progress_bar(len(plan.configs)) as progress:
                 task = progress.add_task(f"{plan.scenario.name} on {device}",
                                          total=len(plan.configs))
                 records, code = run_sweep(plan, pipes, images, writer, nvml_device,
-                                          on_config=lambda r: progress.advance(task))
+                                          on_config=lambda r: progress.advance(task),
+                                          on_images=on_images)
     out_console.print(results_table(records, title=f"{plan.scenario.name} · {plan.model.name}"
                                     f" · {env['device_name']} · {first.dtype}"))
     out_console.print(f"run file: {out}")
