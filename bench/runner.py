@@ -78,8 +78,14 @@ def run_sweep(
     writer: RunWriter,
     nvml_device=None,
     on_config: Callable[[dict], None] | None = None,
+    annotate: Callable[[Config, dict], dict] | None = None,
 ) -> tuple[list[dict], int]:
-    """Measure every config; returns the records and the exit code (0, 130 or 143)."""
+    """Measure every config; returns the records and the exit code (0, 130 or 143).
+
+    ``pipes`` is loaded pipelines, or an object whose ``for_config(config)`` gives them
+    (``PipelineGroups``: one build per dtype/optimizations group). ``annotate`` adds
+    derived fields (FLOPs, MFU, warnings) to every record and must not raise.
+    """
     from bench.measure import default_trackers, measure_config, prepare_call
 
     records: list[dict] = []
@@ -89,7 +95,8 @@ def run_sweep(
     try:
         for config in plan.configs:
             try:
-                call = prepare_call(pipes, config, plan.prompts, images)
+                group = pipes.for_config(config) if hasattr(pipes, "for_config") else pipes
+                call = prepare_call(group, config, plan.prompts, images)
                 record = measure_config(
                     call, default_trackers(config, nvml_device), plan.scenario.check_repeats
                 )
@@ -100,6 +107,8 @@ def run_sweep(
                 status = "oom" if _is_out_of_memory(exc) else "error"
                 record = failed_record(config, status, f"{type(exc).__name__}: {exc}".strip())
                 release_memory(config.device)
+            if annotate and record["status"] != "interrupted":
+                record.update(annotate(config, record))
             writer.write(record)
             records.append(record)
             if on_config:

@@ -54,8 +54,12 @@ def main(args: argparse.Namespace) -> int:
     from bench.console import console, progress_bar, results_table
     from bench.device import resolve_device
     from bench.inputs import load_images
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.limits import limit_fields
+    from bench.models import quiet_libraries
     from bench.nvml import NvmlDevice
+    from bench.optimization_table import WIDTH as TABLE_WIDTH
+    from bench.optimization_table import optimization_table
+    from bench.pipeline_groups import PipelineGroups
     from bench.runfile import RunWriter
     from bench.runner import header_record, run_sweep
 
@@ -73,22 +77,31 @@ def main(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    pipes = load_pipelines(plan.model, device, first.dtype)
+    pipes = PipelineGroups(plan.model, device)
+    pipes.for_config(first)  # load the first group now: a model that cannot load is exit 2
     nvml_device = NvmlDevice.open(device)
     env = environment.collect(device)
+
+    def annotate(config, record):
+        return {**pipes.describe(config),
+                **limit_fields(config, record, env["device_name"], args.peak_tflops)}
     out_console = console()
     with RunWriter(out) as writer:
         writer.write(header_record(plan, ["sdxl-bench", *sys.argv[1:]], env))
         if args.quiet:
-            records, code = run_sweep(plan, pipes, images, writer, nvml_device)
+            records, code = run_sweep(plan, pipes, images, writer, nvml_device, annotate=annotate)
         else:
             with progress_bar(len(plan.configs)) as progress:
                 task = progress.add_task(f"{plan.scenario.name} on {device}",
                                          total=len(plan.configs))
                 records, code = run_sweep(plan, pipes, images, writer, nvml_device,
-                                          on_config=lambda r: progress.advance(task))
+                                          on_config=lambda r: progress.advance(task),
+                                          annotate=annotate)
+    dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(results_table(records, title=f"{plan.scenario.name} · {plan.model.name}"
-                                    f" · {env['device_name']} · {first.dtype}"))
+                                    f" · {env['device_name']} · {dtypes}"))
+    out_console.print(optimization_table(records),
+                      width=None if out_console.is_terminal else max(out_console.width, TABLE_WIDTH))
     out_console.print(f"run file: {out}")
     if code:
         print(f"sdxl-bench: interrupted; finished configs are in {out}", file=sys.stderr)
