@@ -72,6 +72,9 @@ class Optimizations:
         if self.vae_tiling:
             vae.enable_tiling()
         if self.compile:
+            import warnings
+
+            warnings.filterwarnings("ignore", message=".*Dynamo detected a call to a `functools.lru_cache`")
             # Compile ``forward`` (an instance attribute), not the module: forward hooks and
             # the stage tracker's wrapper around ``vae.decode`` stay outside the graph.
             unet.forward = torch.compile(unet.forward)

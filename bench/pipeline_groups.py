@@ -26,6 +26,12 @@ class PipelineGroups:
         key = (config.dtype, config.optimizations)
         if key != self.key:
             self._release()
+            if config.optimizations.compile:
+                import torch._dynamo
+
+                # Forget the previous group's compiled code: its modules are gone, and
+                # compiling the new group's must count as compiling, not recompiling.
+                torch._dynamo.reset()
             start = time.perf_counter()
             pipes = load_pipelines(self.spec, self.device, config.dtype)
             config.optimizations.apply(pipes)

@@ -100,8 +100,11 @@ def main(args: argparse.Namespace) -> int:
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(results_table(records, title=f"{plan.scenario.name} · {plan.model.name}"
                                     f" · {env['device_name']} · {dtypes}"))
-    out_console.print(optimization_table(records),
-                      width=None if out_console.is_terminal else max(out_console.width, TABLE_WIDTH))
+    if not out_console.is_terminal:  # a file or pipe: no reason to squeeze the table into 80
+        from rich.console import Console
+
+        out_console = Console(width=max(out_console.width, TABLE_WIDTH), highlight=False)
+    out_console.print(optimization_table(records))
     out_console.print(f"run file: {out}")
     if code:
         print(f"sdxl-bench: interrupted; finished configs are in {out}", file=sys.stderr)
