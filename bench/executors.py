@@ -36,7 +36,8 @@ def measure_in_process(plan: Plan, config: Config, pipes, images: tuple, nvml_de
     reset_peaks(config.device)
     try:
         with budget or nullcontext():
-            call = prepare_call(pipes, config, plan.prompts, images)
+            group = pipes.for_config(config) if hasattr(pipes, "for_config") else pipes
+            call = prepare_call(group, config, plan.prompts, images)
             record = measure_config(
                 call, default_trackers(config, nvml_device), plan.scenario.check_repeats, on_images
             )

@@ -90,8 +90,12 @@ def main(args: argparse.Namespace) -> int:
     from bench.device import resolve_device
     from bench.executors import InProcess
     from bench.isolate import Isolated
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.limits import limit_fields
+    from bench.models import quiet_libraries
     from bench.nvml import NvmlDevice
+    from bench.optimization_table import WIDTH as TABLE_WIDTH
+    from bench.optimization_table import optimization_table
+    from bench.pipeline_groups import PipelineGroups
     from bench.resume import load_for_resume, rewrite
     from bench.runfile import RunWriter
     from bench.runner import header_record, run_sweep
@@ -128,8 +132,14 @@ def main(args: argparse.Namespace) -> int:
 
         if args.threads:
             torch.set_num_threads(args.threads)
-        pipes = load_pipelines(plan.model, device, first.dtype)
+        pipes = PipelineGroups(plan.model, device)
+        pipes.for_config(first)  # load the first group now: a model that cannot load is exit 2
         execute = InProcess(pipes, images, NvmlDevice.open(device), args.memory_budget, on_images)
+
+    def annotate(config, record):
+        described = pipes.describe(config) if not args.isolate else {}
+        return {**described, **limit_fields(config, record, env["device_name"], args.peak_tflops)}
+
     if resumed:
         header = {**resumed.header, "resumed": [*resumed.header.get("resumed", []),
                                                 {"at": now_iso(), "command": argv, **options}]}
@@ -141,7 +151,8 @@ def main(args: argparse.Namespace) -> int:
     previous = resumed.kept if resumed else ()
     out_console = console()
     with writer:
-        sweep = dict(execute=execute, skip_after_oom=args.skip_after_oom, previous=previous)
+        sweep = dict(execute=execute, skip_after_oom=args.skip_after_oom, previous=previous,
+                     annotate=annotate)
         if args.quiet:
             records, code = run_sweep(plan, None, images, writer, **sweep)
         else:
@@ -152,8 +163,14 @@ def main(args: argparse.Namespace) -> int:
                                           on_config=lambda r: progress.advance(task), **sweep)
     by_id = {r["config_id"]: r for r in (*previous, *records)}
     shown = [by_id[c.config_id] for c in plan.configs if c.config_id in by_id]
+    dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(results_table(shown, title=f"{plan.scenario.name} · {plan.model.name}"
-                                    f" · {env['device_name']} · {first.dtype}"))
+                                    f" · {env['device_name']} · {dtypes}"))
+    if not out_console.is_terminal:  # a file or pipe: no reason to squeeze the table into 80
+        from rich.console import Console
+
+        out_console = Console(width=max(out_console.width, TABLE_WIDTH), highlight=False)
+    out_console.print(optimization_table(shown))
     out_console.print(f"run file: {out}")
     if code:
         print(f"sdxl-bench: interrupted; finished configs are in {out}; continue with"
