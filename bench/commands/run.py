@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.commands.distributed_options import add_distributed_arguments
 from bench.commands.sweep_options import add_sweep_arguments, plan_from_args
 from bench.errors import UsageError
 
@@ -23,6 +24,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="run file (default: reports/runs/<time>_<scenario>_<model>_<device>.jsonl)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_distributed_arguments(parser)
+    parser.set_defaults(option_strings=[o for a in parser._actions for o in a.option_strings])
     return parser
 
 
@@ -49,7 +52,23 @@ def check_writable(path: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    plan_from_args(args, device=args.device)  # validate every flag before importing torch
+    planned = plan_from_args(args, device=args.device)  # validate every flag before importing torch
+    from bench.commands.distributed_options import check_distributed_arguments
+    from bench.distributed import world_from_env
+
+    world = world_from_env()  # started by torchrun (directly, or by --nproc below)
+    check_distributed_arguments(args, under_torchrun=world is not None)
+    if world is not None:
+        from bench.distributed_runner import rank_main
+
+        return rank_main(args, world)
+    if args.nproc is not None:
+        from bench.launch import launch
+
+        out = Path(args.out) if args.out else default_out(
+            planned.scenario.name, planned.model.name, f"{args.device}-x{args.nproc * args.nnodes}")
+        check_writable(out)
+        return launch(args, sys.argv[1:], out, args.option_strings)
     from bench import environment
     from bench.console import console, progress_bar, results_table
     from bench.device import resolve_device
