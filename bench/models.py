@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,6 @@ class Pipelines:
 
 def quiet_libraries() -> None:
     """Silence diffusers/transformers chatter (progress bars, deprecation notes) in our output."""
-    import warnings
-
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
@@ -192,7 +191,9 @@ def _from_pretrained(source: str, spec: ModelSpec, torch_dtype):
     if offline:
         kwargs["local_files_only"] = True
     try:
-        return StableDiffusionXLPipeline.from_pretrained(source, **kwargs)
+        with warnings.catch_warnings():  # newer diffusers prefer `dtype`; older know only this
+            warnings.filterwarnings("ignore", message=".*torch_dtype.*")
+            return StableDiffusionXLPipeline.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"cannot load model {spec.name!r}: {first_line}") from exc

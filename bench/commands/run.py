@@ -39,7 +39,11 @@ def default_out(scenario: str, model: str, device: str) -> Path:
 
 
 def check_writable(path: Path) -> None:
-    """Fail at planning time, not after an hour of measuring, if the file cannot be written."""
+    """Fail at planning time, not after an hour of measuring, if the file cannot be written.
+
+    Leaves nothing behind: folders and the file it had to create are removed again.
+    """
+    missing = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
     existed = path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +53,8 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"--out {str(path)!r} cannot be written: {exc.strerror}") from None
     if not existed:
         path.unlink()
+    for folder in missing:  # deepest first
+        folder.rmdir()
 
 
 def main(args: argparse.Namespace) -> int:
