@@ -47,6 +47,11 @@ class World:
         return self.rank == 0
 
 
+def solo_world() -> World:
+    """A world of one in this process, with no process group (``run --save-images``)."""
+    return World(0, 0, 1, 1, socket.gethostname())
+
+
 def world_from_env(environ: dict | None = None) -> World | None:
     """The world torchrun describes in the environment, or ``None`` outside torchrun."""
     env = os.environ if environ is None else environ
@@ -112,7 +117,7 @@ def init_process_group(world: World, timeout_s: float) -> None:
 def destroy_process_group() -> None:
     import torch.distributed as dist
 
-    if dist.is_initialized():
+    if _grouped():
         dist.destroy_process_group()
 
 
@@ -124,16 +129,27 @@ def _collective(fn, *args):
         raise PeerFailure(f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}") from exc
 
 
+def _grouped() -> bool:
+    """Whether a process group exists; without one (a world of one, in this process) the
+    collectives are the identity."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()
+
+
 def barrier() -> None:
     import torch.distributed as dist
 
-    _collective(dist.barrier)
+    if _grouped():
+        _collective(dist.barrier)
 
 
 def all_gather(obj: object, world: World) -> list:
     """Every rank's ``obj``, in rank order, on every rank (so all ranks agree on status)."""
     import torch.distributed as dist
 
+    if not _grouped():
+        return [obj]
     gathered: list = [None] * world.world_size
     _collective(dist.all_gather_object, gathered, obj)
     return gathered
@@ -144,6 +160,8 @@ def max_across(values: list[float]) -> list[float]:
     import torch
     import torch.distributed as dist
 
+    if not _grouped():
+        return list(values)
     tensor = torch.tensor(values, dtype=torch.float64)
     _collective(dist.all_reduce, tensor, dist.ReduceOp.MAX)
     return tensor.tolist()

@@ -154,8 +154,9 @@ def _ignore_signals() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
-def rank_main(args, world: World) -> int:
-    """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself)."""
+def rank_main(args, world: World, solo: bool = False) -> int:
+    """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself);
+    ``solo``: a world of one in this process, no torchrun, no process group."""
     from bench import environment
     from bench.commands.run import check_writable, default_out
     from bench.commands.sweep_options import plan_from_args
@@ -182,9 +183,10 @@ def rank_main(args, world: World) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    elif device == "cpu":  # the ranks of a node share its cores
+    elif device == "cpu" and world.local_world_size > 1:  # the ranks of a node share its cores
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_world_size))
-    distributed.init_process_group(world, args.dist_timeout)
+    if not solo:
+        distributed.init_process_group(world, args.dist_timeout)
     try:
         pipes = load_pipelines(plan.model, device, first.dtype)
         nvml_device = NvmlDevice.open(device)

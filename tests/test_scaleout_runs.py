@@ -54,7 +54,8 @@ def scaling(tmp_path_factory):
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory):
     out = tmp_path_factory.mktemp("plain") / "run.jsonl"
-    done = run_cli(["run", *TINY, "--batch-sizes", "3", "--images-per-prompt", "2", "--out", str(out)])
+    done = run_cli(["run", *TINY, "--batch-sizes", "3", "--images-per-prompt", "2", "--out", str(out),
+                    "--save-images", str(out.parent / "images")])
     assert done.returncode == 0, done.stderr[-3000:]
     return read_run(out)
 
@@ -106,9 +107,22 @@ def test_saved_images_are_the_hashed_images_in_global_order(scaling):
     assert [content_hash(image) for image in saved] == record["image_sha256"]
 
 
-def test_one_rank_under_torchrun_equals_the_plain_single_process_run(scaling, plain):
+def test_one_rank_under_torchrun_equals_the_single_process_run_bit_for_bit(scaling, plain):
     ranked = by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np1"]
     assert ranked["image_sha256"] == plain.configs[0]["image_sha256"]
+
+
+def test_two_rank_images_match_the_single_process_run_image_by_image(scaling, plain):
+    single = pixels(plain.configs[0]["images_dir"]).astype(int)
+    two = pixels(by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]["images_dir"]).astype(int)
+    assert single.shape == two.shape == (6, 32, 32, 3)
+    assert np.abs(single - two).max() <= PIXEL_TOLERANCE
+
+
+def test_save_images_without_nproc_measures_a_world_of_one_in_process(plain):
+    (record,) = plain.configs
+    assert (record["world_size"], [r["rank"] for r in record["ranks"]]) == (1, [0])
+    assert "distributed" in plain.header and plain.footer["status"] == "complete"
 
 
 def test_scaling_efficiency_is_recorded_from_the_measured_throughputs(scaling):

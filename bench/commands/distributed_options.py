@@ -35,8 +35,9 @@ def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
                        help="process-group timeout: how long a rank waits for a stuck peer"
                        " (default: %(default)s)")
     group.add_argument("--save-images", default=None, metavar="DIR",
-                       help="with --nproc or under torchrun: rank 0 gathers the last timed call's"
-                       " images and saves them as PNG, DIR/<config>/<global index>.png")
+                       help="save the last timed call's images as PNG, DIR/<config>/<global"
+                       " index>.png (rank 0 gathers them; without --nproc the run is measured"
+                       " here as a world of one)")
 
 
 def scaling_sizes(args: argparse.Namespace) -> tuple[int, ...]:
@@ -59,7 +60,7 @@ def check_distributed_arguments(args: argparse.Namespace, under_torchrun: bool) 
                              " drop --nproc (and --nnodes, --node-rank, --rdzv-endpoint, --scaling)")
         return
     if args.nproc is None:
-        for flag in ("scaling", "rdzv_endpoint", "save_images"):
+        for flag in ("scaling", "rdzv_endpoint"):
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag.replace('_', '-')} needs --nproc N"
                                  " (use --nproc 1 for a single rank)")

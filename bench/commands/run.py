@@ -64,10 +64,11 @@ def main(args: argparse.Namespace) -> int:
 
     world = world_from_env()  # started by torchrun (directly, or by --nproc below)
     check_distributed_arguments(args, under_torchrun=world is not None)
-    if world is not None:
+    if world is not None or (args.save_images and args.nproc is None):  # a world of one, here
+        from bench.distributed import solo_world
         from bench.distributed_runner import rank_main
 
-        return rank_main(args, world)
+        return rank_main(args, world or solo_world(), solo=world is None)
     if args.nproc is not None:
         from bench.launch import launch
 
