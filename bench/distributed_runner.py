@@ -114,8 +114,9 @@ def run_rank_sweep(plan, pipes, images: tuple, world: World, info: dict, writer,
                         record["images_dir"] = str(_save_images(
                             save_images, config_id, np.concatenate([s for s in shares if s is not None])))
             except Interrupted as stop:
-                record = failed_record(config, "interrupted", f"stopped by {stop} (torchrun stops"
-                                       " every rank when one fails)", **world_fields)
+                note = " (torchrun sends it when a rank fails)" if stop.signum == signal.SIGTERM else ""
+                record = failed_record(config, "interrupted", f"stopped by {stop}{note}",
+                                       **world_fields)
                 exit_code = stop.exit_code
             except PeerFailure as exc:
                 failure = f"a rank stopped responding: {exc}"

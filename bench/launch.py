@@ -93,15 +93,17 @@ def torchrun_command(argv: list[str], nproc: int, nnodes: int = 1, node_rank: in
 
 
 def _run_torchrun(command: list[str], segment: Segment) -> int:
-    """Run torchrun to the end; Ctrl-C reaches the ranks too (same process group), so
-    wait for them to write their records instead of leaving them behind."""
+    """Run torchrun to the end; 130 after Ctrl-C. Ctrl-C reaches the ranks too (same
+    process group), so wait for them to write their records instead of leaving them."""
     env = {**os.environ, LAUNCH_ENV: segment.to_env()}
     process = subprocess.Popen(command, env=env)
+    interrupted = False
     while True:
         try:
-            return process.wait()
+            code = process.wait()
+            return 130 if interrupted and code else code
         except KeyboardInterrupt:
-            continue
+            interrupted = True
 
 
 def check_gpu_count(device: str, nproc: int) -> None:
@@ -152,5 +154,8 @@ def launch(args, argv: list[str], out: Path, option_strings: list[str]) -> int:
 
 def _report_failure(code: int, out: Path) -> None:
     where = f"finished configs are in {out}" if out.exists() else "no run file was written"
+    if code == 130:
+        print(f"sdxl-bench: interrupted; {where}", file=sys.stderr)
+        return
     print(f"sdxl-bench: torchrun exited with code {code}: a rank failed or was stopped"
           f" (torchrun's summary above names it); {where}", file=sys.stderr)

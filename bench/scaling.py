@@ -7,7 +7,6 @@ run file (efficiency records, footer) and an optional plot.
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -109,7 +108,8 @@ def plot_scaling(records: list[dict], path: Path) -> Path:
                     color=line.get_color())
     ax.set_xlabel("ranks (processes)")
     ax.set_ylabel("aggregate images/s")
-    ax.set_title(f"data-parallel scaling (dotted: ideal) · {time.strftime('%Y-%m-%d')}")
+    ax.set_xticks(sorted({p["world_size"] for r in records for p in r["points"]}))
+    ax.set_title("data-parallel scaling (dotted: ideal linear)")
     ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
