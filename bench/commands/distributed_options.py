@@ -69,6 +69,9 @@ def check_distributed_arguments(args: argparse.Namespace, under_torchrun: bool) 
         return
     if args.nproc < 1:
         raise UsageError(f"--nproc {args.nproc}: must be a positive integer")
+    if args.device.startswith("cuda:") and args.nproc > 1:
+        raise UsageError(f"--device {args.device!r} would put every rank on one GPU; use --device"
+                         " cuda (rank i takes cuda:LOCAL_RANK)")
     if args.nnodes < 1:
         raise UsageError(f"--nnodes {args.nnodes}: must be a positive integer")
     if not 0 <= args.node_rank < args.nnodes:
