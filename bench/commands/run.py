@@ -9,6 +9,7 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.commands.distributed_options import add_distributed_arguments
 from bench.commands.reliability_options import add_reliability_arguments, check_reliability_args
 from bench.commands.sweep_options import add_sweep_arguments, plan_from_args
 from bench.errors import UsageError
@@ -32,6 +33,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                         " manifest.json of prompts and seeds (written after timing)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_reliability_arguments(parser, resume=True)
+    add_distributed_arguments(parser)
+    parser.set_defaults(option_strings=[o for a in parser._actions for o in a.option_strings])
     return parser
 
 
@@ -84,6 +87,22 @@ def main(args: argparse.Namespace) -> int:
     if draft.scenario.task == "img2img":  # unreadable images are caught before any loading
         images = load_images(draft.images, draft.scenario.num_default_images,
                              draft.configs[0].height, draft.configs[0].width)
+    from bench.commands.distributed_options import check_distributed_arguments
+    from bench.distributed import world_from_env
+
+    world = world_from_env()  # started by torchrun (directly, or by --nproc below)
+    check_distributed_arguments(args, under_torchrun=world is not None)
+    if world is not None:
+        from bench.distributed_runner import rank_main
+
+        return rank_main(args, world)
+    if args.nproc is not None:
+        from bench.launch import launch
+
+        out = Path(args.out) if args.out else default_out(
+            draft.scenario.name, draft.model.name, f"{args.device}-x{args.nproc * args.nnodes}")
+        check_writable(out)
+        return launch(args, sys.argv[1:], out, args.option_strings)
     from bench import environment
     from bench.console import console, progress_bar, results_table
     from bench.determinism.manifest import ImageSaver, check_images_dir
