@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from optimize_support import ensure_cache
+from tests.optimize_support import ensure_cache
 
 from bench.flops import component_flops, count_flops, flops_per_image
 from bench.models import resolve_model

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import torch
-from optimize_support import gpu
+from tests.optimize_support import gpu
 
 from bench.hardware import peak_tflops, probe_matmul
 from bench.limits import limit_fields

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from optimize_support import run_cli
+from tests.optimize_support import run_cli
 
 from bench.cli import build_parser
 from bench.commands.sweep_options import plan_from_args

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from optimize_support import config_records, ensure_cache, gpu, run_cli
+from tests.optimize_support import config_records, ensure_cache, gpu, run_cli
 
 SMALL = ("--scenario", "t2i-prompts", "--batch-sizes", "1", "--steps", "2", "--height", "32",
          "--width", "32", "--warmup", "1", "--repeats", "1", "--threads", "1", "--quiet")
