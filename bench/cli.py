@@ -14,7 +14,7 @@ import sys
 from bench import __version__
 from bench.errors import UsageError
 
-COMMANDS = ("run", "list", "env", "max-batch")
+COMMANDS = ("run", "list", "env", "max-batch", "determinism", "reproduce", "report", "compare", "gate")
 
 
 def _strict_int(text: str) -> int:

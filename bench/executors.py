@@ -24,7 +24,7 @@ def failed_record(config: Config, status: str, error: str, **extra) -> dict:
 
 
 def measure_in_process(plan: Plan, config: Config, pipes, images: tuple, nvml_device=None,
-                       memory_budget_gib: float | None = None) -> dict:
+                       memory_budget_gib: float | None = None, on_images=None) -> dict:
     """Measure one config; an exception becomes an ``oom`` or ``error`` record.
 
     ``Interrupted`` (a ``BaseException``) is not caught: the caller records it.
@@ -36,9 +36,10 @@ def measure_in_process(plan: Plan, config: Config, pipes, images: tuple, nvml_de
     reset_peaks(config.device)
     try:
         with budget or nullcontext():
-            call = prepare_call(pipes, config, plan.prompts, images)
+            group = pipes.for_config(config) if hasattr(pipes, "for_config") else pipes
+            call = prepare_call(group, config, plan.prompts, images)
             record = measure_config(
-                call, default_trackers(config, nvml_device), plan.scenario.check_repeats
+                call, default_trackers(config, nvml_device), plan.scenario.check_repeats, on_images
             )
     except Exception as exc:  # one failing config must not spoil the sweep
         oom = is_out_of_memory(exc)
@@ -60,7 +61,8 @@ class InProcess:
     images: tuple
     nvml_device: Any = None
     memory_budget_gib: float | None = None
+    on_images: Any = None  # e.g. ImageSaver.record_fields: sees each config's last images
 
     def __call__(self, plan: Plan, config: Config) -> dict:
         return measure_in_process(plan, config, self.pipes, self.images, self.nvml_device,
-                                  self.memory_budget_gib)
+                                  self.memory_budget_gib, self.on_images)

@@ -62,11 +62,15 @@ def run_sweep(
     execute: Callable[[Plan, Config], dict] | None = None,
     skip_after_oom: bool = True,
     previous: Sequence[dict] = (),
+    annotate: Callable[[Config, dict], dict] | None = None,
 ) -> tuple[list[dict], int]:
     """Measure every config; returns the records and the exit code (0, 130 or 143).
 
-    ``execute`` measures one config (default: in this process with ``pipes``);
+    ``execute`` measures one config (default: in this process with ``pipes``: loaded
+    pipelines, or a ``PipelineGroups`` that builds one per dtype/optimizations group);
     ``previous`` are finished records of a resumed run: their configs are not run again.
+    ``annotate`` adds derived fields (FLOPs, MFU, warnings) to measured records; it must
+    not raise.
     """
     execute = execute or InProcess(pipes, images, nvml_device)
     done = {r["config_id"] for r in previous}
@@ -90,6 +94,8 @@ def run_sweep(
                             record = execute(plan, config)
                     except Interrupted as stop:
                         record = failed_record(config, "interrupted", f"stopped by {stop}")
+                    if annotate and record["status"] not in ("interrupted", "crashed"):
+                        record.update(annotate(config, record))
                 record = _write(writer, record, config)
                 records.append(record)
                 if record["status"] == "oom":

@@ -26,8 +26,9 @@ def measure_request(request: dict) -> dict:
     plan = plan_from_args(args, device=device)
     config = next(c for c in plan.configs if c.config_id == request["config_id"])
     try:
-        from bench.models import load_pipelines, quiet_libraries
+        from bench.models import quiet_libraries
         from bench.nvml import NvmlDevice
+        from bench.pipeline_groups import PipelineGroups
 
         quiet_libraries()
         if getattr(args, "threads", None):
@@ -38,13 +39,15 @@ def measure_request(request: dict) -> dict:
         if plan.scenario.task == "img2img":
             images = load_images(plan.images, plan.scenario.num_default_images,
                                  config.height, config.width)
-        pipes = load_pipelines(plan.model, device, config.dtype)
+        pipes = PipelineGroups(plan.model, device)
+        pipes.for_config(config)
         nvml_device = NvmlDevice.open(device)
     except Exception as exc:  # loading failed: still a record, not a crash
         status = "oom" if is_out_of_memory(exc) else "error"
         return failed_record(config, status, f"loading failed: {type(exc).__name__}: {exc}")
-    return measure_in_process(plan, config, pipes, images, nvml_device,
-                              request.get("memory_budget_gib"))
+    record = measure_in_process(plan, config, pipes, images, nvml_device,
+                                request.get("memory_budget_gib"))
+    return {**record, **pipes.describe(config)}
 
 
 def main(argv: list[str]) -> int:
