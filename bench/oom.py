@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import gc
 from collections.abc import Iterable
+from dataclasses import replace
 
 from bench.device import is_cuda
 from bench.trackers.memory import (
@@ -70,14 +71,21 @@ def memory_reached(device: str) -> dict:
     return peaks
 
 
-def skip_reason(config, oom_points: Iterable[tuple[int, int, str]]) -> str | None:
-    """Why ``config`` need not run: it is at least as large on both batch axes as a config
-    that already ran out of memory (``oom_points``: batch size, images per prompt, id)."""
-    for batch_size, per_prompt, config_id in oom_points:
-        if (config.batch_size >= batch_size and config.num_images_per_prompt >= per_prompt
-                and config.config_id != config_id):
-            return (f"{config_id} ran out of memory and this config needs at least as much"
-                    " (--no-skip-after-oom runs it anyway)")
+def _batch_free(config) -> object:
+    """Everything about a config except its batch layout (dtype, size, optimizations, …)."""
+    return replace(config, batch_size=0, num_images_per_prompt=0)
+
+
+def skip_reason(config, out_of_memory: Iterable) -> str | None:
+    """Why ``config`` need not run: a config that ran out of memory differs from it only
+    in a batch layout that is no larger on either axis (so this one needs at least as much)."""
+    for failed in out_of_memory:
+        if (config.batch_size >= failed.batch_size
+                and config.num_images_per_prompt >= failed.num_images_per_prompt
+                and config.config_id != failed.config_id
+                and _batch_free(config) == _batch_free(failed)):
+            return (f"{failed.config_id} ran out of memory and this config needs at least as"
+                    " much (--no-skip-after-oom runs it anyway)")
     return None
 
 

@@ -74,8 +74,9 @@ def run_sweep(
     """
     execute = execute or InProcess(pipes, images, nvml_device)
     done = {r["config_id"] for r in previous}
-    oom_points = [(r["batch_size"], r["num_images_per_prompt"], r["config_id"])
-                  for r in previous if r.get("status") == "oom"]
+    by_id = {c.config_id: c for c in plan.configs}
+    out_of_memory = [by_id[r["config_id"]] for r in previous
+                     if r.get("status") == "oom" and r["config_id"] in by_id]
     records: list[dict] = []
     started = time.perf_counter()
     with InterruptGuard() as guard:
@@ -85,7 +86,7 @@ def run_sweep(
                     break
                 if config.config_id in done:
                     continue
-                reason = skip_reason(config, oom_points) if skip_after_oom else None
+                reason = skip_reason(config, out_of_memory) if skip_after_oom else None
                 if reason:
                     record = failed_record(config, "skipped", reason)
                 else:
@@ -99,8 +100,7 @@ def run_sweep(
                 record = _write(writer, record, config)
                 records.append(record)
                 if record["status"] == "oom":
-                    oom_points.append((config.batch_size, config.num_images_per_prompt,
-                                       config.config_id))
+                    out_of_memory.append(config)
                 if on_config:
                     on_config(record)
         finally:

@@ -36,8 +36,8 @@ ROWS = [
     ("empty list item", ["run", "--batch-sizes", "1,,2"], "--batch-sizes '1,,2'"),
     ("letters in list", ["run", "--batch-sizes", "a,b"], "'a' is not a positive integer"),
     ("images per prompt zero", ["run", "--images-per-prompt", "1,0"], "--images-per-prompt '1,0'"),
-    ("steps zero", ["run", "--steps", "0"], "--steps 0: must be a positive integer"),
-    ("steps not an integer", ["run", "--steps", "x"], "--steps: 'x' is not an integer"),
+    ("steps zero", ["run", "--steps", "0"], "--steps '0': '0' is not a positive integer"),
+    ("steps not an integer", ["run", "--steps", "x"], "--steps 'x'"),
     ("repeats fractional", ["run", "--repeats", "1.5"], "--repeats: '1.5' is not an integer"),
     ("repeats zero", ["run", "--repeats", "0"], "--repeats 0"),
     ("warmup negative", ["run", "--warmup", "-1"], "--warmup -1"),
@@ -64,7 +64,8 @@ ROWS = [
      "--image 'http://127.0.0.1:9/x.png' cannot be read"),
     ("output not writable", ["run", "--out", "{under_file}"], "cannot be written"),
     ("unknown option", ["run", "--bogus", "2"], "unrecognized arguments"),
-    ("bad choice", ["run", "--dtype", "fp8"], "invalid choice: 'fp8'"),
+    ("bad dtype", ["run", "--dtype", "fp8"], "--dtype 'fp8'"),
+    ("bad choice", ["run", "--generator-device", "gpu"], "invalid choice: 'gpu'"),
     ("strength for text2img", ["run", "--strength", "0.5"], "--strength applies to image-to-image"),
     ("image for text2img", ["run", "--image", "a.png"], "--image applies to image-to-image"),
     ("axis the scenario does not sweep", ["run", "--scenario", "t2i-prompts", "--images-per-prompt",
@@ -76,6 +77,8 @@ ROWS = [
     ("resume a foreign file", ["run", "--resume", "{foreign}"], "not an sdxl-bench record"),
     ("max-batch given batch sizes", ["max-batch", "--batch-sizes", "4"], "max-batch chooses"),
     ("max-batch limit zero", ["max-batch", "--limit", "0"], "--limit 0"),
+    ("max-batch given several dtypes", ["max-batch", "--dtype", "float32,bfloat16"],
+     "probes one config per size"),
 ]
 
 
@@ -100,9 +103,9 @@ def test_bad_input_is_one_line_exit_2_before_loading(args, expected, files, tmp_
 
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_debug_shows_the_traceback(where, tmp_path):
-    args = ["run", "--steps", "0"]
+    args = ["run", "--repeats", "0"]
     result = run_cli(args + ["--debug"], tmp_path / "c") if where == "after" else run_cli(
         args, tmp_path / "c", "--debug")
     assert result.returncode != 0
     assert "Traceback" in result.stderr
-    assert "UsageError: --steps 0" in result.stderr
+    assert "UsageError: --repeats 0" in result.stderr

@@ -99,22 +99,30 @@ def test_out_of_memory_recognised(exc, expected):
     assert is_out_of_memory(exc) is expected
 
 
-def _configs(batch_sizes: str, per_prompt: str):
+def _configs(batch_sizes: str, per_prompt: str, dtype: str = "float32"):
     from bench.models import resolve_model
     from bench.scenario import load_scenario
 
     plan = make_plan(load_scenario("t2i-prompts-x-images"), resolve_model("tiny"),
-                     SweepOptions(batch_sizes=batch_sizes, images_per_prompt=per_prompt))
-    return {(c.batch_size, c.num_images_per_prompt): c for c in plan.configs}
+                     SweepOptions(batch_sizes=batch_sizes, images_per_prompt=per_prompt,
+                                  dtype=dtype))
+    return {(c.batch_size, c.num_images_per_prompt, c.dtype): c for c in plan.configs}
 
 
 def test_skip_reason_covers_configs_larger_on_both_axes_only():
     configs = _configs("1,2,4", "1,2")
-    oom = [(2, 1, "x/bs2-n1")]
-    assert skip_reason(configs[(4, 1)], oom) is not None
-    assert skip_reason(configs[(2, 2)], oom) is not None
-    assert skip_reason(configs[(1, 2)], oom) is None  # smaller batch: may fit
-    assert skip_reason(configs[(1, 1)], oom) is None
+    oom = [configs[(2, 1, "float32")]]
+    assert skip_reason(configs[(4, 1, "float32")], oom) is not None
+    assert skip_reason(configs[(2, 2, "float32")], oom) is not None
+    assert skip_reason(configs[(1, 2, "float32")], oom) is None  # smaller batch: may fit
+    assert skip_reason(configs[(1, 1, "float32")], oom) is None
+
+
+def test_skip_reason_ignores_configs_that_differ_in_more_than_the_batch():
+    configs = _configs("1,2,4", "1", dtype="float32,bfloat16")
+    oom = [configs[(2, 1, "float32")]]
+    assert skip_reason(configs[(4, 1, "float32")], oom) is not None
+    assert skip_reason(configs[(4, 1, "bfloat16")], oom) is None  # half the bytes: may fit
 
 
 @pytest.mark.gpu

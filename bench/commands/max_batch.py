@@ -89,7 +89,11 @@ def main(args: argparse.Namespace) -> int:
     check_reliability_args(args)
     draft = plan_from_args(args, device=args.device)
     axis = _check_axis(args, draft.scenario)
-    plan_from_args(_probe_args(args, axis, args.limit), device=args.device)  # largest probe too
+    largest = plan_from_args(_probe_args(args, axis, args.limit), device=args.device)
+    if len(largest.configs) != 1:
+        varying = ", ".join(largest.configs[0].id_axes) or "several values"
+        raise UsageError(f"max-batch probes one config per size, but the flags sweep {varying};"
+                         " give one value each")
     from bench.console import console
     from bench.device import resolve_device
     from bench.executors import InProcess
