@@ -101,7 +101,8 @@ def main(args: argparse.Namespace) -> int:
     from bench.interrupts import Interrupted, InterruptGuard
     from bench.isolate import Isolated
     from bench.maxbatch import Probe, ProbeFailed, find_max_batch
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.models import quiet_libraries
+    from bench.pipeline_groups import PipelineGroups
 
     images = ()
     if draft.scenario.task == "img2img":
@@ -119,7 +120,8 @@ def main(args: argparse.Namespace) -> int:
 
         if args.threads:
             torch.set_num_threads(args.threads)
-        pipes = load_pipelines(draft.model, device, draft.configs[0].dtype)
+        pipes = PipelineGroups(draft.model, device)  # dtype and optimizations of the flags
+        pipes.for_config(draft.configs[0])
         execute = InProcess(pipes, images, None, args.memory_budget)
     out = console(stderr=args.json)
 
