@@ -105,13 +105,13 @@ class BarrierTracker(Tracker):
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
-    from bench.runner import _is_out_of_memory as is_oom
+    from bench.oom import is_out_of_memory
 
-    return is_oom(exc)
+    return is_out_of_memory(exc)
 
 
 def _failure(exc: BaseException, config: Config, base: dict) -> dict:
-    from bench.runner import release_memory
+    from bench.oom import release_memory
 
     release_memory(config.device)
     status = "oom" if _is_out_of_memory(exc) else "error"

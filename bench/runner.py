@@ -15,11 +15,12 @@ from datetime import datetime, timezone
 from bench import __version__
 from bench.executors import InProcess, failed_record
 from bench.interrupts import Interrupted, InterruptGuard
-from bench.oom import skip_reason
+from bench.oom import is_out_of_memory as _is_out_of_memory  # noqa: F401 (older imports)
+from bench.oom import release_memory, skip_reason
 from bench.plan import Config, Plan
 from bench.runfile import SCHEMA_VERSION, RunWriter
 
-__all__ = ["Interrupted", "failed_record", "header_record", "run_sweep"]
+__all__ = ["Interrupted", "failed_record", "header_record", "release_memory", "run_sweep"]
 
 
 def now_iso() -> str:

@@ -100,8 +100,9 @@ def run_checks(args: argparse.Namespace) -> int:
     from bench.device import resolve_device
     from bench.inputs import load_images
     from bench.models import load_pipelines, quiet_libraries
+    from bench.oom import release_memory
     from bench.runfile import RunWriter
-    from bench.runner import header_record, now_iso, release_memory
+    from bench.runner import header_record, now_iso
 
     device = resolve_device(args.device)
     plan = plan_from_args(args, device=device)
