@@ -53,6 +53,11 @@ class ConfigKey:
         )
 
 
+# Call arguments outside the key: configs still match when they differ, but a reader of a
+# comparison should know (a different guidance scale changes the work per step).
+UNMATCHED_ARGUMENTS = ("guidance_scale", "strength", "seed", "generator_device", "task")
+
+
 def config_key(record: dict) -> ConfigKey:
     """The matching key of a config record."""
     return ConfigKey(
@@ -97,3 +102,8 @@ def latency_stat(record: dict, stat: str) -> float | None:
 
 def is_ok(record: dict) -> bool:
     return record.get("status") == "ok"
+
+
+def unmatched_arguments(record: dict) -> dict:
+    """The record's call arguments that are not part of its ``ConfigKey``."""
+    return {name: record.get(name) for name in UNMATCHED_ARGUMENTS if name in record}

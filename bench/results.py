@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import UsageError
-from bench.records import config_key, latency_stat, latency_values, memory_bytes
+from bench.records import (
+    config_key,
+    latency_stat,
+    latency_values,
+    memory_bytes,
+    unmatched_arguments,
+)
 from bench.runfile import Run, read_run
 
 
@@ -27,6 +33,7 @@ class Entry:
     memory: dict[str, int | None] = field(default_factory=dict)
     status: str = "ok"
     images_per_s: float | None = None
+    arguments: dict = field(default_factory=dict)  # call arguments outside the key
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ def _load_run(path: Path) -> ResultSet:
                     memory=memory_bytes(record),
                     status=str(record.get("status")),
                     images_per_s=record.get("images_per_s"),
+                    arguments=unmatched_arguments(record),
                 )
             )
         except (TypeError, ValueError, AttributeError):
