@@ -47,3 +47,20 @@ def test_side_by_side_says_too_few_samples_for_three_calls(tmp_path):
     headers, rows = side_by_side([a, b], alpha=0.05)
     column = headers.index("significance")
     assert [row[column] for row in rows] == ["baseline", "too few samples"]
+
+
+def test_configs_differing_only_in_optimizations_or_ranks_do_not_match(tmp_path):
+    default = {"attention": "sdpa", "compile": False, "channels_last": False}
+    compiled = {**default, "compile": True}
+    records = [
+        record(FAST, optimizations=default),
+        record(FAST, optimizations=compiled),
+        record(FAST, optimizations=default, world_size=2),
+    ]
+    run = load_results(write_run(tmp_path / "a.jsonl", records))
+    keys = [entry.key for entry in run.entries]
+    assert keys == [
+        "t2i bs1 n1 4steps 64x64 float32 tiny",
+        "t2i bs1 n1 4steps 64x64 float32 compile tiny",
+        "t2i bs1 n1 4steps 64x64 float32 np2 tiny",
+    ]
