@@ -141,3 +141,17 @@ def test_compare_out_writes_a_report_with_hardware_plot(tmp_path):
     assert result.code == 0, result.err
     assert len(embedded_pngs((out / "compare.html").read_text())) == 1
     assert "Hardware comparison" in (out / "compare.md").read_text()
+
+
+def test_summary_shows_tflops_and_mfu_only_when_measured(tmp_path):
+    plain = write_run(tmp_path / "plain.jsonl", [record([0.2, 0.21])])
+    run_cli("report", str(plain), "--out", str(tmp_path / "plain"))
+    assert "MFU" not in (tmp_path / "plain" / "report.md").read_text()
+    measured = write_run(tmp_path / "mfu.jsonl", [record([0.2, 0.21], achieved_tflops=350.0, mfu=0.354)])
+    run_cli("report", str(measured), "--out", str(tmp_path / "mfu"))
+    row = next(
+        line
+        for line in (tmp_path / "mfu" / "report.md").read_text().splitlines()
+        if line.startswith("| t2i/bs1-n1")
+    )
+    assert "| 350 " in row and "| 35.4% " in row
