@@ -75,7 +75,7 @@ def judge(change: Change, thresholds: Thresholds) -> Verdict:
     ratio = change.latency_ratio
     if ratio is not None:
         slower = ratio - 1
-        faster = 1 / ratio - 1
+        faster = 1 / ratio - 1 if ratio > 0 else float("inf")  # speedup, as a fraction
         p_text = "" if change.test is None else f", p={change.test.p_value:.2g}"
         if significance == "significant":
             if slower > thresholds.max_slowdown:
