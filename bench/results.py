@@ -103,6 +103,17 @@ def _load_run(path: Path) -> ResultSet:
     )
 
 
+def _device_name(machine: object) -> str | None:
+    """The GPU our plugin recorded, else pytest-benchmark's CPU name."""
+    if not isinstance(machine, dict):
+        return None
+    for section, name in (("sdxl_bench", "device_name"), ("cpu", "brand_raw")):
+        value = machine.get(section)
+        if isinstance(value, dict) and value.get(name):
+            return str(value[name])
+    return None
+
+
 def _load_pytest_benchmark(path: Path) -> ResultSet:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -140,8 +151,7 @@ def _load_pytest_benchmark(path: Path) -> ResultSet:
             f"{path}: no raw times for {len(missing_raw)} benchmark(s) (save them with"
             " pytest --benchmark-save-data): significance cannot be tested for them"
         )
-    machine = data.get("machine_info") or {}
-    device = (machine.get("sdxl_bench") or {}).get("device_name") or machine.get("cpu", {}).get("brand_raw")
+    device = _device_name(data.get("machine_info"))
     return ResultSet(
         path=path,
         kind="pytest-benchmark",
