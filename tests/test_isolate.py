@@ -36,12 +36,12 @@ def workers(pid: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def isolated_sweep(tmp_path_factory):
-    """Sweep 1,16,2 with a memory budget; the first worker is killed with SIGKILL."""
+    """Sweep 1,64,2 with a memory budget; the first worker is killed with SIGKILL."""
     out = tmp_path_factory.mktemp("isolate") / "run.jsonl"
     manager = subprocess.Popen(
         [sys.executable, "-m", "bench", "run", "--isolate", "--scenario", "t2i-prompts",
-         "--batch-sizes", "1,16,2", "--steps", "1", "--warmup", "0", "--repeats", "1",
-         "--threads", "1", "--memory-budget", "0.08", "--quiet", "--out", str(out)],
+         "--batch-sizes", "1,64,2", "--steps", "1", "--warmup", "0", "--repeats", "1",
+         "--threads", "1", "--memory-budget", "0.1", "--quiet", "--out", str(out)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not workers(manager.pid):

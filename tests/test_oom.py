@@ -16,7 +16,7 @@ from bench.plan import SweepOptions, make_plan
 from bench.runfile import read_run
 
 REPO = Path(__file__).resolve().parent.parent
-BUDGET_GIB = 0.08  # tiny at 64x64: batch 1-2 grow RSS by ~20-40 MiB, batch 16 by ~130 MiB
+BUDGET_GIB = 0.1  # tiny at 64x64, 1 step: batch 1-4 grow RSS by ~25-45 MiB, batch 64 by ~430 MiB
 QUICK = ["--scenario", "t2i-prompts", "--steps", "1", "--warmup", "0", "--repeats", "1",
          "--threads", "1", "--quiet"]
 
@@ -29,7 +29,7 @@ def run(out: Path, *flags: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def budget_sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("oom") / "run.jsonl"
-    result = run(out, "--batch-sizes", "1,16,2,32", "--memory-budget", str(BUDGET_GIB))
+    result = run(out, "--batch-sizes", "1,64,2,128", "--memory-budget", str(BUDGET_GIB))
     assert result.returncode == 0, result.stderr
     return read_run(out)
 
@@ -37,7 +37,7 @@ def budget_sweep(tmp_path_factory):
 def test_oom_in_the_middle_of_a_sweep_leaves_every_other_config_measured(budget_sweep):
     statuses = {r["batch_size"]: r["status"] for r in budget_sweep.configs}
     assert statuses[1] == "ok" and statuses[2] == "ok"
-    assert statuses[16] == "oom"
+    assert statuses[64] == "oom"
     assert all(r["images_per_s"] > 0 for r in budget_sweep.configs if r["status"] == "ok")
 
 
@@ -49,14 +49,14 @@ def test_oom_record_holds_the_memory_reached(budget_sweep):
 
 
 def test_larger_config_after_oom_is_skipped_with_the_reason(budget_sweep):
-    skipped = next(r for r in budget_sweep.configs if r["batch_size"] == 32)
+    skipped = next(r for r in budget_sweep.configs if r["batch_size"] == 128)
     assert skipped["status"] == "skipped"
-    assert "t2i-prompts/bs16-n1 ran out of memory" in skipped["error"]
+    assert "t2i-prompts/bs64-n1 ran out of memory" in skipped["error"]
 
 
 def test_no_skip_after_oom_runs_larger_configs(tmp_path):
     out = tmp_path / "run.jsonl"
-    result = run(out, "--batch-sizes", "16,32", "--memory-budget", str(BUDGET_GIB),
+    result = run(out, "--batch-sizes", "64,128", "--memory-budget", str(BUDGET_GIB),
                  "--no-skip-after-oom")
     assert result.returncode == 0, result.stderr
     assert [r["status"] for r in read_run(out).configs] == ["oom", "oom"]
