@@ -33,7 +33,7 @@ def test_peak_memory_is_reset_between_configs(cuda_pipes):
 def test_cuda_stage_timings_fit_inside_the_call(cuda_pipes):
     record = measure(cuda_pipes, batch_sizes="1", images_per_prompt="1", device="cuda:0")
     for denoising, latency in zip(record["stages_s"]["denoising"]["values"],
-                                  record["latency_s"]["values"]):
+                                  record["latency_s"]["values"], strict=True):
         assert 0 < denoising < latency
 
 

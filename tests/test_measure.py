@@ -71,7 +71,7 @@ def test_stage_timings_are_cleared_at_the_start_of_every_call(tiny_pipes):
     assert record["steps_run_measured"] == 3
     assert stages["denoise_step"]["n"] == 3 * 3  # three steps in each of three calls
     assert stages["denoising"]["n"] == 3 and stages["text_encoding"]["n"] == 3
-    for denoising, latency in zip(stages["denoising"]["values"], record["latency_s"]["values"]):
+    for denoising, latency in zip(stages["denoising"]["values"], record["latency_s"]["values"], strict=True):
         assert denoising < latency  # an interval spanning two calls would exceed the call
     assert stages["vae_encode"] is None
 
