@@ -98,9 +98,11 @@ def run_checks(args: argparse.Namespace) -> int:
     )
     from bench.device import resolve_device
     from bench.inputs import load_images
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.models import quiet_libraries
+    from bench.oom import release_memory
+    from bench.pipeline_groups import PipelineGroups
     from bench.runfile import RunWriter
-    from bench.runner import header_record, now_iso, release_memory
+    from bench.runner import header_record, now_iso
 
     device = resolve_device(args.device)
     plan = plan_from_args(args, device=device)
@@ -118,7 +120,8 @@ def run_checks(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = settings or strict.settings()
-    pipes = load_pipelines(plan.model, device, first.dtype)
+    pipes = PipelineGroups(plan.model, device)
+    pipes.for_config(first)  # a model that cannot load is a one-line error before any check
     env = environment.collect(device)
     header = header_record(plan, ["sdxl-bench", *sys.argv[1:]], env)
     header.update({"mode": "determinism", "tolerance": args.tolerance,
@@ -161,8 +164,9 @@ def run_checks(args: argparse.Namespace) -> int:
             })
     out_console = console()
     mode = " · strict" if settings["strict"] else ""
+    dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(verdict_table(results, title=f"determinism · {plan.scenario.name} ·"
-                                    f" {plan.model.name} · {env['device_name']} · {first.dtype}{mode}"))
+                                    f" {plan.model.name} · {env['device_name']} · {dtypes}{mode}"))
     for line in run_wide_lines(results):
         out_console.print(line)
     for line in explanations(results):

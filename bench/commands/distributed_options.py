@@ -34,10 +34,7 @@ def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dist-timeout", type=float, default=900.0, metavar="SECONDS",
                        help="process-group timeout: how long a rank waits for a stuck peer"
                        " (default: %(default)s)")
-    group.add_argument("--save-images", default=None, metavar="DIR",
-                       help="save the last timed call's images as PNG, DIR/<config>/<global"
-                       " index>.png (rank 0 gathers them; without --nproc the run is measured"
-                       " here as a world of one)")
+    # --save-images is defined once, by ``run`` (bench/commands/run.py); ranks read it too.
 
 
 def scaling_sizes(args: argparse.Namespace) -> tuple[int, ...]:

@@ -83,7 +83,8 @@ def main(args: argparse.Namespace) -> int:
     from bench.images import content_hash, to_uint8
     from bench.inputs import load_images
     from bench.measure import prepare_call
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.models import quiet_libraries
+    from bench.pipeline_groups import PipelineGroups
 
     device = resolve_device(args.device)
     config = replace(original, device=device, warmup=0, repeats=1)
@@ -97,7 +98,7 @@ def main(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    pipes = load_pipelines(model, device, config.dtype)
+    pipes = PipelineGroups(model, device).for_config(config)  # dtype and optimizations as made
     if args.exact:
         call = prepare_call(pipes, config, prompts, inputs)
         image = call(call.fresh_generators())[entry["index"]]

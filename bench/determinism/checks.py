@@ -31,7 +31,11 @@ def _positions(indices: list[int]) -> str:
 
 @dataclass
 class CheckSession:
-    """The loaded pipelines and inputs, plus the images made alone (cached by source)."""
+    """The pipelines and inputs, plus the images made alone (cached by source).
+
+    ``pipes`` is loaded ``Pipelines`` or a ``PipelineGroups`` (one group per dtype and
+    optimizations of the sweep, built when a config needs it).
+    """
 
     pipes: object
     prompts: tuple[str, ...]
@@ -43,23 +47,27 @@ class CheckSession:
     def sources(self, config: Config) -> list[ImageSource]:
         return image_sources(config, len(self.prompts), len(self.input_images))
 
+    def pipes_for(self, config: Config):
+        for_config = getattr(self.pipes, "for_config", None)
+        return for_config(config) if for_config else self.pipes
+
     def alone(self, config: Config, source: ImageSource):
         """The image for (prompt, input image, seed) made in a call of its own."""
-        key = (config.task, config.num_inference_steps, config.height, config.width,
-               config.guidance_scale, config.strength, config.generator_device,
-               source.prompt_index, source.input_image_index, source.seed)
+        key = (config.task, config.dtype, config.optimizations, config.num_inference_steps,
+               config.height, config.width, config.guidance_scale, config.strength,
+               config.generator_device, source.prompt_index, source.input_image_index, source.seed)
         if key not in self._alone:
             image = None
             if source.input_image_index is not None:
                 image = self.input_images[source.input_image_index]
-            call = single_call(self.pipes, config, self.prompts[source.prompt_index], image,
-                               source.seed)
+            call = single_call(self.pipes_for(config), config, self.prompts[source.prompt_index],
+                               image, source.seed)
             self._alone[key] = call(call.fresh_generators())[0]
         return self._alone[key]
 
     def check_config(self, config: Config, run_wide: bool = False) -> list[CheckResult]:
         """All per-config checks; with ``run_wide`` also the generator count and device checks."""
-        call = prepare_call(self.pipes, config, self.prompts, self.input_images)
+        call = prepare_call(self.pipes_for(config), config, self.prompts, self.input_images)
         results = []
         if run_wide:
             count_result, first = check_generator_count(call)
