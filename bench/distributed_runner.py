@@ -52,19 +52,6 @@ def config_id_for(config, world_size: int, segment: Segment) -> str:
     return f"{config.config_id}/np{world_size}" if segment.id_suffix else config.config_id
 
 
-def _save_images(folder: Path, config_id: str, images) -> Path:
-    """The call's images, in global order, as PNG named by global image index."""
-    from PIL import Image
-
-    from bench.images import to_uint8
-
-    target = folder / config_id.replace("/", "_")
-    target.mkdir(parents=True, exist_ok=True)
-    for index, image in enumerate(images):
-        Image.fromarray(to_uint8(image)).save(target / f"{index:05d}.png")
-    return target
-
-
 def _measure_config(pipes, plan, config, index, images, world, nvml_device):
     """This rank's share measured and the per-call latency maxima; raises only
     ``PeerFailure`` / ``Interrupted``."""
@@ -89,7 +76,7 @@ def signals_deferred():
 
 
 def run_rank_sweep(plan, pipes, images: tuple, world: World, info: dict, writer,
-                   nvml_device, segment: Segment, save_images: Path | None = None):
+                   nvml_device, segment: Segment, saver=None):
     """Measure every config on this rank; rank 0 writes. Returns (records, exit code)."""
     records: list[dict] = []
     started = time.perf_counter()
@@ -105,14 +92,14 @@ def run_rank_sweep(plan, pipes, images: tuple, world: World, info: dict, writer,
                                                           world, nvml_device)
                 results = distributed.all_gather({**info, **result}, world)
                 record = aggregate_record(config, results, latencies, world_fields, config_id)
-                if save_images is not None:
+                if saver is not None:  # every rank gathers; rank 0 saves (bench.determinism.manifest)
                     mine = call.last_images[0] if result["status"] == "ok" else None
                     shares = distributed.all_gather(mine, world)
                     if world.is_main and record["status"] == "ok":
                         import numpy as np
 
-                        record["images_dir"] = str(_save_images(
-                            save_images, config_id, np.concatenate([s for s in shares if s is not None])))
+                        record.update(saver.record_fields(
+                            config, np.concatenate([s for s in shares if s is not None])))
             except Interrupted as stop:
                 note = " (torchrun sends it when a rank fails)" if stop.signum == signal.SIGTERM else ""
                 record = failed_record(config, "interrupted", f"stopped by {stop}{note}",
@@ -208,9 +195,20 @@ def rank_main(args, world: World, solo: bool = False) -> int:
                     "scaling": list(segment.world_sizes) if segment.world_sizes else None,
                 }
                 writer.write(header)
-            save = Path(args.save_images) if args.save_images else None
+            saver = None
+            if args.save_images:
+                from bench.determinism.manifest import ImageSaver, check_images_dir
+
+                folder = Path(args.save_images)
+                if segment.id_suffix:  # a --scaling run: one folder per world size
+                    folder = folder / f"np{world.world_size}"
+                if world.is_main:
+                    check_images_dir(folder)
+                saver = ImageSaver(folder, plan.model.name, plan.prompts, plan.images,
+                                   plan.scenario.num_default_images,
+                                   command=["sdxl-bench", *sys.argv[1:]])
             records, code = run_rank_sweep(plan, pipes, images, world, info, writer,
-                                           nvml_device, segment, save)
+                                           nvml_device, segment, saver)
         finally:
             if writer:
                 writer.close()

@@ -34,7 +34,6 @@ def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dist-timeout", type=float, default=900.0, metavar="SECONDS",
                        help="process-group timeout: how long a rank waits for a stuck peer"
                        " (default: %(default)s)")
-    # --save-images is defined once, by ``run`` (bench/commands/run.py); ranks read it too.
 
 
 def scaling_sizes(args: argparse.Namespace) -> tuple[int, ...]:
