@@ -155,6 +155,18 @@ def all_gather(obj: object, world: World) -> list:
     return gathered
 
 
+def gather_to_main(obj: object, world: World) -> list | None:
+    """Every rank's ``obj`` in rank order on rank 0 (``None`` elsewhere): for payloads
+    only rank 0 needs, such as images."""
+    import torch.distributed as dist
+
+    if not _grouped():
+        return [obj]
+    gathered: list | None = [None] * world.world_size if world.is_main else None
+    _collective(dist.gather_object, obj, gathered, 0)
+    return gathered
+
+
 def max_across(values: list[float]) -> list[float]:
     """Element-wise maximum over ranks (all_reduce MAX); every rank passes equal lengths."""
     import torch

@@ -65,6 +65,18 @@ def _save_images(folder: Path, config_id: str, images) -> Path:
     return target
 
 
+def _save_shares(folder: Path, config_id: str, shares: list) -> str | None:
+    """Save the gathered shares; a full disk costs the images, never the record."""
+    import numpy as np
+
+    try:
+        images = np.concatenate([share for share in shares if share is not None])
+        return str(_save_images(folder, config_id, images))
+    except OSError as exc:
+        print(f"sdxl-bench: --save-images {folder}: {exc}", file=sys.stderr)
+        return None
+
+
 def _measure_config(pipes, plan, config, index, images, world, nvml_device):
     """This rank's share measured and the per-call latency maxima; raises only
     ``PeerFailure`` / ``Interrupted``."""
@@ -107,12 +119,9 @@ def run_rank_sweep(plan, pipes, images: tuple, world: World, info: dict, writer,
                 record = aggregate_record(config, results, latencies, world_fields, config_id)
                 if save_images is not None:
                     mine = call.last_images[0] if result["status"] == "ok" else None
-                    shares = distributed.all_gather(mine, world)
+                    shares = distributed.gather_to_main(mine, world)
                     if world.is_main and record["status"] == "ok":
-                        import numpy as np
-
-                        record["images_dir"] = str(_save_images(
-                            save_images, config_id, np.concatenate([s for s in shares if s is not None])))
+                        record["images_dir"] = _save_shares(save_images, config_id, shares)
             except Interrupted as stop:
                 note = " (torchrun sends it when a rank fails)" if stop.signum == signal.SIGTERM else ""
                 record = failed_record(config, "interrupted", f"stopped by {stop}{note}",
@@ -201,7 +210,8 @@ def rank_main(args, world: World, solo: bool = False) -> int:
             writer = RunWriter(out, mode="w" if segment.header else "a")
         try:
             if writer and segment.header:
-                header = header_record(plan, ["sdxl-bench", *sys.argv[1:]], env)
+                command = list(segment.command or ("sdxl-bench", *sys.argv[1:]))
+                header = header_record(plan, command, env)
                 header["distributed"] = {
                     "world_size": world.world_size, "backend": distributed.BACKEND,
                     "nnodes": len({r["hostname"] for r in ranks}), "ranks": ranks,

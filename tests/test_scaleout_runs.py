@@ -141,6 +141,12 @@ def test_header_lists_every_rank_with_its_device(failing):
     assert [(r["rank"], r["device"]) for r in ranks] == [(0, "cpu"), (1, "cpu")]
 
 
+def test_header_records_the_users_command_with_its_launcher_flags(scaling):
+    header = scaling[0].header
+    assert header["command"][:2] == ["sdxl-bench", "run"] and "--scaling" in header["command"]
+    assert header["distributed"]["scaling"] == [1, 2]
+
+
 def test_rank_exception_is_recorded_with_the_rank_that_raised(failing):
     _, run = failing
     record = by_id(run)["t2i-prompts-x-images/bs4-n1"]
