@@ -41,6 +41,8 @@ class World:
     world_size: int
     local_world_size: int
     hostname: str
+    node_rank: int = 0  # torchrun's GROUP_RANK
+    nnodes: int = 1  # torchrun's GROUP_WORLD_SIZE
 
     @property
     def is_main(self) -> bool:
@@ -60,13 +62,13 @@ def world_from_env(environ: dict | None = None) -> World | None:
     try:
         rank, local_rank, size = (int(env[key]) for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
         local_size = int(env.get("LOCAL_WORLD_SIZE", size))
+        node_rank, nnodes = int(env.get("GROUP_RANK", 0)), int(env.get("GROUP_WORLD_SIZE", 1))
     except ValueError:
-        raise UsageError(
-            "WORLD_SIZE, RANK, LOCAL_RANK must be integers (as torchrun sets them)"
-        ) from None
+        raise UsageError("WORLD_SIZE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK,"
+                         " GROUP_WORLD_SIZE must be integers (as torchrun sets them)") from None
     if not 0 <= rank < size or not 0 <= local_rank < local_size:
         raise UsageError(f"RANK {rank} / LOCAL_RANK {local_rank} outside WORLD_SIZE {size}")
-    return World(rank, local_rank, size, local_size, socket.gethostname())
+    return World(rank, local_rank, size, local_size, socket.gethostname(), node_rank, nnodes)
 
 
 def rank_device(requested: str, world: World) -> str:

@@ -195,13 +195,16 @@ def rank_main(args, world: World, solo: bool = False) -> int:
         torch.set_num_threads(args.threads)
     elif device == "cpu" and world.local_world_size > 1:  # the ranks of a node share its cores
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_world_size))
+    # Load before joining the process group: with a group initialised, transformers'
+    # save_pretrained writes weights on rank 0 only, which would break the tiny cache build.
+    pipes = load_pipelines(plan.model, device, first.dtype)
+    nvml_device = NvmlDevice.open(device)
+    env = environment.collect(device)
     if not solo:
         distributed.init_process_group(world, args.dist_timeout)
     try:
-        pipes = load_pipelines(plan.model, device, first.dtype)
-        nvml_device = NvmlDevice.open(device)
-        env = environment.collect(device)
-        info = {"rank": world.rank, "local_rank": world.local_rank, "hostname": world.hostname,
+        info = {"rank": world.rank, "local_rank": world.local_rank, "node_rank": world.node_rank,
+                "hostname": world.hostname,
                 "device": device, "device_name": env["device_name"],
                 "torch_threads": torch.get_num_threads()}
         ranks = distributed.all_gather(info, world)
@@ -214,7 +217,7 @@ def rank_main(args, world: World, solo: bool = False) -> int:
                 header = header_record(plan, command, env)
                 header["distributed"] = {
                     "world_size": world.world_size, "backend": distributed.BACKEND,
-                    "nnodes": len({r["hostname"] for r in ranks}), "ranks": ranks,
+                    "nnodes": world.nnodes, "ranks": ranks,
                     "scaling": list(segment.world_sizes) if segment.world_sizes else None,
                 }
                 writer.write(header)

@@ -8,6 +8,7 @@ torchrun directly in which rank 1 fails for real (raises, then dies).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import warnings
@@ -165,6 +166,22 @@ def test_dead_rank_fails_torchrun_which_names_it(failing):
     done, _ = failing
     assert done.returncode != 0
     assert "rank      : 1" in done.stderr and "exitcode  : 17" in done.stderr
+
+
+def test_two_nodes_meet_at_the_endpoint_and_node_zero_writes_the_file(tmp_path):
+    with socket.socket() as probe:  # a free port for node 0's rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    node = ["run", *TINY, "--batch-sizes", "3", "--images-per-prompt", "1", "--repeats", "1",
+            "--nproc", "1", "--nnodes", "2", "--rdzv-endpoint", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "bench", *node, "--node-rank", "1", "--out", str(tmp_path / "n1")]
+    other = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = run_cli([*node, "--node-rank", "0", "--out", str(tmp_path / "n0")])
+    assert (done.returncode, other.wait(timeout=120)) == (0, 0), done.stderr[-3000:]
+    run = read_run(tmp_path / "n0")
+    assert run.header["distributed"]["nnodes"] == 2 and not (tmp_path / "n1").exists()
+    assert [(r["node_rank"], r["image_indices"]) for r in run.configs[0]["ranks"]] == [
+        (0, [0, 2]), (1, [2, 3])]
 
 
 @pytest.mark.gpu
