@@ -11,6 +11,8 @@ from bench.images import content_hash, has_nan, is_black
 from bench.inputs import CallInputs, layout_call
 from bench.plan import Config
 from bench.trackers import Tracker
+from bench.trackers.clocks import ClockTracker
+from bench.trackers.compile import CompileTracker
 from bench.trackers.energy import EnergyTracker
 from bench.trackers.latency import LatencyTracker
 from bench.trackers.memory import MemoryTracker
@@ -59,6 +61,8 @@ def default_trackers(config: Config, nvml_device=None) -> list[Tracker]:
     return [
         MemoryTracker(config.device, nvml_device),
         EnergyTracker(config.device, nvml_device, config.images_per_call),
+        ClockTracker(config.device, nvml_device),
+        CompileTracker(config.device),
         StageTracker(config.device),
         LatencyTracker(config.device),
     ]
@@ -67,7 +71,11 @@ def default_trackers(config: Config, nvml_device=None) -> list[Tracker]:
 def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False):
     """Warm-up, then ``repeats`` timed calls; returns (last images, hashes of every call)."""
     for _ in range(call.config.warmup):
-        call(call.fresh_generators())
+        generators = call.fresh_generators()
+        with ExitStack() as warmup_scope:
+            for tracker in trackers:
+                warmup_scope.enter_context(tracker.warmup())
+            call(generators)
     extra: dict = {}
     for tracker in trackers:
         extra.update(tracker.call_kwargs())
@@ -88,9 +96,13 @@ def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: 
 
 
 def measure_config(
-    call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False
+    call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False, on_images=None
 ) -> dict:
-    """The config record: plan fields, tracker results, derived throughput, image checks."""
+    """The config record: plan fields, tracker results, derived throughput, image checks.
+
+    ``on_images(config, images)`` sees the last timed call's images after timing ends
+    (e.g. to save them) and returns fields to add to the record.
+    """
     images, call_hashes = run_timed_calls(call, trackers, check_repeats)
     config = call.config
     record: dict = {"type": "config", **config.describe(), "status": "ok", "error": None}
@@ -108,4 +120,6 @@ def measure_config(
     record["vae_dtype"] = str(vae.dtype).removeprefix("torch.")
     record["vae_force_upcast"] = bool(getattr(vae.config, "force_upcast", False))
     record["watermark"] = getattr(call.pipe, "watermark", None) is not None
+    if on_images:
+        record.update(on_images(config, images))
     return record

@@ -91,3 +91,21 @@ class NvmlDevice:
             return int(self._nvml.nvmlDeviceGetTotalEnergyConsumption(self.handle))
         except Exception:
             return None
+
+    def sm_clock_mhz(self) -> int:
+        return int(self._nvml.nvmlDeviceGetClockInfo(self.handle, self._nvml.NVML_CLOCK_SM))
+
+    def max_sm_clock_mhz(self) -> int | None:
+        try:
+            return int(self._nvml.nvmlDeviceGetMaxClockInfo(self.handle, self._nvml.NVML_CLOCK_SM))
+        except Exception:
+            return None
+
+    def temperature_c(self) -> int:
+        return int(self._nvml.nvmlDeviceGetTemperature(self.handle, self._nvml.NVML_TEMPERATURE_GPU))
+
+    def clock_event_reasons(self) -> int:
+        """Bit mask of why clocks are below maximum (NVML "throttle"/"clock event" reasons)."""
+        read = (getattr(self._nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+                or self._nvml.nvmlDeviceGetCurrentClocksThrottleReasons)
+        return int(read(self.handle))

@@ -1,4 +1,5 @@
-"""Planning: scenario + flags → a validated, frozen list of configs. No torch here.
+"""Planning: scenario + flags → a validated, frozen list of configs. No torch here
+(except to ask whether a requested optimization is supported).
 
 Every bad input is rejected here, before any model is loaded, with a one-line
 ``UsageError`` that names the value and what is allowed.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from bench import optimizations as opt
 from bench.errors import UsageError
 from bench.models import ModelSpec
+from bench.optimizations import Optimizations
 from bench.scenario import Scenario
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -59,6 +62,8 @@ class Config:
     generator_device: str
     warmup: int
     repeats: int
+    optimizations: Optimizations = Optimizations()
+    id_axes: tuple[str, ...] = ()  # axes that vary in the sweep, named in the config id
 
     @property
     def images_per_call(self) -> int:
@@ -73,7 +78,12 @@ class Config:
 
     @property
     def config_id(self) -> str:
-        return f"{self.scenario}/bs{self.batch_size}-n{self.num_images_per_prompt}"
+        """``scenario/bs2-n4``, plus one fragment per varying axis (``-bfloat16-compile``)."""
+        base = f"{self.scenario}/bs{self.batch_size}-n{self.num_images_per_prompt}"
+        tokens = {"dtype": self.dtype, "size": f"{self.height}x{self.width}",
+                  "steps": f"{self.num_inference_steps}steps"}
+        return "-".join([base] + [tokens[a] if a in tokens else self.optimizations.token(a)
+                                  for a in self.id_axes])
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -116,10 +126,10 @@ class SweepOptions:
 
     batch_sizes: str | None = None
     images_per_prompt: str | None = None
-    steps: int | None = None
+    steps: int | str | None = None  # one value or a comma list
     height: int | None = None
     width: int | None = None
-    dtype: str = "float32"
+    dtype: str = "float32"  # one value or a comma list
     device: str = "cpu"
     seed: int = 0
     warmup: int = 1
@@ -129,6 +139,9 @@ class SweepOptions:
     generator_device: str = "cpu"
     prompts: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
+    sizes: str | None = None  # square sizes, comma list (instead of height/width)
+    attention: str | None = None
+    switches: tuple[tuple[str, str | None], ...] = ()  # (axis, "on" | "off" | "off,on")
 
 
 DEFAULT_BATCH_SIZES = "1,2,4"
@@ -166,9 +179,16 @@ def pair_count(scenario: Scenario, prompts: tuple[str, ...], images: tuple[str, 
 
 
 def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Plan:
-    """Validate every flag and expand the grid, in order batch size × images per prompt."""
-    if options.dtype not in DTYPES:
-        raise UsageError(f"--dtype {options.dtype!r}: allowed values are {', '.join(DTYPES)}")
+    """Validate every flag and expand the grid: dtype × optimizations × size × steps × batch
+    size × images per prompt (outermost first). Asks torch/diffusers only about the
+    optimizations requested (``optimizations.check_supported``)."""
+    dtypes = tuple(d.strip() for d in options.dtype.split(","))
+    for dtype in dtypes:
+        if dtype not in DTYPES:
+            raise UsageError(f"--dtype {options.dtype!r}: {dtype!r} is not one of {', '.join(DTYPES)}")
+    if len(set(dtypes)) != len(dtypes):
+        raise UsageError(f"--dtype {options.dtype!r}: repeated value (each value once)")
+    optimizations, varying = opt.expand(options.attention, dict(options.switches))
     if options.generator_device not in GENERATOR_DEVICES:
         raise UsageError(
             f"--generator-device {options.generator_device!r}: allowed values are"
@@ -184,14 +204,27 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
         "--images-per-prompt",
         DEFAULT_IMAGES_PER_PROMPT,
     )
-    steps = positive_int(options.steps if options.steps is not None else model.default_steps,
-                         "--steps")
+    steps_given = options.steps if options.steps is not None else model.default_steps
+    if isinstance(steps_given, int):
+        step_values = (positive_int(steps_given, "--steps"),)
+    else:
+        step_values = parse_int_list(steps_given, "--steps")
     warmup = options.warmup
     if warmup < 0:
         raise UsageError(f"--warmup {warmup}: must be 0 or a positive integer")
     repeats = positive_int(options.repeats, "--repeats")
-    height = _size(options.height, model.default_size, "--height")
-    width = _size(options.width, model.default_size, "--width")
+    if options.sizes is not None:
+        if options.height is not None or options.width is not None:
+            raise UsageError("--size sets height and width: drop --height/--width")
+        shapes = tuple((s, s) for s in parse_int_list(options.sizes, "--size"))
+        for size, _ in shapes:
+            _size(size, size, "--size")
+    else:
+        shapes = ((_size(options.height, model.default_size, "--height"),
+                   _size(options.width, model.default_size, "--width")),)
+    if len(shapes) > 1 and scenario.task == "img2img":
+        raise UsageError(f"--size {options.sizes!r}: image-to-image output follows the input image"
+                         " size, so only one size per run (sweep --size with a text2img scenario)")
     if options.seed < 0:
         raise UsageError(f"--seed {options.seed}: must be 0 or a positive integer")
 
@@ -207,11 +240,12 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
                          else call.get("strength", 0.5))
         if not 0.0 < strength <= 1.0:
             raise UsageError(f"--strength {strength}: must be in (0, 1]")
-        if int(steps * strength) < 1:
-            raise UsageError(
-                f"--steps {steps} with --strength {strength} runs int({steps} x {strength}) = 0"
-                " denoising steps: raise --steps or --strength"
-            )
+        for steps in step_values:
+            if int(steps * strength) < 1:
+                raise UsageError(
+                    f"--steps {steps} with --strength {strength} runs int({steps} x {strength}) = 0"
+                    " denoising steps: raise --steps or --strength"
+                )
     elif options.strength is not None:
         raise UsageError(
             f"--strength applies to image-to-image; scenario {scenario.name!r} is text2img"
@@ -228,13 +262,17 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
     if scenario.task == "img2img":
         pair_count(scenario, prompts, images)
 
+    opt.check_supported(optimizations, dtypes, options.device, warmup)
+    id_axes = tuple(axis for axis, count in (("dtype", len(dtypes)), ("size", len(shapes)),
+                                             ("steps", len(step_values))) if count > 1) + varying
+    # Pipeline-building axes outermost, so each (dtype, optimizations) group loads once.
     configs = tuple(
         Config(
             scenario=scenario.name,
             task=scenario.task,
             model=model.name,
             device=options.device,
-            dtype=options.dtype,
+            dtype=dtype,
             batch_size=b,
             num_images_per_prompt=n,
             num_inference_steps=steps,
@@ -246,7 +284,13 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
             generator_device=options.generator_device,
             warmup=warmup,
             repeats=repeats,
+            optimizations=opts,
+            id_axes=id_axes,
         )
+        for dtype in dtypes
+        for opts in optimizations
+        for height, width in shapes
+        for steps in step_values
         for b in batch_sizes
         for n in per_prompt
     )

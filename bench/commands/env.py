@@ -11,6 +11,12 @@ def register(subparsers) -> argparse.ArgumentParser:
                                    description="Show the environment a run would record.")
     parser.add_argument("--device", default="auto", help="device to describe (default: auto)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--probe", action="store_true",
+                        help="measure a large matmul's TFLOP/s on the device (a measured peak for"
+                        " --peak-tflops) and show the datasheet peak")
+    parser.add_argument("--probe-dtype", default=None, metavar="LIST",
+                        help="dtypes to probe (default: float32 on CPU; float32,float16,bfloat16"
+                        " on CUDA)")
     return parser
 
 
@@ -19,7 +25,12 @@ def main(args: argparse.Namespace) -> int:
     from bench.console import console
     from bench.device import resolve_device
 
-    env = environment.collect(resolve_device(args.device))
+    device = resolve_device(args.device)
+    env = environment.collect(device)
+    if args.probe:
+        from bench.probe_report import probe_fields
+
+        env.update(probe_fields(device, env["device_name"], args.probe_dtype))
     if args.json:
         print(json.dumps(env, indent=2))
         return 0

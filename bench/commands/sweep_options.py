@@ -22,12 +22,13 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--images-per-prompt", default=None, metavar="LIST",
                        help="num_images_per_prompt values, comma list"
                        f" (default: {DEFAULT_IMAGES_PER_PROMPT})")
-    group.add_argument("--steps", type=int, default=None,
-                       help="denoising steps (default: 4 for tiny, 30 otherwise)")
+    group.add_argument("--steps", default=None, metavar="LIST",
+                       help="denoising steps, comma list (default: 4 for tiny, 30 otherwise)")
     group.add_argument("--height", type=int, default=None,
                        help="image height in pixels (default: 64 for tiny, 1024 otherwise)")
     group.add_argument("--width", type=int, default=None, help="image width (as --height)")
-    group.add_argument("--dtype", default="float32", choices=DTYPES, help="(default: %(default)s)")
+    group.add_argument("--dtype", default="float32", metavar="LIST",
+                       help=f"comma list of {', '.join(DTYPES)} (default: %(default)s)")
     group.add_argument("--device", default="auto",
                        help="auto (cuda if available, else cpu), cpu, cuda, cuda:N")
     group.add_argument("--seed", type=int, default=0,
@@ -47,11 +48,34 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
                        help="replace the scenario's input images (img2img; repeatable)")
     group.add_argument("--threads", type=int, default=None,
                        help="torch CPU threads (default: torch's choice)")
+    add_optimization_arguments(parser)
+
+
+def add_optimization_arguments(parser: argparse.ArgumentParser) -> None:
+    """Optimization axes; each switch alone means ``on``, ``off,on`` sweeps both."""
+    from bench.optimizations import ATTENTION
+
+    group = parser.add_argument_group("optimization axes (crossed with the sweep)")
+    group.add_argument("--size", default=None, metavar="LIST",
+                       help="square image sizes, comma list, e.g. 512,768,1024 (instead of"
+                       " --height/--width)")
+    group.add_argument("--attention", default=None, metavar="LIST",
+                       help=f"comma list of {', '.join(ATTENTION)} (default: sdpa)")
+    for axis, what in (("compile", "torch.compile the UNet and the VAE decoder"),
+                       ("channels-last", "channels_last memory format for UNet and VAE"),
+                       ("fuse-qkv", "fused QKV projections"),
+                       ("vae-slicing", "decode the batch one image at a time"),
+                       ("vae-tiling", "decode in overlapping tiles")):
+        group.add_argument(f"--{axis}", nargs="?", const="on", default=None, metavar="on|off,on",
+                           help=f"{what} (alone: on; off,on sweeps both)")
+    group.add_argument("--peak-tflops", type=float, default=None, metavar="TFLOPS",
+                       help="device peak for MFU, overriding the datasheet table")
 
 
 def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
     """Validate the flags and build the plan; raises ``UsageError`` before any loading."""
     from bench.models import resolve_model
+    from bench.optimizations import SWITCHES
     from bench.plan import make_plan
     from bench.scenario import load_scenario
 
@@ -59,6 +83,11 @@ def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
         from bench.errors import UsageError
 
         raise UsageError(f"--threads {args.threads}: must be a positive integer")
+    peak = getattr(args, "peak_tflops", None)
+    if peak is not None and not peak > 0:
+        from bench.errors import UsageError
+
+        raise UsageError(f"--peak-tflops {peak}: must be a positive number of TFLOP/s")
     scenario = load_scenario(args.scenario)
     model = resolve_model(args.model, args.variant)
     options = SweepOptions(
@@ -77,5 +106,8 @@ def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
         generator_device=args.generator_device,
         prompts=tuple(args.prompt),
         images=tuple(args.image),
+        sizes=args.size,
+        attention=args.attention,
+        switches=tuple((axis, getattr(args, axis)) for axis in SWITCHES),
     )
     return make_plan(scenario, model, options)

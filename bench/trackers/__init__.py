@@ -1,10 +1,10 @@
 """Trackers: one measurement each, composed around the timed calls.
 
-A tracker opens a scope around all timed calls of a config (``config``) and around each
-call (``call``), may add keyword arguments to the call, and reports fields for the
-record. The measure loop enters them with an ``ExitStack`` in list order, so the
-latency tracker goes last: innermost, its clock covers the pipeline call and nothing
-the other trackers do.
+A tracker opens a scope around all timed calls of a config (``config``), around each
+timed call (``call``) and around each untimed warm-up call (``warmup``), may add keyword
+arguments to the call, and reports fields for the record. The measure loop enters them
+with an ``ExitStack`` in list order, so the latency tracker goes last: innermost, its
+clock covers the pipeline call and nothing the other trackers do.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ class Tracker:
         return nullcontext()
 
     def call(self) -> AbstractContextManager:
+        return nullcontext()
+
+    def warmup(self) -> AbstractContextManager:
         return nullcontext()
 
     def call_kwargs(self) -> dict:

@@ -60,9 +60,11 @@ class Sampler(threading.Thread):
         self.peaks: dict[str, int | None] = {name: None for name in readers}
         self.samples = 0
         self.elapsed_s = 0.0
+        self.busy_s = 0.0  # time spent reading, i.e. the sampler's own cost
         self._stop_event = threading.Event()
 
     def sample(self) -> None:
+        start = time.perf_counter()
         for name, read in self.readers.items():
             try:
                 value = read()
@@ -71,6 +73,7 @@ class Sampler(threading.Thread):
             if value is not None and (self.peaks[name] is None or value > self.peaks[name]):
                 self.peaks[name] = value
         self.samples += 1
+        self.busy_s += time.perf_counter() - start
 
     def run(self) -> None:
         start = time.perf_counter()
@@ -126,6 +129,8 @@ class MemoryTracker(Tracker):
                     "samples": sampler.samples,
                     "mean_interval_s": sampler.elapsed_s / max(sampler.samples - 1, 1),
                     "views": sorted(readers),
+                    "sample_cost_s": sampler.busy_s / max(sampler.samples, 1),
+                    "busy_fraction": sampler.busy_s / sampler.elapsed_s if sampler.elapsed_s else None,
                 }
             if rss_reset:
                 self.peaks["process_rss"] = rss_high_water_mark()
