@@ -49,11 +49,6 @@ class World:
         return self.rank == 0
 
 
-def solo_world() -> World:
-    """A world of one in this process, with no process group (``run --save-images``)."""
-    return World(0, 0, 1, 1, socket.gethostname())
-
-
 def world_from_env(environ: dict | None = None) -> World | None:
     """The world torchrun describes in the environment, or ``None`` outside torchrun."""
     env = os.environ if environ is None else environ
@@ -132,8 +127,7 @@ def _collective(fn, *args):
 
 
 def _grouped() -> bool:
-    """Whether a process group exists; without one (a world of one, in this process) the
-    collectives are the identity."""
+    """Whether a process group exists; without one the collectives are the identity."""
     import torch.distributed as dist
 
     return dist.is_available() and dist.is_initialized()

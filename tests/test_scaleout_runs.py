@@ -38,8 +38,10 @@ def by_id(run) -> dict:
     return {r["config_id"]: r for r in run.configs}
 
 
-def pixels(folder: str) -> np.ndarray:
-    return np.stack([np.asarray(Image.open(p)) for p in sorted(Path(folder).glob("*.png"))])
+def pixels(record: dict) -> np.ndarray:
+    """The saved images of a record, in image order (``--save-images``)."""
+    folder = Path(record["images_dir"])
+    return np.stack([np.asarray(Image.open(folder / name)) for name in record["image_files"]])
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +96,8 @@ def test_rank_with_no_prompt_idles_and_the_record_says_so(scaling):
 
 def test_two_rank_images_match_one_rank_images_image_by_image(scaling):
     records = by_id(scaling[0])
-    one = pixels(records["t2i-prompts-x-images/bs3-n2/np1"]["images_dir"]).astype(int)
-    two = pixels(records["t2i-prompts-x-images/bs3-n2/np2"]["images_dir"]).astype(int)
+    one = pixels(records["t2i-prompts-x-images/bs3-n2/np1"]).astype(int)
+    two = pixels(records["t2i-prompts-x-images/bs3-n2/np2"]).astype(int)
     assert one.shape == two.shape == (6, 32, 32, 3)
     assert np.abs(one - two).max() <= PIXEL_TOLERANCE
 
@@ -104,7 +106,7 @@ def test_saved_images_are_the_hashed_images_in_global_order(scaling):
     from bench.images import content_hash
 
     record = by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]
-    saved = pixels(record["images_dir"]).astype("float32") / 255.0
+    saved = pixels(record).astype("float32") / 255.0
     assert [content_hash(image) for image in saved] == record["image_sha256"]
 
 
@@ -114,16 +116,16 @@ def test_one_rank_under_torchrun_equals_the_single_process_run_bit_for_bit(scali
 
 
 def test_two_rank_images_match_the_single_process_run_image_by_image(scaling, plain):
-    single = pixels(plain.configs[0]["images_dir"]).astype(int)
-    two = pixels(by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]["images_dir"]).astype(int)
+    single = pixels(plain.configs[0]).astype(int)
+    two = pixels(by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]).astype(int)
     assert single.shape == two.shape == (6, 32, 32, 3)
     assert np.abs(single - two).max() <= PIXEL_TOLERANCE
 
 
-def test_save_images_without_nproc_measures_a_world_of_one_in_process(plain):
-    (record,) = plain.configs
-    assert (record["world_size"], [r["rank"] for r in record["ranks"]]) == (1, [0])
-    assert "distributed" in plain.header and plain.footer["status"] == "complete"
+def test_ranks_save_images_under_the_single_process_runs_names(scaling, plain):
+    two = by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]
+    assert two["image_files"] == plain.configs[0]["image_files"]
+    assert Path(two["images_dir"]).name == "np2" and (Path(two["images_dir"]) / "manifest.json").is_file()
 
 
 def test_scaling_efficiency_is_recorded_from_the_measured_throughputs(scaling):
