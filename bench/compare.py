@@ -43,6 +43,15 @@ class Change:
             return "too few samples"
         return "significant" if self.test.p_value <= alpha else "not significant"
 
+    def differing_arguments(self) -> list[str]:
+        """Call arguments outside the key that differ, as 'name old -> new'."""
+        names = sorted(set(self.base.arguments) | set(self.cand.arguments))
+        return [
+            f"{name} {self.base.arguments.get(name)} -> {self.cand.arguments.get(name)}"
+            for name in names
+            if self.base.arguments.get(name) != self.cand.arguments.get(name)
+        ]
+
 
 def match_results(sets: Sequence[ResultSet]) -> list[Matched]:
     """Every workload key of any set, in first-seen order, with its entry per set.

@@ -75,13 +75,11 @@ def judge(change: Change, thresholds: Thresholds) -> Verdict:
     ratio = change.latency_ratio
     if ratio is not None:
         slower = ratio - 1
-        faster = 1 / ratio - 1
+        faster = 1 / ratio - 1 if ratio > 0 else float("inf")  # speedup, as a fraction
         p_text = "" if change.test is None else f", p={change.test.p_value:.2g}"
         if significance == "significant":
             if slower > thresholds.max_slowdown:
-                regressions.append(
-                    f"latency +{slower:.1%} (> {thresholds.max_slowdown:.1%}{p_text})"
-                )
+                regressions.append(f"latency +{slower:.1%} (> {thresholds.max_slowdown:.1%}{p_text})")
             elif thresholds.fail_on_speedup and faster > thresholds.max_slowdown:
                 regressions.append(
                     f"latency -{1 - ratio:.1%}: faster than the baseline by more than"
@@ -100,11 +98,12 @@ def judge(change: Change, thresholds: Thresholds) -> Verdict:
             regressions.append(
                 f"{view} memory +{memory_ratio - 1:.1%} (> {thresholds.max_memory_increase:.1%})"
             )
+    differing = [f"note: {difference}" for difference in change.differing_arguments()]
     if regressions:
-        return Verdict(change.key, REGRESSED, tuple(regressions), change)
+        return Verdict(change.key, REGRESSED, (*regressions, *differing), change)
     if significance in ("too few samples", "no raw data"):
-        return Verdict(change.key, INCONCLUSIVE, tuple(notes), change)
-    return Verdict(change.key, PASS, tuple(notes), change)
+        return Verdict(change.key, INCONCLUSIVE, (*notes, *differing), change)
+    return Verdict(change.key, PASS, (*notes, *differing), change)
 
 
 def gate(baseline: ResultSet, candidate: ResultSet, thresholds: Thresholds) -> list[Verdict]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import matplotlib
 
@@ -33,16 +34,17 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _series(records: Sequence[dict]) -> dict[str, list[dict]]:
-    """Ok records grouped into lines by images per prompt (and scenario when several)."""
+def plot_lines(records: Sequence[dict]) -> dict[str, list[dict]]:
+    """Ok records as lines over batch size: one per images-per-prompt value and, when the
+    run sweeps more (dtype, steps, size, optimizations, ranks), per workload as well."""
     ok = [r for r in records if is_ok(r)]
-    scenarios = {(r.get("scenario"), r.get("model"), r.get("dtype")) for r in ok}
+    # A line's identity: the config key without its batch size and images per prompt.
+    lines = {id(r): replace(config_key(r), batch_size=0, num_images_per_prompt=0) for r in ok}
+    several = len(set(lines.values())) > 1
     groups: dict[str, list[dict]] = defaultdict(list)
     for record in ok:
-        prefix = ""
-        if len(scenarios) > 1:
-            prefix = f"{record.get('scenario')} {record.get('dtype')} "
-        groups[f"{prefix}n={record.get('num_images_per_prompt')}"].append(record)
+        workload = str(lines[id(record)]).replace(" bs0 n0", "") + " " if several else ""
+        groups[f"{workload}n={record.get('num_images_per_prompt')}"].append(record)
     return {
         label: sorted(group, key=lambda r: r.get("batch_size") or 0)
         for label, group in sorted(groups.items())
@@ -63,7 +65,7 @@ def short_label(record: dict) -> str:
 
 
 def throughput_vs_batch(records: Sequence[dict]) -> bytes | None:
-    series = _series(records)
+    series = plot_lines(records)
     if not series:
         return None
     fig = Figure(figsize=(6.4, 4))
@@ -83,7 +85,7 @@ def throughput_vs_batch(records: Sequence[dict]) -> bytes | None:
 
 
 def latency_vs_batch(records: Sequence[dict]) -> bytes | None:
-    series = _series(records)
+    series = plot_lines(records)
     if not series:
         return None
     fig = Figure(figsize=(6.4, 4))
@@ -114,7 +116,8 @@ def memory_vs_batch(records: Sequence[dict], capacity_bytes: int | None = None) 
     """Peak memory (best view per config) per batch size, the device capacity as a line:
     from the records (NVML), else ``capacity_bytes`` (the run header's torch view)."""
     series = {
-        label: [r for r in group if budget_memory(r) is not None] for label, group in _series(records).items()
+        label: [r for r in group if budget_memory(r) is not None]
+        for label, group in plot_lines(records).items()
     }
     series = {label: group for label, group in series.items() if group}
     if not series:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.optimizations import Optimizations
+
 GIB = 2**30
 
 # Every memory view a record may carry, in the order tables show them.
@@ -34,7 +36,8 @@ BUDGET_VIEWS = (
 
 @dataclass(frozen=True, order=True)
 class ConfigKey:
-    """What makes two configs of different runs the same workload (device deliberately not)."""
+    """What makes two configs of different runs the same workload (device deliberately not:
+    the same workload on two machines must match)."""
 
     scenario: str
     model: str
@@ -44,13 +47,34 @@ class ConfigKey:
     num_inference_steps: int
     height: int
     width: int
+    optimizations: tuple[str, ...] = ()  # tokens of the settings that are not the default
+    world_size: int = 1  # data-parallel ranks (``run --nproc``)
 
     def __str__(self) -> str:
+        extra = "".join(f" {token}" for token in self.optimizations)
+        ranks = f" np{self.world_size}" if self.world_size != 1 else ""
         return (
             f"{self.scenario} bs{self.batch_size} n{self.num_images_per_prompt}"
             f" {self.num_inference_steps}steps {self.height}x{self.width}"
-            f" {self.dtype} {self.model}"
+            f" {self.dtype}{extra}{ranks} {self.model}"
         )
+
+
+def optimization_tokens(record: dict) -> tuple[str, ...]:
+    """``("attn-math", "compile")``: the record's optimizations that differ from the default,
+    as the config-id fragments name them (unknown settings as ``name=value``)."""
+    chosen = record.get("optimizations")
+    if not isinstance(chosen, dict):
+        return ()
+    defaults = Optimizations().describe()
+    settings = Optimizations(**{k: v for k, v in chosen.items() if k in defaults})
+    tokens = [settings.token(k) for k in defaults if chosen.get(k, defaults[k]) != defaults[k]]
+    return (*tokens, *sorted(f"{k}={v}" for k, v in chosen.items() if k not in defaults))
+
+
+# Call arguments outside the key: configs still match when they differ, but a reader of a
+# comparison should know (a different guidance scale changes the work per step).
+UNMATCHED_ARGUMENTS = ("guidance_scale", "strength", "seed", "generator_device", "task")
 
 
 def config_key(record: dict) -> ConfigKey:
@@ -64,6 +88,8 @@ def config_key(record: dict) -> ConfigKey:
         num_inference_steps=int(record.get("num_inference_steps") or 0),
         height=int(record.get("height") or 0),
         width=int(record.get("width") or 0),
+        optimizations=optimization_tokens(record),
+        world_size=int(record.get("world_size") or 1),
     )
 
 
@@ -97,3 +123,8 @@ def latency_stat(record: dict, stat: str) -> float | None:
 
 def is_ok(record: dict) -> bool:
     return record.get("status") == "ok"
+
+
+def unmatched_arguments(record: dict) -> dict:
+    """The record's call arguments that are not part of its ``ConfigKey``."""
+    return {name: record.get(name) for name in UNMATCHED_ARGUMENTS if name in record}

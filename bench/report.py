@@ -47,10 +47,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
 
+def _percent(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1%}"
+
+
 def summary_table(records: Sequence[dict]) -> Block:
-    """One row per config: throughput, latency percentiles, memory by view, energy, and
-    whether it lies on the throughput/latency Pareto frontier."""
+    """One row per config: throughput, latency percentiles, memory by view, energy, achieved
+    TFLOP/s and MFU when measured, and whether it lies on the Pareto frontier."""
     views = [v for v in MEMORY_VIEWS if any(memory_bytes(r)[v] is not None for r in records)]
+    compute = any(r.get("achieved_tflops") is not None for r in records)
     headers = [
         "config",
         "status",
@@ -65,6 +70,7 @@ def summary_table(records: Sequence[dict]) -> Block:
         "p99 s",
         *(f"{view} GiB" for view in views),
         "J/image",
+        *(("TFLOP/s", "MFU") if compute else ()),
         "Pareto",
     ]
     on_front = {id(r) for r in frontier_records(records)}
@@ -86,6 +92,7 @@ def summary_table(records: Sequence[dict]) -> Block:
                 number(latency_stat(r, "p99")),
                 *(gib(memory[view]) for view in views),
                 number(r.get("energy_j_per_image")),
+                *((number(r.get("achieved_tflops")), _percent(r.get("mfu"))) if compute else ()),
                 "yes" if id(r) in on_front else None,
             ]
         )

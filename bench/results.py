@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import UsageError
-from bench.records import config_key, latency_stat, latency_values, memory_bytes
+from bench.records import (
+    config_key,
+    latency_stat,
+    latency_values,
+    memory_bytes,
+    unmatched_arguments,
+)
 from bench.runfile import Run, read_run
 
 
@@ -27,6 +33,7 @@ class Entry:
     memory: dict[str, int | None] = field(default_factory=dict)
     status: str = "ok"
     images_per_s: float | None = None
+    arguments: dict = field(default_factory=dict)  # call arguments outside the key
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ def _load_run(path: Path) -> ResultSet:
                     memory=memory_bytes(record),
                     status=str(record.get("status")),
                     images_per_s=record.get("images_per_s"),
+                    arguments=unmatched_arguments(record),
                 )
             )
         except (TypeError, ValueError, AttributeError):
@@ -93,6 +101,17 @@ def _load_run(path: Path) -> ResultSet:
         notes=tuple(str(w.message) for w in caught),
         run=run,
     )
+
+
+def _device_name(machine: object) -> str | None:
+    """The GPU our plugin recorded, else pytest-benchmark's CPU name."""
+    if not isinstance(machine, dict):
+        return None
+    for section, name in (("sdxl_bench", "device_name"), ("cpu", "brand_raw")):
+        value = machine.get(section)
+        if isinstance(value, dict) and value.get(name):
+            return str(value[name])
+    return None
 
 
 def _load_pytest_benchmark(path: Path) -> ResultSet:
@@ -132,8 +151,7 @@ def _load_pytest_benchmark(path: Path) -> ResultSet:
             f"{path}: no raw times for {len(missing_raw)} benchmark(s) (save them with"
             " pytest --benchmark-save-data): significance cannot be tested for them"
         )
-    machine = data.get("machine_info") or {}
-    device = (machine.get("sdxl_bench") or {}).get("device_name") or machine.get("cpu", {}).get("brand_raw")
+    device = _device_name(data.get("machine_info"))
     return ResultSet(
         path=path,
         kind="pytest-benchmark",

@@ -36,7 +36,7 @@ ROWS = [
     ("empty list item", ["run", "--batch-sizes", "1,,2"], "--batch-sizes '1,,2'"),
     ("letters in list", ["run", "--batch-sizes", "a,b"], "'a' is not a positive integer"),
     ("images per prompt zero", ["run", "--images-per-prompt", "1,0"], "--images-per-prompt '1,0'"),
-    ("steps zero", ["run", "--steps", "0"], "--steps 0: must be a positive integer"),
+    ("steps zero", ["run", "--steps", "0"], "--steps '0': '0' is not a positive integer"),
     ("steps not an integer", ["run", "--steps", "x"], "--steps: 'x' is not an integer"),
     ("repeats fractional", ["run", "--repeats", "1.5"], "--repeats: '1.5' is not an integer"),
     ("repeats zero", ["run", "--repeats", "0"], "--repeats 0"),

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from bench.compare import compare_entries, match_results, side_by_side
@@ -47,3 +49,33 @@ def test_side_by_side_says_too_few_samples_for_three_calls(tmp_path):
     headers, rows = side_by_side([a, b], alpha=0.05)
     column = headers.index("significance")
     assert [row[column] for row in rows] == ["baseline", "too few samples"]
+
+
+def test_configs_differing_only_in_optimizations_or_ranks_do_not_match(tmp_path):
+    default = {"attention": "sdpa", "compile": False, "channels_last": False}
+    compiled = {**default, "compile": True}
+    records = [
+        record(FAST, optimizations=default),
+        record(FAST, optimizations=compiled),
+        record(FAST, optimizations=default, world_size=2),
+    ]
+    run = load_results(write_run(tmp_path / "a.jsonl", records))
+    keys = [entry.key for entry in run.entries]
+    assert keys == [
+        "t2i bs1 n1 4steps 64x64 float32 tiny",
+        "t2i bs1 n1 4steps 64x64 float32 compile tiny",
+        "t2i bs1 n1 4steps 64x64 float32 np2 tiny",
+    ]
+
+
+def test_pytest_benchmark_device_is_the_plugins_gpu_else_the_cpu(tmp_path):
+    def saved(name, machine_info):
+        stats = {"median": 1.0, "data": [1.0, 1.1]}
+        doc = {"machine_info": machine_info, "benchmarks": [{"name": "t", "stats": stats}]}
+        (tmp_path / name).write_text(json.dumps(doc))
+        return load_results(tmp_path / name)
+
+    gpu = saved("gpu.json", {"cpu": {"brand_raw": "EPYC"}, "sdxl_bench": {"device_name": "H100"}})
+    assert gpu.device_name == "H100"
+    assert saved("cpu.json", {"cpu": {"brand_raw": "EPYC"}}).device_name == "EPYC"
+    assert saved("odd.json", {"cpu": "EPYC"}).device_name is None

@@ -7,6 +7,7 @@ one timed call, one thread); it still costs minutes on a 2-core CPU, so it is ``
 from __future__ import annotations
 
 import pytest
+
 from tests.optimize_support import config_records, run_cli
 
 

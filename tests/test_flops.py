@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.optimize_support import ensure_cache
 
 from bench.flops import component_flops, count_flops, flops_per_image
 from bench.models import resolve_model
 from bench.plan import SweepOptions, make_plan
 from bench.scenario import load_scenario
+from tests.optimize_support import ensure_cache
 
 SDXL_UNET_TFLOP = 6.761  # one forward, 1024², 77 tokens, one sample, attention included
 SDXL_UNET_NO_ATTENTION_TFLOP = 5.98

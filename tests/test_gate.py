@@ -118,3 +118,11 @@ def test_percent_thresholds_parse_with_or_without_sign():
 def test_bad_percent_threshold_is_a_usage_error():
     with pytest.raises(UsageError, match="--max-slowdown expects a percentage"):
         parse_percent("fast", "--max-slowdown")
+
+
+def test_differing_call_arguments_are_named_next_to_the_verdict():
+    base = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 1.0, "seed": 0})
+    cand = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 5.0, "seed": 0})
+    result = judge(compare_entries(base, cand), Thresholds())
+    assert result.outcome == PASS
+    assert result.reasons[-1] == "note: guidance_scale 1.0 -> 5.0"

@@ -7,7 +7,6 @@ import time
 
 import pytest
 import torch
-from tests.optimize_support import gpu
 
 from bench.hardware import peak_tflops, probe_matmul
 from bench.limits import limit_fields
@@ -18,6 +17,7 @@ from bench.trackers.clocks import ClockTracker
 from bench.trackers.compile import CompileTracker
 from bench.trackers.latency import LatencyTracker
 from bench.trackers.memory import Sampler, current_rss
+from tests.optimize_support import gpu
 
 
 class FakeNvmlClocks:

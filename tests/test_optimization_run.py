@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.optimize_support import config_records, ensure_cache, gpu, run_cli
 
 SMALL = ("--scenario", "t2i-prompts", "--batch-sizes", "1", "--steps", "2", "--height", "32",

@@ -64,6 +64,7 @@ def test_gate_passes_an_a_a_pair_of_real_tiny_runs(runs):
     result = run_subprocess("gate", str(runs["a1"]), str(runs["a2"]))
     assert result.code == 0, result.out
     assert "PASS" in result.out
+    assert "note:" not in result.out
 
 
 def test_gate_fails_a_planted_regression_in_real_tiny_runs(runs):
@@ -71,6 +72,7 @@ def test_gate_fails_a_planted_regression_in_real_tiny_runs(runs):
     assert result.code == 1, result.out
     assert "regressed (fails)" in result.out
     assert "t2i-prompts bs1 n1 2steps 32x32 float32 tiny" in result.out.split("FAIL")[1]
+    assert "note: guidance_scale 1.0 -> 5.0" in result.out
 
 
 def test_compare_of_real_runs_reports_significance(runs):

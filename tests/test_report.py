@@ -2,7 +2,6 @@
 
 import base64
 import io
-import json
 import re
 
 from PIL import Image
@@ -95,29 +94,43 @@ def test_report_environment_names_each_device(tmp_path):
     assert "| device_name         | NVIDIA H100" in (out / "report.md").read_text()
 
 
+def sweep_with_images(tmp_path, files_listed=True):
+    """A run whose bs1 config saved three images, as ``run --save-images`` records them."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    names = [f"bs1-{i}.png" for i in range(3)]
+    for i, name in enumerate(names):
+        Image.new("RGB", (64, 64), (80 * i, 0, 0)).save(folder / name)
+    saved = {"images_dir": str(folder)}
+    if files_listed:
+        saved["image_files"] = names
+    records = [
+        record([0.2, 0.21, 0.22], batch_size=1, **saved),
+        record([0.3, 0.31, 0.32], batch_size=2),
+    ]
+    return write_run(tmp_path / "run.jsonl", records)
+
+
 def test_saved_images_become_a_grid(tmp_path):
-    run = sweep(tmp_path)
-    folder = run.with_suffix(".images")
-    folder.mkdir()
-    entries = []
-    for i in range(3):
-        Image.new("RGB", (64, 64), (80 * i, 0, 0)).save(folder / f"bs1-{i}.png")
-        entries.append({"config_id": "t2i/bs1-n1", "path": f"bs1-{i}.png"})
-    (folder / "manifest.json").write_text(json.dumps({"images": entries}))
     out = tmp_path / "out"
-    assert run_cli("report", str(run), "--out", str(out)).code == 0
+    assert run_cli("report", str(sweep_with_images(tmp_path)), "--out", str(out)).code == 0
     grid = Image.open(out / "run1-run-images-t2i-bs1-n1.png")
-    assert grid.size == (3 * 128, 128)
+    assert grid.size == (3 * 64, 64)
+    assert "run1-run-images-t2i-bs2-n1.png" not in (out / "report.md").read_text()
 
 
-def test_broken_image_manifest_is_noted_not_fatal(tmp_path):
-    run = sweep(tmp_path)
-    folder = run.with_suffix(".images")
-    folder.mkdir()
-    (folder / "manifest.json").write_text("{not json")
+def test_images_folder_without_file_list_is_globbed(tmp_path):
+    out = tmp_path / "out"
+    run = sweep_with_images(tmp_path, files_listed=False)
+    assert run_cli("report", str(run), "--out", str(out)).code == 0
+    assert Image.open(out / "run1-run-images-t2i-bs1-n1.png").size == (3 * 64, 64)
+
+
+def test_missing_images_folder_is_noted_not_fatal(tmp_path):
+    run = write_run(tmp_path / "run.jsonl", [record([0.2, 0.21], images_dir=str(tmp_path / "gone"))])
     out = tmp_path / "out"
     assert run_cli("report", str(run), "--out", str(out)).code == 0
-    assert "unreadable" in (out / "report.md").read_text()
+    assert "images of t2i/bs1-n1 not found" in (out / "report.md").read_text()
 
 
 def test_compare_out_writes_a_report_with_hardware_plot(tmp_path):
@@ -128,3 +141,17 @@ def test_compare_out_writes_a_report_with_hardware_plot(tmp_path):
     assert result.code == 0, result.err
     assert len(embedded_pngs((out / "compare.html").read_text())) == 1
     assert "Hardware comparison" in (out / "compare.md").read_text()
+
+
+def test_summary_shows_tflops_and_mfu_only_when_measured(tmp_path):
+    plain = write_run(tmp_path / "plain.jsonl", [record([0.2, 0.21])])
+    run_cli("report", str(plain), "--out", str(tmp_path / "plain"))
+    assert "MFU" not in (tmp_path / "plain" / "report.md").read_text()
+    measured = write_run(tmp_path / "mfu.jsonl", [record([0.2, 0.21], achieved_tflops=350.0, mfu=0.354)])
+    run_cli("report", str(measured), "--out", str(tmp_path / "mfu"))
+    row = next(
+        line
+        for line in (tmp_path / "mfu" / "report.md").read_text().splitlines()
+        if line.startswith("| t2i/bs1-n1")
+    )
+    assert "| 350 " in row and "| 35.4% " in row

@@ -128,6 +128,13 @@ def test_ranks_save_images_under_the_single_process_runs_names(scaling, plain):
     assert Path(two["images_dir"]).name == "np2" and (Path(two["images_dir"]) / "manifest.json").is_file()
 
 
+def test_scaling_images_of_each_world_size_are_kept_apart(scaling):
+    records = by_id(scaling[0])
+    one = Path(records["t2i-prompts-x-images/bs3-n2/np1"]["images_dir"])
+    two = Path(records["t2i-prompts-x-images/bs3-n2/np2"]["images_dir"])
+    assert one != two and (one / "manifest.json").is_file() and (two / "manifest.json").is_file()
+
+
 def test_scaling_efficiency_is_recorded_from_the_measured_throughputs(scaling):
     run, out = scaling
     records = by_id(run)
