@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# One CPU thread per process: tests start CLI subprocesses (and several ranks or workers at
+# once), and torch's default of one thread per core oversubscribes a 2-core machine badly.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parent.parent
 
 
