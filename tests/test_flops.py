@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from optimize_support import ensure_cache
 
 from bench.flops import component_flops, count_flops, flops_per_image
 from bench.models import resolve_model
@@ -78,7 +77,6 @@ def test_text_encoder_flops_are_shared_by_the_images_of_a_prompt():
 
 
 def test_folder_model_is_counted_from_its_configs_like_the_preset():
-    ensure_cache()
     from bench.models import tiny_folder
 
     folder = component_flops(str(tiny_folder()), 64, 64)

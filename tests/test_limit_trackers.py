@@ -7,7 +7,6 @@ import time
 
 import pytest
 import torch
-from optimize_support import gpu
 
 from bench.hardware import peak_tflops, probe_matmul
 from bench.limits import limit_fields
@@ -102,7 +101,7 @@ def test_latency_on_cpu_says_which_clock_and_has_no_event_check():
     assert result["latency_event_check"] is None and result["latency_event_check_unavailable"]
 
 
-@gpu
+@pytest.mark.gpu
 def test_cuda_events_agree_with_the_synchronised_wall_clock():
     tracker = LatencyTracker("cuda:0")
     a = torch.randn(4096, 4096, device="cuda")
@@ -167,7 +166,7 @@ def test_matmul_probe_measures_the_cpu():
     assert result["tflops"] > 0 and result["calls"] >= 4
 
 
-@gpu
+@pytest.mark.gpu
 def test_matmul_probe_on_the_gpu_stays_under_the_datasheet_peak():
     name = torch.cuda.get_device_name(0)
     peak, _ = peak_tflops(name, "bfloat16")

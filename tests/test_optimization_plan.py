@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from optimize_support import run_cli
 
 from bench.cli import build_parser
 from bench.commands.sweep_options import plan_from_args
 from bench.errors import UsageError
 from bench.optimizations import Optimizations, check_supported
+from tests.conftest import run_cli
 
 
 def plan(*argv: str):

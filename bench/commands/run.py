@@ -91,6 +91,7 @@ def main(args: argparse.Namespace) -> int:
     def annotate(config, record):
         return {**pipes.describe(config),
                 **limit_fields(config, record, env["device_name"], args.peak_tflops)}
+
     out_console = console()
     with RunWriter(out) as writer:
         writer.write(header_record(plan, ["sdxl-bench", *sys.argv[1:]], env))
