@@ -7,8 +7,8 @@ layout, compile time and recompilations, TFLOP per image, achieved TFLOP/s and M
 
 from __future__ import annotations
 
-HEADERS = ("dtype", "attention", "options", "layout", "size", "steps", "p50 s", "img/s", "speed-up", "compile s",
-           "recompiles", "TFLOP/img", "TFLOP/s", "MFU", "status")
+HEADERS = ("dtype", "attention", "options", "layout", "size", "steps", "p50 s", "img/s", "speed-up",
+           "compile s", "recompiles", "TFLOP/img", "TFLOP/s", "MFU", "status")
 WIDTH = 160
 # Short names keep the table narrow: compile, channels-last, fused QKV, VAE slicing/tiling.
 OPTION_NAMES = {"compile": "compile", "channels_last": "chlast", "fuse_qkv": "qkv",
