@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from bench.hardware import peak_tflops, probe_matmul
+from bench.hardware import parse_peak_override, peak_tflops, probe_matmul
 from bench.limits import limit_fields
 from bench.models import resolve_model
 from bench.plan import SweepOptions, make_plan
@@ -143,7 +143,14 @@ def test_unknown_devices_have_no_peak_but_a_reason():
 
 
 def test_peak_override_wins_over_the_table():
-    assert peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16", 500.0) == (500.0, "--peak-tflops")
+    override = parse_peak_override("500")
+    assert peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16", override) == (500.0, "--peak-tflops")
+
+
+def test_peak_override_per_dtype_leaves_other_dtypes_to_the_table():
+    override = parse_peak_override("float32=40,bfloat16=700")
+    assert peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16", override)[0] == 700.0
+    assert peak_tflops("NVIDIA H100 80GB HBM3", "float16", override)[0] == 989.4
 
 
 def test_mfu_is_achieved_over_peak():

@@ -59,6 +59,7 @@ def main(args: argparse.Namespace) -> int:
     from bench import environment
     from bench.console import console, progress_bar, results_table
     from bench.device import resolve_device
+    from bench.hardware import parse_peak_override
     from bench.inputs import load_images
     from bench.limits import limit_fields
     from bench.models import quiet_libraries
@@ -88,9 +89,11 @@ def main(args: argparse.Namespace) -> int:
     nvml_device = NvmlDevice.open(device)
     env = environment.collect(device)
 
+    peaks = parse_peak_override(args.peak_tflops) if args.peak_tflops else None
+
     def annotate(config, record):
         return {**pipes.describe(config),
-                **limit_fields(config, record, env["device_name"], args.peak_tflops)}
+                **limit_fields(config, record, env["device_name"], peaks)}
 
     out_console = console()
     with RunWriter(out) as writer:
