@@ -14,11 +14,37 @@ import sys
 from bench import __version__
 from bench.errors import UsageError
 
-COMMANDS = ("run", "list", "env")
+COMMANDS = ("run", "list", "env", "max-batch", "determinism", "reproduce", "report", "compare", "gate")
+
+
+def _strict_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def _strict_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that name the value (``type=int`` included)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("type", int, _strict_int)
+        self.register("type", float, _strict_float)
+
+    def error(self, message: str):
+        self.exit(2, f"sdxl-bench: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sdxl-bench",
         description="Throughput, latency and memory benchmarks for diffusers SDXL batch inference.",
     )

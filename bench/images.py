@@ -14,7 +14,11 @@ def to_uint8(image):
 
 def content_hash(image) -> str:
     """SHA-256 of the uint8 pixels and their shape: equal hashes mean equal images."""
-    pixels = to_uint8(image)
+    return pixels_hash(to_uint8(image))
+
+
+def pixels_hash(pixels) -> str:
+    """``content_hash`` of pixels already in uint8 (a saved PNG read back)."""
     digest = hashlib.sha256(str(pixels.shape).encode())
     digest.update(pixels.tobytes())
     return digest.hexdigest()

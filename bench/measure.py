@@ -96,9 +96,13 @@ def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: 
 
 
 def measure_config(
-    call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False
+    call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False, on_images=None
 ) -> dict:
-    """The config record: plan fields, tracker results, derived throughput, image checks."""
+    """The config record: plan fields, tracker results, derived throughput, image checks.
+
+    ``on_images(config, images)`` sees the last timed call's images after timing ends
+    (e.g. to save them) and returns fields to add to the record.
+    """
     images, call_hashes = run_timed_calls(call, trackers, check_repeats)
     config = call.config
     record: dict = {"type": "config", **config.describe(), "status": "ok", "error": None}
@@ -116,4 +120,6 @@ def measure_config(
     record["vae_dtype"] = str(vae.dtype).removeprefix("torch.")
     record["vae_force_upcast"] = bool(getattr(vae.config, "force_upcast", False))
     record["watermark"] = getattr(call.pipe, "watermark", None) is not None
+    if on_images:
+        record.update(on_images(config, images))
     return record

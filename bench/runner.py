@@ -7,28 +7,19 @@ config in flight as ``interrupted``, writes the footer and ends the run.
 
 from __future__ import annotations
 
-import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from bench import __version__
+from bench.executors import InProcess, failed_record
+from bench.interrupts import Interrupted, InterruptGuard
+from bench.oom import skip_reason
 from bench.plan import Config, Plan
 from bench.runfile import SCHEMA_VERSION, RunWriter
 
-
-class Interrupted(BaseException):
-    """Raised in the main thread by SIGINT/SIGTERM; carries the exit code to use."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.exit_code = 128 + signum
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+__all__ = ["Interrupted", "failed_record", "header_record", "run_sweep"]
 
 
 def now_iso() -> str:
@@ -49,26 +40,15 @@ def header_record(plan: Plan, argv: list[str], env: dict) -> dict:
     }
 
 
-def failed_record(config: Config, status: str, error: str, **extra) -> dict:
-    return {"type": "config", **config.describe(), "status": status, "error": error,
-            "latency_s": None, "images_per_s": None, **extra}
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.OutOfMemoryError) or "INT_MAX elements" in str(exc)
-
-
-def release_memory(device: str) -> None:
-    """Free what a failed call left behind so the next config starts clean."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if device.startswith("cuda"):
-        torch.cuda.empty_cache()
+def _write(writer: RunWriter, record: dict, config: Config) -> dict:
+    """Write a record; one that cannot be serialised becomes an ``error`` record instead
+    of ending the sweep (the exception is raised before anything reaches the file)."""
+    try:
+        writer.write(record)
+    except (TypeError, ValueError) as exc:
+        record = failed_record(config, "error", f"record could not be written: {exc}")
+        writer.write(record)
+    return record
 
 
 def run_sweep(
@@ -78,53 +58,57 @@ def run_sweep(
     writer: RunWriter,
     nvml_device=None,
     on_config: Callable[[dict], None] | None = None,
+    *,
+    execute: Callable[[Plan, Config], dict] | None = None,
+    skip_after_oom: bool = True,
+    previous: Sequence[dict] = (),
     annotate: Callable[[Config, dict], dict] | None = None,
 ) -> tuple[list[dict], int]:
     """Measure every config; returns the records and the exit code (0, 130 or 143).
 
-    ``pipes`` is loaded pipelines, or an object whose ``for_config(config)`` gives them
-    (``PipelineGroups``: one build per dtype/optimizations group). ``annotate`` adds
-    derived fields (FLOPs, MFU, warnings) to every record and must not raise.
+    ``execute`` measures one config (default: in this process with ``pipes``: loaded
+    pipelines, or a ``PipelineGroups`` that builds one per dtype/optimizations group);
+    ``previous`` are finished records of a resumed run: their configs are not run again.
+    ``annotate`` adds derived fields (FLOPs, MFU, warnings) to measured records; it must
+    not raise.
     """
-    from bench.measure import default_trackers, measure_config, prepare_call
-
+    execute = execute or InProcess(pipes, images, nvml_device)
+    done = {r["config_id"] for r in previous}
+    oom_points = [(r["batch_size"], r["num_images_per_prompt"], r["config_id"])
+                  for r in previous if r.get("status") == "oom"]
     records: list[dict] = []
     started = time.perf_counter()
-    exit_code = 0
-    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for config in plan.configs:
-            try:
-                group = pipes.for_config(config) if hasattr(pipes, "for_config") else pipes
-                call = prepare_call(group, config, plan.prompts, images)
-                record = measure_config(
-                    call, default_trackers(config, nvml_device), plan.scenario.check_repeats
-                )
-            except Interrupted as stop:
-                record = failed_record(config, "interrupted", f"stopped by {stop}")
-                exit_code = stop.exit_code
-            except Exception as exc:  # one failing config must not spoil the sweep
-                status = "oom" if _is_out_of_memory(exc) else "error"
-                record = failed_record(config, status, f"{type(exc).__name__}: {exc}".strip())
-                release_memory(config.device)
-            if annotate and record["status"] != "interrupted":
-                record.update(annotate(config, record))
-            writer.write(record)
-            records.append(record)
-            if on_config:
-                on_config(record)
-            if exit_code:
-                break
-    except Interrupted as stop:  # between configs, or while reporting progress
-        exit_code = stop.exit_code
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        writer.write({
-            "type": "footer",
-            "status": "interrupted" if exit_code else "complete",
-            "finished_at": now_iso(),
-            "duration_s": time.perf_counter() - started,
-            "configs": len(records),
-        })
-    return records, exit_code
+    with InterruptGuard() as guard:
+        try:
+            for config in plan.configs:
+                if guard.signum:
+                    break
+                if config.config_id in done:
+                    continue
+                reason = skip_reason(config, oom_points) if skip_after_oom else None
+                if reason:
+                    record = failed_record(config, "skipped", reason)
+                else:
+                    try:
+                        with guard.interruptible():
+                            record = execute(plan, config)
+                    except Interrupted as stop:
+                        record = failed_record(config, "interrupted", f"stopped by {stop}")
+                    if annotate and record["status"] not in ("interrupted", "crashed"):
+                        record.update(annotate(config, record))
+                record = _write(writer, record, config)
+                records.append(record)
+                if record["status"] == "oom":
+                    oom_points.append((config.batch_size, config.num_images_per_prompt,
+                                       config.config_id))
+                if on_config:
+                    on_config(record)
+        finally:
+            writer.write({
+                "type": "footer",
+                "status": "interrupted" if guard.signum else "complete",
+                "finished_at": now_iso(),
+                "duration_s": time.perf_counter() - started,
+                "configs": len(previous) + len(records),
+            })
+    return records, guard.exit_code

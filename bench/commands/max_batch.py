@@ -1,0 +1,159 @@
+"""``sdxl-bench max-batch``: the largest batch that fits in memory for a scenario."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from bench.commands.reliability_options import check_reliability_args
+from bench.commands.sweep_options import add_sweep_arguments, plan_from_args
+from bench.errors import UsageError
+from bench.plan import parse_int_list
+
+AXIS_FLAGS = {"batch_size": "--batch-sizes", "num_images_per_prompt": "--images-per-prompt"}
+GIB = 1024**3
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "max-batch",
+        help="find the largest batch size that fits in memory",
+        description="Grow the batch (1, 2, 4, …) until a call runs out of memory, then bisect;"
+        " report the largest size that fits and its peak memory per image. Each probe is one"
+        " timed call (--warmup 0 --repeats 1 unless given).",
+    )
+    add_sweep_arguments(parser)
+    group = parser.add_argument_group("search")
+    group.add_argument("--axis", choices=tuple(AXIS_FLAGS), default=None,
+                       help="which batch axis to grow (default: the scenario's first axis)")
+    group.add_argument("--limit", type=int, default=64,
+                       help="largest size to try (default: %(default)s)")
+    group.add_argument("--isolate", action="store_true",
+                       help="probe each size in a fresh worker process (a real out-of-memory"
+                       " error can leave a process in a bad state)")
+    group.add_argument("--memory-budget", type=float, default=None, metavar="GIB",
+                       help="fail a probe as out of memory past this many GiB (see run --help)")
+    group.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.set_defaults(warmup=0, repeats=1)
+    return parser
+
+
+def _probe_args(args: argparse.Namespace, axis: str, size: int) -> argparse.Namespace:
+    flag = AXIS_FLAGS[axis][2:].replace("-", "_")
+    return argparse.Namespace(**{**vars(args), flag: str(size)})
+
+
+def _check_axis(args: argparse.Namespace, scenario) -> str:
+    axis = args.axis or scenario.axes[0]
+    if axis not in scenario.axes:
+        raise UsageError(f"--axis {axis}: scenario {scenario.name!r} sweeps only"
+                         f" {', '.join(scenario.axes)}")
+    given = getattr(args, AXIS_FLAGS[axis][2:].replace("-", "_"))
+    if given is not None:
+        raise UsageError(f"{AXIS_FLAGS[axis]} {given!r}: max-batch chooses the {axis} itself;"
+                         f" drop {AXIS_FLAGS[axis]}")
+    for other, flag in AXIS_FLAGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if other != axis and value is not None and len(parse_int_list(value, flag)) != 1:
+            raise UsageError(f"{flag} {value!r}: max-batch grows {axis}; give one {other} value")
+    if args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: must be a positive integer")
+    return axis
+
+
+def _summary(best: int | None, probes: list, axis: str) -> dict:
+    from bench.console import peak_memory_view
+
+    fitting = sorted((p for p in probes if p.fits), key=lambda p: p.size)
+    result: dict = {"axis": axis, "max_size": best, "probes": [
+        {"size": p.size, "status": p.record["status"], "images_per_call": p.record["images_per_call"],
+         "peak_memory_bytes": peak_memory_view(p.record)[1], "error": p.record.get("error")}
+        for p in probes]}
+    if best is not None:
+        top = next(p for p in fitting if p.size == best)
+        view, peak = peak_memory_view(top.record)
+        images = top.record["images_per_call"]
+        result.update(peak_memory_view=view, peak_memory_bytes=peak,
+                      peak_bytes_per_image=peak / images if peak is not None else None,
+                      images_per_s=top.record.get("images_per_s"))
+        low = fitting[0]
+        low_peak = peak_memory_view(low.record)[1]
+        extra = images - low.record["images_per_call"]
+        result["marginal_bytes_per_image"] = (
+            (peak - low_peak) / extra if extra and peak is not None and low_peak is not None else None)
+    return result
+
+
+def main(args: argparse.Namespace) -> int:
+    check_reliability_args(args)
+    draft = plan_from_args(args, device=args.device)
+    axis = _check_axis(args, draft.scenario)
+    plan_from_args(_probe_args(args, axis, args.limit), device=args.device)  # largest probe too
+    from bench.console import console
+    from bench.device import resolve_device
+    from bench.executors import InProcess
+    from bench.inputs import load_images
+    from bench.interrupts import Interrupted, InterruptGuard
+    from bench.isolate import Isolated
+    from bench.maxbatch import Probe, ProbeFailed, find_max_batch
+    from bench.models import load_pipelines, quiet_libraries
+
+    images = ()
+    if draft.scenario.task == "img2img":
+        first = draft.configs[0]
+        images = load_images(draft.images, draft.scenario.num_default_images, first.height,
+                             first.width)
+    device = resolve_device(args.device)
+    args.device = device
+    if args.isolate:
+        execute = Isolated({k: v for k, v in vars(args).items() if k != "handler"},
+                           args.memory_budget)
+    else:
+        quiet_libraries()
+        import torch
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        pipes = load_pipelines(draft.model, device, draft.configs[0].dtype)
+        execute = InProcess(pipes, images, None, args.memory_budget)
+    out = console(stderr=args.json)
+
+    def probe(size: int) -> Probe:
+        plan = plan_from_args(_probe_args(args, axis, size), device=device)
+        with guard.interruptible():
+            record = execute(plan, plan.configs[0])
+        result = Probe(size, record["status"] == "ok", record)
+        out.print(f"  {axis} {size:4d}: {record['status']}")
+        if record["status"] not in ("ok", "oom", "crashed"):
+            raise ProbeFailed(result)
+        return result
+
+    out.print(f"max-batch: growing {axis} of {draft.scenario.name} on {device} (limit {args.limit})")
+    with InterruptGuard() as guard:
+        try:
+            best, probes = find_max_batch(probe, args.limit)
+        except Interrupted as stop:
+            print(f"sdxl-bench: interrupted ({stop})", file=sys.stderr)
+            return stop.exit_code
+        except ProbeFailed as exc:
+            print(f"sdxl-bench: max-batch stopped: probe of {axis} {exc}", file=sys.stderr)
+            return 1
+    summary = _summary(best, probes, axis)
+    if args.json:
+        print(json.dumps(summary))
+    elif best is None:
+        out.print(f"even {axis} 1 does not fit: {probes[0].record.get('error')}")
+    else:
+        per_image = summary["peak_bytes_per_image"]
+        marginal = summary["marginal_bytes_per_image"]
+        text = f"largest {axis} that fits: {best}"
+        if best == args.limit:
+            text += " (the --limit; larger sizes were not tried)"
+        if summary["peak_memory_bytes"] is not None:
+            text += (f"; peak {summary['peak_memory_bytes'] / GIB:.3f} GiB"
+                     f" ({summary['peak_memory_view']}), {per_image / GIB:.4f} GiB per image")
+        if marginal is not None:
+            text += f", {marginal / GIB:.4f} GiB per extra image"
+        out.print(text)
+    return 0

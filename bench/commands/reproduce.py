@@ -1,0 +1,136 @@
+"""``sdxl-bench reproduce``: make one saved image again from its seed (or refine it).
+
+Alone (default): the image is made in a call of its own (batch size 1) and compared with
+the saved PNG against the batch-invariance tolerance. ``--exact``: the original batch is
+made again and the image's content hash must be equal. ``--prompt``: a new prompt with
+the same seed — pick an image from a batch, then refine its prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from bench.errors import UsageError
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    from bench.determinism.pixels import DEFAULT_TOLERANCE
+
+    parser = subparsers.add_parser(
+        "reproduce",
+        help="regenerate one saved image from its seed (manifest from --save-images)",
+        description="Regenerate one image saved with --save-images, from the seed in its"
+        " manifest: alone (compared with the saved image within the tolerance), with --exact"
+        " in its original batch (content hash must match), or with --prompt as a refined image"
+        " from the same seed.",
+    )
+    parser.add_argument("manifest", metavar="MANIFEST", help="manifest.json or the folder holding it")
+    parser.add_argument("image_id", metavar="IMAGE_ID", help="image id (its file name, .png optional)")
+    parser.add_argument("--prompt", default=None, metavar="TEXT",
+                        help="a new prompt, same seed: make the refined image alone")
+    parser.add_argument("--exact", action="store_true",
+                        help="re-run the original batch layout and verify the content hash")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="where to write the PNG (default: <manifest folder>/reproduced/<id>.png)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
+    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="X",
+                        help=f"allowed pixel difference, full scale (default: {DEFAULT_TOLERANCE:.5f})")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    return parser
+
+
+def _out_path(args, manifest, ident: str) -> Path:
+    if args.out:
+        return Path(args.out).expanduser()
+    suffix = "-exact" if args.exact else "-refined" if args.prompt is not None else ""
+    return manifest.folder / "reproduced" / f"{ident}{suffix}.png"
+
+
+def _validate(args) -> None:
+    if args.prompt is not None and args.exact:
+        raise UsageError("--prompt and --exact cannot be combined: --exact re-runs the original"
+                         " batch with its original prompts")
+    if args.prompt is not None and not args.prompt.strip():
+        raise UsageError("--prompt '': a prompt must not be empty")
+    if not 0.0 <= args.tolerance <= 1.0:
+        raise UsageError(f"--tolerance {args.tolerance}: must be between 0 and 1 (full scale)")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads {args.threads}: must be a positive integer")
+    if args.out and not args.out.lower().endswith(".png"):
+        raise UsageError(f"--out {args.out!r}: the image is written as PNG; use a .png name")
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.determinism.manifest import read_manifest
+    from bench.models import resolve_model
+
+    _validate(args)
+    manifest = read_manifest(args.manifest)
+    entry = manifest.entry(args.image_id)
+    original = manifest.config(entry)
+    model = resolve_model(manifest.data["model"])
+    original_png = manifest.image_path(entry)
+    if args.prompt is None and not original_png.is_file():
+        raise UsageError(f"saved image {original_png} is missing: nothing to compare with")
+
+    from PIL import Image
+
+    from bench.determinism.manifest import load_png
+    from bench.determinism.pixels import max_abs_diff, psnr_db, quantized_tolerance
+    from bench.determinism.single import single_call
+    from bench.device import resolve_device
+    from bench.images import content_hash, to_uint8
+    from bench.inputs import load_images
+    from bench.measure import prepare_call
+    from bench.models import load_pipelines, quiet_libraries
+
+    device = resolve_device(args.device)
+    config = replace(original, device=device, warmup=0, repeats=1)
+    prompts = tuple(manifest.data["prompts"])
+    inputs = ()
+    if config.task == "img2img":
+        inputs = load_images(tuple(manifest.data.get("input_images", [])),
+                             manifest.data.get("num_default_images", 3), config.height, config.width)
+    quiet_libraries()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pipes = load_pipelines(model, device, config.dtype)
+    if args.exact:
+        call = prepare_call(pipes, config, prompts, inputs)
+        image = call(call.fresh_generators())[entry["index"]]
+        how = f"in its original batch ({config.config_id}, position {entry['index']})"
+    else:
+        prompt = args.prompt if args.prompt is not None else entry["prompt"]
+        source = inputs[entry["input_image_index"]] if entry.get("input_image_index") is not None else None
+        call = single_call(pipes, config, prompt, source, entry["seed"])
+        image = call(call.fresh_generators())[0]
+        how = "alone (batch size 1)" + (" with a new prompt" if args.prompt is not None else "")
+    out = _out_path(args, manifest, entry["id"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8(image)).save(out)
+    print(f"reproduced {entry['id']} (seed {entry['seed']}, {entry['generator_device']} generator)"
+          f" {how} on {device}: {out}")
+    if original.device != device:
+        print(f"note: the original was made on {original.device}; small differences are expected")
+    if args.prompt is not None:
+        print(f"refined from seed {entry['seed']}: {args.prompt!r} (was {entry['prompt']!r})")
+        return 0
+    saved = load_png(original_png)
+    diff, psnr = max_abs_diff(to_uint8(image), saved), psnr_db(to_uint8(image), saved)
+    psnr_text = "∞" if psnr == float("inf") else f"{psnr:.1f}"
+    same_hash = content_hash(image) == entry["sha256"]
+    if args.exact:
+        verdict = "hash matches" if same_hash else "HASH DIFFERS"
+        print(f"{verdict}: {content_hash(image)[:16]} vs {entry['sha256'][:16]}"
+              f" (max |Δ| {diff:.3g}, PSNR {psnr_text} dB)")
+        return 0 if same_hash else 1
+    limit = quantized_tolerance(args.tolerance)
+    ok = diff <= limit
+    print(f"{'within tolerance' if ok else 'BEYOND TOLERANCE'}: max |Δ| {diff:.3g} vs the saved image"
+          f" (tolerance {args.tolerance:.3g} + one 8-bit level = {limit:.3g}), PSNR {psnr_text} dB"
+          + (", bit-identical" if same_hash else ""))
+    return 0 if ok else 1

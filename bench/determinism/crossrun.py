@@ -1,0 +1,186 @@
+"""Match the images of two run files: exact (equal content hashes), within tolerance (saved
+pixels compared), or not. No torch: hashes and PNGs only.
+
+Images are paired by config id and position in the call, and only when everything that
+decides the pixels agrees (model, task, dtype, size, steps, guidance, strength, generator
+device, seed, prompt). Run files from ``run`` carry the last timed call's hashes;
+those from ``determinism`` carry the hashes of each config's first call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.determinism.manifest import load_png
+from bench.determinism.pixels import max_abs_diff, psnr_db, quantized_tolerance
+
+EXACT, WITHIN, DIFFER, HASH_DIFFERS, NOT_COMPARABLE = (
+    "exact", "within", "differ", "hash-differs", "not-comparable")
+SETTINGS = ("model", "task", "dtype", "height", "width", "num_inference_steps", "guidance_scale",
+            "strength", "generator_device")
+
+
+@dataclass(frozen=True)
+class RunImage:
+    """One image of a run file: where it sits, what made it, its hash, its PNG if saved."""
+
+    config_id: str
+    index: int
+    seed: int
+    prompt: str | None
+    settings: tuple
+    sha256: str
+    file: Path | None
+
+
+@dataclass(frozen=True)
+class ImageMatch:
+    config_id: str
+    index: int
+    seed: int
+    status: str
+    max_abs_diff: float | None = None
+    psnr_db: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CrossRun:
+    matches: tuple[ImageMatch, ...]
+    tolerance: float
+    only_first: int
+    only_second: int
+
+    @property
+    def mismatched(self) -> list[ImageMatch]:
+        return [m for m in self.matches if m.status not in (EXACT, WITHIN)]
+
+
+def _images_folder(run, record: dict) -> Path | None:
+    folder = record.get("images_dir")
+    if not folder:
+        return None
+    path = Path(folder)
+    if path.is_dir():
+        return path
+    beside = Path(run.path).parent / path.name  # a run file copied together with its images
+    return beside if beside.is_dir() else None
+
+
+def run_images(run) -> list[RunImage]:
+    """Every hashed image of a run file (config records, or determinism repeatability records)."""
+    prompts = run.header.get("plan", {}).get("prompts", [])
+    images = []
+    for record in run.records:
+        is_config = record.get("type") == "config" and record.get("status") == "ok"
+        is_check = record.get("type") == "determinism" and record.get("check") == "repeatability"
+        hashes = record.get("image_sha256")
+        if not (is_config or is_check) or not hashes:
+            continue
+        folder = _images_folder(run, record)
+        files = record.get("image_files") or []
+        indices = record.get("prompt_indices") or [None] * len(hashes)
+        for index, sha in enumerate(hashes):
+            prompt_index = indices[index]
+            prompt = prompts[prompt_index] if prompt_index is not None and prompt_index < len(
+                prompts) else None
+            file = folder / files[index] if folder and index < len(files) else None
+            images.append(RunImage(
+                config_id=record["config_id"], index=index, seed=record["seeds"][index],
+                prompt=prompt, settings=tuple(record.get(k) for k in SETTINGS), sha256=sha,
+                file=file if file and file.is_file() else None,
+            ))
+    return images
+
+
+def _differences(a: RunImage, b: RunImage) -> list[str]:
+    notes = [f"{name} {x!r} vs {y!r}"
+             for name, x, y in zip(SETTINGS, a.settings, b.settings, strict=True) if x != y]
+    if a.seed != b.seed:
+        notes.append(f"seed {a.seed} vs {b.seed}")
+    if a.prompt != b.prompt:
+        notes.append("prompt differs")
+    return notes
+
+
+def match_image(a: RunImage, b: RunImage, tolerance: float) -> ImageMatch:
+    base = {"config_id": a.config_id, "index": a.index, "seed": a.seed}
+    differences = _differences(a, b)
+    if differences:
+        return ImageMatch(**base, status=NOT_COMPARABLE, note="; ".join(differences))
+    if a.sha256 == b.sha256:
+        return ImageMatch(**base, status=EXACT, max_abs_diff=0.0, psnr_db=math.inf)
+    if a.file is None or b.file is None:
+        return ImageMatch(**base, status=HASH_DIFFERS,
+                          note="hashes differ; no saved images to measure how much (use --save-images)")
+    pa, pb = load_png(a.file), load_png(b.file)
+    diff, psnr = max_abs_diff(pa, pb), psnr_db(pa, pb)
+    status = WITHIN if diff <= quantized_tolerance(tolerance) else DIFFER
+    return ImageMatch(**base, status=status, max_abs_diff=diff, psnr_db=psnr,
+                      note=f"{a.file.name} vs {b.file.name}")
+
+
+def compare(first, second, tolerance: float) -> CrossRun:
+    """Pair the images of two runs by (config id, position) and judge each pair."""
+    from bench.errors import UsageError
+
+    ours = {(i.config_id, i.index): i for i in run_images(first)}
+    theirs = {(i.config_id, i.index): i for i in run_images(second)}
+    for run, images in ((first, ours), (second, theirs)):
+        if not images:
+            raise UsageError(f"{run.path} holds no image hashes (no finished config records)")
+    common = [key for key in ours if key in theirs]
+    if not common:
+        raise UsageError(f"{first.path} and {second.path} share no config: nothing to compare")
+    matches = tuple(match_image(ours[k], theirs[k], tolerance) for k in common)
+    return CrossRun(matches, tolerance, len(ours) - len(common), len(theirs) - len(common))
+
+
+def match_table(result: CrossRun, title: str | None = None):
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("config", no_wrap=True)
+    for name in ("images", "exact", "≤ tol", "differ", "hash ≠", "not comp.", "max |Δ|", "PSNR dB"):
+        table.add_column(name, justify="right")
+    by_config: dict[str, list[ImageMatch]] = {}
+    for match in result.matches:
+        by_config.setdefault(match.config_id, []).append(match)
+    for config_id, matches in by_config.items():
+        counts = [sum(m.status == s for m in matches) for s in
+                  (EXACT, WITHIN, DIFFER, HASH_DIFFERS, NOT_COMPARABLE)]
+        diffs = [m.max_abs_diff for m in matches if m.max_abs_diff is not None]
+        psnrs = [m.psnr_db for m in matches if m.psnr_db is not None]
+        worst_psnr = min(psnrs) if psnrs else None
+        table.add_row(
+            config_id, str(len(matches)), *[str(c) for c in counts],
+            format(max(diffs), ".3g") if diffs else "—",
+            "∞" if worst_psnr is not None and math.isinf(worst_psnr) else
+            (format(worst_psnr, ".1f") if worst_psnr is not None else "—"),
+        )
+    table.caption = (f"within tol: saved 8-bit pixels differ by at most {result.tolerance:.3g}"
+                     " (+ one level of rounding)")
+    return table
+
+
+def summary(result: CrossRun) -> list[str]:
+    """Plain sentences: what matched, what did not and why."""
+    total = len(result.matches)
+    exact = sum(m.status == EXACT for m in result.matches)
+    within = sum(m.status == WITHIN for m in result.matches)
+    lines = [f"{exact} of {total} images matched exactly, {within} within tolerance,"
+             f" {len(result.mismatched)} did not"]
+    if result.only_first or result.only_second:
+        lines.append(f"not compared: {result.only_first} images only in the first run,"
+                     f" {result.only_second} only in the second")
+    if any(m.status == HASH_DIFFERS for m in result.matches):
+        lines.append("hashes only: some differing images have no saved PNGs in one of the runs,"
+                     " so only exact equality could be judged (run with --save-images)")
+    for match in result.mismatched:
+        diff = f" max |Δ| {match.max_abs_diff:.3g}" if match.max_abs_diff is not None else ""
+        lines.append(f"  {match.status}: {match.config_id} image {match.index} (seed {match.seed}){diff}"
+                     + (f" — {match.note}" if match.note else ""))
+    return lines
+

@@ -1,0 +1,154 @@
+"""pytest-benchmark route: an ``sdxl_bench`` fixture that times one config per test.
+
+For teams whose CI already stores and compares pytest-benchmark results
+(``--benchmark-autosave``, ``--benchmark-compare-fail``). Each timed round is one
+pipeline call with fresh generators (built in ``setup``, outside the clock), the device
+synchronized before the clock stops; ``benchmark.pedantic`` gives explicit warm-up
+rounds, since ``benchmark(fn)`` on a multi-second call warms nothing up.
+Loaded through the ``pytest11`` entry point ``sdxl_bench``; imports torch only when a
+test uses the fixture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+# Pipelines are expensive to load: one per (model, device, dtype) per pytest process.
+_PIPELINES: dict[tuple[str, str, str], Any] = {}
+
+
+def _pipelines(model, device: str, dtype: str):
+    from bench.models import load_pipelines, quiet_libraries
+
+    key = (model.name, device, dtype)
+    if key not in _PIPELINES:
+        quiet_libraries()
+        _PIPELINES[key] = load_pipelines(model, device, dtype)
+    return _PIPELINES[key]
+
+
+def plan_one_config(
+    scenario: str = "t2i-prompts",
+    model: str = "tiny",
+    batch_size: int = 1,
+    num_images_per_prompt: int = 1,
+    device: str = "cpu",
+    **options: Any,
+):
+    """The plan of exactly one config (one batch size, one images-per-prompt value),
+    validated like ``sdxl-bench run`` flags: a bad value raises ``UsageError``."""
+    from bench.models import resolve_model
+    from bench.plan import SweepOptions, make_plan
+    from bench.scenario import load_scenario
+
+    return make_plan(
+        load_scenario(scenario),
+        resolve_model(model),
+        SweepOptions(
+            batch_sizes=str(batch_size),
+            images_per_prompt=str(num_images_per_prompt),
+            device=device,
+            **options,
+        ),
+    )
+
+
+class SdxlBench:
+    """Callable behind the fixture: ``sdxl_bench(batch_size=2, ...)`` → extra_info dict."""
+
+    def __init__(self, benchmark) -> None:
+        self.benchmark = benchmark
+
+    def __call__(
+        self,
+        scenario: str = "t2i-prompts",
+        model: str = "tiny",
+        batch_size: int = 1,
+        num_images_per_prompt: int = 1,
+        device: str = "auto",
+        dtype: str = "float32",
+        warmup_rounds: int = 1,
+        rounds: int = 5,
+        **options: Any,
+    ) -> dict:
+        from bench.device import resolve_device, synchronize
+        from bench.inputs import load_images
+        from bench.measure import prepare_call
+        from bench.nvml import NvmlDevice
+        from bench.trackers.memory import MemoryTracker
+
+        device = resolve_device(device)
+        plan = plan_one_config(
+            scenario, model, batch_size, num_images_per_prompt, device, dtype=dtype, **options
+        )
+        config = plan.configs[0]
+        images = ()
+        if config.task == "img2img":
+            images = load_images(
+                plan.images, plan.scenario.num_default_images, config.height, config.width
+            )
+        pipes = _pipelines(plan.model, device, dtype)
+        call = prepare_call(pipes, config, plan.prompts, images)
+
+        def one_call(generators):
+            call(generators)
+            synchronize(device)
+
+        memory = MemoryTracker(device, NvmlDevice.open(device))
+        with memory.config(call.pipe):
+            self.benchmark.pedantic(
+                one_call,
+                setup=lambda: ((call.fresh_generators(),), {}),
+                warmup_rounds=warmup_rounds,
+                rounds=rounds,
+                iterations=1,
+            )
+        stats = getattr(self.benchmark, "stats", None)  # None under --benchmark-disable
+        median = stats.stats.median if stats else None
+        info = {
+            "config_id": config.config_id,
+            "model": config.model,
+            "device": config.device,
+            "dtype": config.dtype,
+            "batch_size": config.batch_size,
+            "num_images_per_prompt": config.num_images_per_prompt,
+            "images_per_call": config.images_per_call,
+            "num_inference_steps": config.num_inference_steps,
+            "height": config.height,
+            "width": config.width,
+            "images_per_s": config.images_per_call / median if median else None,
+            **memory.result(),
+        }
+        self.benchmark.extra_info.update(info)
+        return info
+
+
+@pytest.fixture
+def sdxl_bench(benchmark) -> SdxlBench:
+    """Time one SDXL config with pytest-benchmark: ``sdxl_bench(batch_size=2, rounds=8)``."""
+    return SdxlBench(benchmark)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
+    """GPU and library versions next to pytest-benchmark's CPU info (imports torch)."""
+    from bench.device import resolve_device
+    from bench.environment import collect
+
+    env = collect(resolve_device("auto"))
+    machine_info["sdxl_bench"] = {
+        name: env.get(name)
+        for name in (
+            "device_name",
+            "device_memory_bytes",
+            "driver",
+            "cuda",
+            "torch",
+            "diffusers",
+            "transformers",
+            "sdxl_bench",
+            "git_commit",
+        )
+    }

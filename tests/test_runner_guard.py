@@ -1,0 +1,94 @@
+"""The sweep loop alone (executors given as plain functions): a signal is raised only
+while a config is measured, an unwritable record does not end the sweep, resumed
+records are not run again. No model is loaded."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from bench.executors import failed_record
+from bench.interrupts import Interrupted, InterruptGuard
+from bench.models import resolve_model
+from bench.plan import SweepOptions, make_plan
+from bench.runfile import RunWriter, read_run
+from bench.runner import run_sweep
+from bench.scenario import load_scenario
+
+
+def plan(batch_sizes: str = "1,2,4"):
+    return make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
+                     SweepOptions(batch_sizes=batch_sizes))
+
+
+def sweep(tmp_path, execute, the_plan=None, **kwargs):
+    the_plan = the_plan or plan()
+    path = tmp_path / "run.jsonl"
+    with RunWriter(path) as writer:
+        writer.write({"type": "header", "schema": 1, "tool": "sdxl-bench", "plan": {}})
+        records, code = run_sweep(the_plan, None, (), writer, execute=execute, **kwargs)
+    return records, code, read_run(path)
+
+
+def ok(plan, config):
+    return {**failed_record(config, "ok", None), "images_per_s": 1.0}
+
+
+def test_signal_inside_interruptible_raises_interrupted():
+    with InterruptGuard() as guard, pytest.raises(Interrupted) as caught, guard.interruptible():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert caught.value.exit_code == 143
+
+
+def test_signal_outside_interruptible_is_only_remembered():
+    with InterruptGuard() as guard:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert guard.signum == signal.SIGINT
+    assert guard.exit_code == 130
+
+
+def test_signal_between_configs_stops_the_sweep_without_losing_the_record(tmp_path):
+    def after_record(record):  # runs after the record is written, outside any measurement
+        if record["batch_size"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    records, code, run = sweep(tmp_path, ok, on_config=after_record)
+    assert code == 143
+    assert [r["status"] for r in run.configs] == ["ok", "ok"]
+    assert run.footer["status"] == "interrupted"
+
+
+def test_signal_during_a_config_records_it_as_interrupted(tmp_path):
+    def execute(plan, config):
+        if config.batch_size == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return ok(plan, config)
+
+    records, code, run = sweep(tmp_path, execute)
+    assert code == 130
+    assert [r["status"] for r in run.configs] == ["ok", "interrupted"]
+
+
+def test_record_that_cannot_be_written_becomes_an_error_and_the_sweep_goes_on(tmp_path):
+    def execute(plan, config):
+        record = ok(plan, config)
+        if config.batch_size == 2:
+            record["images_per_s"] = float("nan")  # JSON has no NaN
+        return record
+
+    records, code, run = sweep(tmp_path, execute)
+    assert [r["status"] for r in run.configs] == ["ok", "error", "ok"]
+    assert "could not be written" in run.configs[1]["error"]
+
+
+def test_previous_records_are_not_run_again_and_their_oom_skips_larger(tmp_path):
+    the_plan = plan("1,2,4")
+    previous = [{**failed_record(the_plan.configs[1], "oom", "OutOfMemoryError")}]
+    ran = []
+    records, code, run = sweep(tmp_path, lambda p, c: ran.append(c.batch_size) or ok(p, c),
+                               the_plan, previous=previous)
+    assert ran == [1]
+    assert [r["status"] for r in records] == ["ok", "skipped"]
+    assert run.footer["configs"] == 3
