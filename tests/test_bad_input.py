@@ -37,7 +37,7 @@ ROWS = [
     ("letters in list", ["run", "--batch-sizes", "a,b"], "'a' is not a positive integer"),
     ("images per prompt zero", ["run", "--images-per-prompt", "1,0"], "--images-per-prompt '1,0'"),
     ("steps zero", ["run", "--steps", "0"], "--steps '0': '0' is not a positive integer"),
-    ("steps not an integer", ["run", "--steps", "x"], "--steps: 'x' is not an integer"),
+    ("steps not an integer", ["run", "--steps", "x"], "--steps 'x': 'x' is not a positive integer"),
     ("repeats fractional", ["run", "--repeats", "1.5"], "--repeats: '1.5' is not an integer"),
     ("repeats zero", ["run", "--repeats", "0"], "--repeats 0"),
     ("warmup negative", ["run", "--warmup", "-1"], "--warmup -1"),
@@ -64,7 +64,7 @@ ROWS = [
      "--image 'http://127.0.0.1:9/x.png' cannot be read"),
     ("output not writable", ["run", "--out", "{under_file}"], "cannot be written"),
     ("unknown option", ["run", "--bogus", "2"], "unrecognized arguments"),
-    ("bad choice", ["run", "--dtype", "fp8"], "invalid choice: 'fp8'"),
+    ("bad choice", ["run", "--dtype", "fp8"], "'fp8' is not one of float32, float16, bfloat16"),
     ("strength for text2img", ["run", "--strength", "0.5"], "--strength applies to image-to-image"),
     ("image for text2img", ["run", "--image", "a.png"], "--image applies to image-to-image"),
     ("axis the scenario does not sweep", ["run", "--scenario", "t2i-prompts", "--images-per-prompt",
@@ -105,4 +105,4 @@ def test_debug_shows_the_traceback(where, tmp_path):
         args, tmp_path / "c", "--debug")
     assert result.returncode != 0
     assert "Traceback" in result.stderr
-    assert "UsageError: --steps 0" in result.stderr
+    assert "UsageError: --steps '0'" in result.stderr
