@@ -41,15 +41,12 @@ class World:
     world_size: int
     local_world_size: int
     hostname: str
+    node_rank: int = 0  # torchrun's GROUP_RANK
+    nnodes: int = 1  # torchrun's GROUP_WORLD_SIZE
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-
-def solo_world() -> World:
-    """A world of one in this process, with no process group (``run --save-images``)."""
-    return World(0, 0, 1, 1, socket.gethostname())
 
 
 def world_from_env(environ: dict | None = None) -> World | None:
@@ -60,13 +57,13 @@ def world_from_env(environ: dict | None = None) -> World | None:
     try:
         rank, local_rank, size = (int(env[key]) for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
         local_size = int(env.get("LOCAL_WORLD_SIZE", size))
+        node_rank, nnodes = int(env.get("GROUP_RANK", 0)), int(env.get("GROUP_WORLD_SIZE", 1))
     except ValueError:
-        raise UsageError(
-            "WORLD_SIZE, RANK, LOCAL_RANK must be integers (as torchrun sets them)"
-        ) from None
+        raise UsageError("WORLD_SIZE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK,"
+                         " GROUP_WORLD_SIZE must be integers (as torchrun sets them)") from None
     if not 0 <= rank < size or not 0 <= local_rank < local_size:
         raise UsageError(f"RANK {rank} / LOCAL_RANK {local_rank} outside WORLD_SIZE {size}")
-    return World(rank, local_rank, size, local_size, socket.gethostname())
+    return World(rank, local_rank, size, local_size, socket.gethostname(), node_rank, nnodes)
 
 
 def rank_device(requested: str, world: World) -> str:
@@ -130,8 +127,7 @@ def _collective(fn, *args):
 
 
 def _grouped() -> bool:
-    """Whether a process group exists; without one (a world of one, in this process) the
-    collectives are the identity."""
+    """Whether a process group exists; without one the collectives are the identity."""
     import torch.distributed as dist
 
     return dist.is_available() and dist.is_initialized()
@@ -152,6 +148,18 @@ def all_gather(obj: object, world: World) -> list:
         return [obj]
     gathered: list = [None] * world.world_size
     _collective(dist.all_gather_object, gathered, obj)
+    return gathered
+
+
+def gather_to_main(obj: object, world: World) -> list | None:
+    """Every rank's ``obj`` in rank order on rank 0 (``None`` elsewhere): for payloads
+    only rank 0 needs, such as images."""
+    import torch.distributed as dist
+
+    if not _grouped():
+        return [obj]
+    gathered: list | None = [None] * world.world_size if world.is_main else None
+    _collective(dist.gather_object, obj, gathered, 0)
     return gathered
 
 

@@ -104,17 +104,11 @@ class BarrierTracker(Tracker):
             self.count += 1
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    from bench.runner import _is_out_of_memory as is_oom
-
-    return is_oom(exc)
-
-
 def _failure(exc: BaseException, config: Config, base: dict) -> dict:
-    from bench.runner import release_memory
+    from bench.oom import is_out_of_memory, release_memory
 
     release_memory(config.device)
-    status = "oom" if _is_out_of_memory(exc) else "error"
+    status = "oom" if is_out_of_memory(exc) else "error"
     return {**base, "status": status, "error": f"{type(exc).__name__}: {exc}".strip(),
             "latency_s": None}
 

@@ -33,8 +33,10 @@ from bench.distributed_measure import (
     measure_rank,
     prepare_shard,
 )
+from bench.executors import failed_record
+from bench.interrupts import Interrupted
 from bench.launch import Segment, segment_from_env
-from bench.runner import Interrupted, failed_record, now_iso
+from bench.runner import now_iso
 
 
 def injected_fault(rank: int, config_index: int, spec: str | None = None) -> str | None:
@@ -52,13 +54,25 @@ def config_id_for(config, world_size: int, segment: Segment) -> str:
     return f"{config.config_id}/np{world_size}" if segment.id_suffix else config.config_id
 
 
+def _save_shares(saver, config, shares: list) -> dict:
+    """Save the gathered shares (global order) through the run's ``ImageSaver``; a full
+    disk costs the images, never the record."""
+    import numpy as np
+
+    try:
+        return saver.record_fields(config, np.concatenate([s for s in shares if s is not None]))
+    except OSError as exc:
+        print(f"sdxl-bench: --save-images {saver.folder}: {exc}", file=sys.stderr)
+        return {"images_dir": None, "images_error": str(exc)}
+
+
 def _measure_config(pipes, plan, config, index, images, world, nvml_device):
     """This rank's share measured and the per-call latency maxima; raises only
     ``PeerFailure`` / ``Interrupted``."""
     fault = injected_fault(world.rank, index)
     call, result = measure_rank(
-        lambda: prepare_shard(pipes, config, plan.prompts, images, world.rank, world.world_size,
-                              fault),
+        lambda: prepare_shard(pipes.for_config(config), config, plan.prompts, images, world.rank,
+                              world.world_size, fault),
         config, nvml_device, plan.scenario.check_repeats)
     latencies = distributed.max_across(call_latencies(result, config.repeats))
     return call, result, latencies
@@ -76,8 +90,10 @@ def signals_deferred():
 
 
 def run_rank_sweep(plan, pipes, images: tuple, world: World, info: dict, writer,
-                   nvml_device, segment: Segment, saver=None):
-    """Measure every config on this rank; rank 0 writes. Returns (records, exit code)."""
+                   nvml_device, segment: Segment, save_images: bool = False, saver=None):
+    """Measure every config on this rank; rank 0 writes (and saves images through
+    ``saver`` when ``save_images``). ``pipes``: a ``PipelineGroups``. Returns (records,
+    exit code)."""
     records: list[dict] = []
     started = time.perf_counter()
     exit_code = 0
@@ -92,14 +108,11 @@ def run_rank_sweep(plan, pipes, images: tuple, world: World, info: dict, writer,
                                                           world, nvml_device)
                 results = distributed.all_gather({**info, **result}, world)
                 record = aggregate_record(config, results, latencies, world_fields, config_id)
-                if saver is not None:  # every rank gathers; rank 0 saves (bench.determinism.manifest)
+                if save_images:
                     mine = call.last_images[0] if result["status"] == "ok" else None
-                    shares = distributed.all_gather(mine, world)
-                    if world.is_main and record["status"] == "ok":
-                        import numpy as np
-
-                        record.update(saver.record_fields(
-                            config, np.concatenate([s for s in shares if s is not None])))
+                    shares = distributed.gather_to_main(mine, world)
+                    if saver is not None and record["status"] == "ok":
+                        record.update(_save_shares(saver, config, shares))
             except Interrupted as stop:
                 note = " (torchrun sends it when a rank fails)" if stop.signum == signal.SIGTERM else ""
                 record = failed_record(config, "interrupted", f"stopped by {stop}{note}",
@@ -142,16 +155,16 @@ def _ignore_signals() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
-def rank_main(args, world: World, solo: bool = False) -> int:
-    """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself);
-    ``solo``: a world of one in this process, no torchrun, no process group."""
+def rank_main(args, world: World) -> int:
+    """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself)."""
     from bench import environment
     from bench.commands.run import check_writable, default_out
     from bench.commands.sweep_options import plan_from_args
     from bench.distributed import rank_device
     from bench.inputs import load_images
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.models import quiet_libraries
     from bench.nvml import NvmlDevice
+    from bench.pipeline_groups import PipelineGroups
     from bench.runfile import RunWriter
     from bench.runner import header_record
 
@@ -162,6 +175,15 @@ def rank_main(args, world: World, solo: bool = False) -> int:
     out = Path(args.out) if args.out else default_out(plan.scenario.name, plan.model.name, device)
     if world.is_main and segment.header:
         check_writable(out)
+    saver = None
+    if args.save_images and world.is_main:
+        from bench.determinism.manifest import ImageSaver, check_images_dir
+
+        # A --scaling run saves each world size's images apart: the same images, same names.
+        folder = Path(args.save_images) / (f"np{world.world_size}" if segment.id_suffix else "")
+        saver = ImageSaver(check_images_dir(folder), plan.model.name, plan.prompts, plan.images,
+                           plan.scenario.num_default_images,
+                           command=list(segment.command or ("sdxl-bench", *sys.argv[1:])))
     images = ()
     if plan.scenario.task == "img2img":
         images = load_images(plan.images, plan.scenario.num_default_images, first.height,
@@ -173,13 +195,16 @@ def rank_main(args, world: World, solo: bool = False) -> int:
         torch.set_num_threads(args.threads)
     elif device == "cpu" and world.local_world_size > 1:  # the ranks of a node share its cores
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_world_size))
-    if not solo:
-        distributed.init_process_group(world, args.dist_timeout)
+    # Load before joining the process group: with a group initialised, transformers'
+    # save_pretrained writes weights on rank 0 only, which would break the tiny cache build.
+    pipes = PipelineGroups(plan.model, device)
+    pipes.for_config(first)
+    nvml_device = NvmlDevice.open(device)
+    env = environment.collect(device)
+    distributed.init_process_group(world, args.dist_timeout)
     try:
-        pipes = load_pipelines(plan.model, device, first.dtype)
-        nvml_device = NvmlDevice.open(device)
-        env = environment.collect(device)
-        info = {"rank": world.rank, "local_rank": world.local_rank, "hostname": world.hostname,
+        info = {"rank": world.rank, "local_rank": world.local_rank, "node_rank": world.node_rank,
+                "hostname": world.hostname,
                 "device": device, "device_name": env["device_name"],
                 "torch_threads": torch.get_num_threads()}
         ranks = distributed.all_gather(info, world)
@@ -188,27 +213,19 @@ def rank_main(args, world: World, solo: bool = False) -> int:
             writer = RunWriter(out, mode="w" if segment.header else "a")
         try:
             if writer and segment.header:
-                header = header_record(plan, ["sdxl-bench", *sys.argv[1:]], env)
+                command = list(segment.command or ("sdxl-bench", *sys.argv[1:]))
+                header = header_record(plan, command, env)
+                if saver:
+                    header["images_dir"] = str(saver.folder)
+                    saver.run_id = header["run_id"]
                 header["distributed"] = {
                     "world_size": world.world_size, "backend": distributed.BACKEND,
-                    "nnodes": len({r["hostname"] for r in ranks}), "ranks": ranks,
+                    "nnodes": world.nnodes, "ranks": ranks,
                     "scaling": list(segment.world_sizes) if segment.world_sizes else None,
                 }
                 writer.write(header)
-            saver = None
-            if args.save_images:
-                from bench.determinism.manifest import ImageSaver, check_images_dir
-
-                folder = Path(args.save_images)
-                if segment.id_suffix:  # a --scaling run: one folder per world size
-                    folder = folder / f"np{world.world_size}"
-                if world.is_main:
-                    check_images_dir(folder)
-                saver = ImageSaver(folder, plan.model.name, plan.prompts, plan.images,
-                                   plan.scenario.num_default_images,
-                                   command=["sdxl-bench", *sys.argv[1:]])
             records, code = run_rank_sweep(plan, pipes, images, world, info, writer,
-                                           nvml_device, segment, saver)
+                                           nvml_device, segment, bool(args.save_images), saver)
         finally:
             if writer:
                 writer.close()

@@ -28,6 +28,7 @@ class Segment:
     footer: bool = True
     id_suffix: bool = False
     world_sizes: tuple[int, ...] | None = None
+    command: tuple[str, ...] | None = None  # the user's command line, for the header
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -39,9 +40,9 @@ def segment_from_env() -> Segment:
     if not text:
         return Segment()
     data = json.loads(text)
-    sizes = data.get("world_sizes")
+    sizes, command = data.get("world_sizes"), data.get("command")
     return Segment(data["header"], data["footer"], data["id_suffix"],
-                   tuple(sizes) if sizes else None)
+                   tuple(sizes) if sizes else None, tuple(command) if command else None)
 
 
 # The launcher's own flags (value: required, optional); the ranks never see them, and
@@ -126,11 +127,12 @@ def launch(args, argv: list[str], out: Path, option_strings: list[str]) -> int:
     from bench.scaling import drop_torn_tail
 
     check_gpu_count(args.device, args.nproc)
+    user_command = ("sdxl-bench", *argv)
     argv = [*rank_argv(argv, option_strings), "--out", str(out)]
     if args.scaling is None:
         command = torchrun_command(argv, args.nproc, args.nnodes, args.node_rank,
                                    args.rdzv_endpoint)
-        code = _run_torchrun(command, Segment())
+        code = _run_torchrun(command, Segment(command=user_command))
         if code:
             _report_failure(code, out)
         return code
@@ -138,7 +140,8 @@ def launch(args, argv: list[str], out: Path, option_strings: list[str]) -> int:
     started = time.perf_counter()
     code = 0
     for index, size in enumerate(sizes):
-        segment = Segment(header=index == 0, footer=False, id_suffix=True, world_sizes=sizes)
+        segment = Segment(header=index == 0, footer=False, id_suffix=True, world_sizes=sizes,
+                          command=user_command)
         if index and out.exists():
             drop_torn_tail(out)
         code = _run_torchrun(torchrun_command(argv, size), segment)

@@ -42,7 +42,7 @@ def plan_difference(recorded: dict, plan: dict) -> str | None:
     Scalars (scenario, model, prompts, …) first, then which configs differ, then the
     first differing field of a config (steps, size, dtype, …).
     """
-    plan = _normalised(plan)
+    recorded, plan = _normalised(recorded), _normalised(plan)  # JSON forms: tuples are lists
     first, last = ("scenario", "task", "model"), ("config_ids", "configs")
     order = sorted(set(recorded) | set(plan),
                    key=lambda k: (k not in first, k in last, last.index(k) if k in last else 0, k))

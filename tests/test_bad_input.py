@@ -64,7 +64,7 @@ ROWS = [
      "--image 'http://127.0.0.1:9/x.png' cannot be read"),
     ("output not writable", ["run", "--out", "{under_file}"], "cannot be written"),
     ("unknown option", ["run", "--bogus", "2"], "unrecognized arguments"),
-    ("bad choice", ["run", "--dtype", "fp8"], "'fp8' is not one of float32, float16, bfloat16"),
+    ("bad choice", ["run", "--dtype", "fp8"], "--dtype 'fp8': 'fp8' is not one of float32"),
     ("strength for text2img", ["run", "--strength", "0.5"], "--strength applies to image-to-image"),
     ("image for text2img", ["run", "--image", "a.png"], "--image applies to image-to-image"),
     ("axis the scenario does not sweep", ["run", "--scenario", "t2i-prompts", "--images-per-prompt",

@@ -11,6 +11,7 @@ from bench.determinism.checks import check_image_sanity, check_repeatability
 from bench.determinism.pixels import (
     LEVEL,
     bit_identical,
+    default_tolerance,
     max_abs_diff,
     psnr_db,
     quantized_tolerance,
@@ -106,3 +107,8 @@ def test_image_sanity_flags_nan_and_black_images():
     black = np.zeros_like(good)
     result = check_image_sanity(make_config(), [good, nan, black])
     assert (result.verdict, result.extra["nan_images"], result.extra["black_images"]) == ("fail", 1, 1)
+
+
+def test_default_tolerance_is_one_level_in_float32_and_eight_in_half_precision():
+    assert default_tolerance("float32") == pytest.approx(LEVEL)
+    assert default_tolerance("bfloat16") == default_tolerance("float16") == pytest.approx(8 * LEVEL)

@@ -173,6 +173,7 @@ def test_fault_hook_names_rank_and_config():
      "--node-rank 2: must be in 0 … 1"),
     (["--nproc", "2", "--scaling", "1,3"], "sizes must not exceed --nproc 2"),
     (["--nproc", "2", "--device", "cuda:1"], "would put every rank on one GPU"),
+    (["--nproc", "2", "--isolate"], "--isolate is not available with --nproc"),
 ])
 def test_bad_scale_out_flags_are_one_line_usage_errors(flags, message):
     done = subprocess.run([sys.executable, "-m", "bench", "run", "--device", "cpu", *flags],

@@ -8,6 +8,7 @@ torchrun directly in which rank 1 fails for real (raises, then dies).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import warnings
@@ -38,7 +39,7 @@ def by_id(run) -> dict:
 
 
 def pixels(record: dict) -> np.ndarray:
-    """The saved images of a config record, in image order (from its manifest fields)."""
+    """The saved images of a record, in image order (``--save-images``)."""
     folder = Path(record["images_dir"])
     return np.stack([np.asarray(Image.open(folder / name)) for name in record["image_files"]])
 
@@ -121,6 +122,12 @@ def test_two_rank_images_match_the_single_process_run_image_by_image(scaling, pl
     assert np.abs(single - two).max() <= PIXEL_TOLERANCE
 
 
+def test_ranks_save_images_under_the_single_process_runs_names(scaling, plain):
+    two = by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]
+    assert two["image_files"] == plain.configs[0]["image_files"]
+    assert Path(two["images_dir"]).name == "np2" and (Path(two["images_dir"]) / "manifest.json").is_file()
+
+
 def test_scaling_images_of_each_world_size_are_kept_apart(scaling):
     records = by_id(scaling[0])
     one = Path(records["t2i-prompts-x-images/bs3-n2/np1"]["images_dir"])
@@ -144,6 +151,12 @@ def test_header_lists_every_rank_with_its_device(failing):
     assert [(r["rank"], r["device"]) for r in ranks] == [(0, "cpu"), (1, "cpu")]
 
 
+def test_header_records_the_users_command_with_its_launcher_flags(scaling):
+    header = scaling[0].header
+    assert header["command"][:2] == ["sdxl-bench", "run"] and "--scaling" in header["command"]
+    assert header["distributed"]["scaling"] == [1, 2]
+
+
 def test_rank_exception_is_recorded_with_the_rank_that_raised(failing):
     _, run = failing
     record = by_id(run)["t2i-prompts-x-images/bs4-n1"]
@@ -162,6 +175,22 @@ def test_dead_rank_fails_torchrun_which_names_it(failing):
     done, _ = failing
     assert done.returncode != 0
     assert "rank      : 1" in done.stderr and "exitcode  : 17" in done.stderr
+
+
+def test_two_nodes_meet_at_the_endpoint_and_node_zero_writes_the_file(tmp_path):
+    with socket.socket() as probe:  # a free port for node 0's rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    node = ["run", *TINY, "--batch-sizes", "3", "--images-per-prompt", "1", "--repeats", "1",
+            "--nproc", "1", "--nnodes", "2", "--rdzv-endpoint", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "bench", *node, "--node-rank", "1", "--out", str(tmp_path / "n1")]
+    other = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = run_cli([*node, "--node-rank", "0", "--out", str(tmp_path / "n0")])
+    assert (done.returncode, other.wait(timeout=120)) == (0, 0), done.stderr[-3000:]
+    run = read_run(tmp_path / "n0")
+    assert run.header["distributed"]["nnodes"] == 2 and not (tmp_path / "n1").exists()
+    assert [(r["node_rank"], r["image_indices"]) for r in run.configs[0]["ranks"]] == [
+        (0, [0, 2]), (1, [2, 3])]
 
 
 @pytest.mark.gpu

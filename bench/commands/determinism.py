@@ -17,7 +17,7 @@ from bench.errors import UsageError
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    from bench.determinism.pixels import DEFAULT_TOLERANCE
+    from bench.determinism.pixels import TOLERANCE_HELP
 
     parser = subparsers.add_parser(
         "determinism",
@@ -30,10 +30,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("runs", nargs="*", metavar="RUN_FILE",
                         help="two run files to compare image by image (no checks are run)")
     add_sweep_arguments(parser)
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="X",
-                        help="largest allowed absolute pixel difference on the [0, 1] scale for"
-                        " batch invariance and within-tolerance matches (default: 1/255 ="
-                        f" {DEFAULT_TOLERANCE:.5f})")
+    parser.add_argument("--tolerance", type=float, default=None, metavar="X",
+                        help=TOLERANCE_HELP + "; for batch invariance and within-tolerance matches")
     parser.add_argument("--strict", action="store_true",
                         help="run the checks in a fresh process with deterministic algorithms"
                         " (CUBLAS_WORKSPACE_CONFIG, torch.use_deterministic_algorithms, cudnn)")
@@ -46,8 +44,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _check_tolerance(tolerance: float) -> None:
-    if not 0.0 <= tolerance <= 1.0:
+def _check_tolerance(tolerance: float | None) -> None:
+    if tolerance is not None and not 0.0 <= tolerance <= 1.0:
         raise UsageError(f"--tolerance {tolerance}: must be between 0 and 1 (full scale)")
 
 
@@ -89,6 +87,7 @@ def run_checks(args: argparse.Namespace) -> int:
     from bench.console import console, progress_bar
     from bench.determinism.checks import CheckSession
     from bench.determinism.manifest import ImageSaver, check_images_dir
+    from bench.determinism.pixels import DEFAULT_TOLERANCES
     from bench.determinism.verdicts import (
         ERROR,
         CheckResult,
@@ -99,9 +98,11 @@ def run_checks(args: argparse.Namespace) -> int:
     )
     from bench.device import resolve_device
     from bench.inputs import load_images
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.models import quiet_libraries
+    from bench.oom import release_memory
+    from bench.pipeline_groups import PipelineGroups
     from bench.runfile import RunWriter
-    from bench.runner import header_record, now_iso, release_memory
+    from bench.runner import header_record, now_iso
 
     device = resolve_device(args.device)
     plan = plan_from_args(args, device=device)
@@ -119,10 +120,12 @@ def run_checks(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = settings or strict.settings()
-    pipes = load_pipelines(plan.model, device, first.dtype)
+    pipes = PipelineGroups(plan.model, device)
+    pipes.for_config(first)  # a model that cannot load is a one-line error before any check
     env = environment.collect(device)
     header = header_record(plan, ["sdxl-bench", *sys.argv[1:]], env)
-    header.update({"mode": "determinism", "tolerance": args.tolerance, "determinism": settings,
+    header.update({"mode": "determinism", "tolerance": args.tolerance,
+                   "default_tolerances": DEFAULT_TOLERANCES, "determinism": settings,
                    "images_dir": str(images_dir) if images_dir else None})
     saver = None
     if images_dir:
@@ -161,8 +164,9 @@ def run_checks(args: argparse.Namespace) -> int:
             })
     out_console = console()
     mode = " · strict" if settings["strict"] else ""
+    dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(verdict_table(results, title=f"determinism · {plan.scenario.name} ·"
-                                    f" {plan.model.name} · {env['device_name']} · {first.dtype}{mode}"))
+                                    f" {plan.model.name} · {env['device_name']} · {dtypes}{mode}"))
     for line in run_wide_lines(results):
         out_console.print(line)
     for line in explanations(results):

@@ -50,6 +50,11 @@ def check_distributed_arguments(args: argparse.Namespace, under_torchrun: bool) 
     """Refuse flag combinations that cannot work, before anything is loaded."""
     if args.dist_timeout <= 0:
         raise UsageError(f"--dist-timeout {args.dist_timeout}: must be a positive number of seconds")
+    if under_torchrun or args.nproc is not None:
+        for flag in ("isolate", "resume", "memory_budget"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag.replace('_', '-')} is not available with --nproc or under"
+                                 " torchrun (ranks measure in process); drop it")
     if under_torchrun:
         if os.environ.get("SDXL_BENCH_LAUNCH") is None and args.nproc is not None:
             raise UsageError("--nproc starts torchrun; this process already runs under torchrun:"

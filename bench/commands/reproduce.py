@@ -16,7 +16,7 @@ from bench.errors import UsageError
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    from bench.determinism.pixels import DEFAULT_TOLERANCE
+    from bench.determinism.pixels import TOLERANCE_HELP
 
     parser = subparsers.add_parser(
         "reproduce",
@@ -35,8 +35,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="where to write the PNG (default: <manifest folder>/reproduced/<id>.png)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="X",
-                        help=f"allowed pixel difference, full scale (default: {DEFAULT_TOLERANCE:.5f})")
+    parser.add_argument("--tolerance", type=float, default=None, metavar="X", help=TOLERANCE_HELP)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     return parser
 
@@ -54,7 +53,7 @@ def _validate(args) -> None:
                          " batch with its original prompts")
     if args.prompt is not None and not args.prompt.strip():
         raise UsageError("--prompt '': a prompt must not be empty")
-    if not 0.0 <= args.tolerance <= 1.0:
+    if args.tolerance is not None and not 0.0 <= args.tolerance <= 1.0:
         raise UsageError(f"--tolerance {args.tolerance}: must be between 0 and 1 (full scale)")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads {args.threads}: must be a positive integer")
@@ -78,13 +77,14 @@ def main(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from bench.determinism.manifest import load_png
-    from bench.determinism.pixels import max_abs_diff, psnr_db, quantized_tolerance
+    from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
     from bench.determinism.single import single_call
     from bench.device import resolve_device
     from bench.images import content_hash, to_uint8
     from bench.inputs import load_images
     from bench.measure import prepare_call
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.models import quiet_libraries
+    from bench.pipeline_groups import PipelineGroups
 
     device = resolve_device(args.device)
     config = replace(original, device=device, warmup=0, repeats=1)
@@ -98,7 +98,7 @@ def main(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    pipes = load_pipelines(model, device, config.dtype)
+    pipes = PipelineGroups(model, device).for_config(config)  # dtype and optimizations as made
     if args.exact:
         call = prepare_call(pipes, config, prompts, inputs)
         image = call(call.fresh_generators())[entry["index"]]
@@ -128,9 +128,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"{verdict}: {content_hash(image)[:16]} vs {entry['sha256'][:16]}"
               f" (max |Δ| {diff:.3g}, PSNR {psnr_text} dB)")
         return 0 if same_hash else 1
-    limit = quantized_tolerance(args.tolerance)
+    tolerance = args.tolerance if args.tolerance is not None else default_tolerance(config.dtype)
+    limit = quantized_tolerance(tolerance)
     ok = diff <= limit
     print(f"{'within tolerance' if ok else 'BEYOND TOLERANCE'}: max |Δ| {diff:.3g} vs the saved image"
-          f" (tolerance {args.tolerance:.3g} + one 8-bit level = {limit:.3g}), PSNR {psnr_text} dB"
+          f" (tolerance {tolerance:.3g} + one 8-bit level = {limit:.3g}), PSNR {psnr_text} dB"
           + (", bit-identical" if same_hash else ""))
     return 0 if ok else 1

@@ -30,7 +30,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="run file (default: reports/runs/<time>_<scenario>_<model>_<device>.jsonl)")
     parser.add_argument("--save-images", default=None, metavar="DIR",
                         help="save the last timed call's images of every config as PNG, with a"
-                        " manifest.json of prompts and seeds (written after timing)")
+                        " manifest.json of prompts and seeds (written after timing); with --nproc,"
+                        " rank 0 gathers them as DIR/<config>/<global index>.png")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_reliability_arguments(parser, resume=True)
     add_distributed_arguments(parser)
@@ -76,17 +77,6 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--save-images cannot be combined with --isolate (each worker would"
                          " start its own manifest); drop one of them")
     draft = plan_from_args(args, device=args.device)  # validate every flag before importing torch
-    if args.out:
-        check_writable(Path(args.out))
-    if args.resume:
-        with warnings.catch_warnings():  # a partial file is expected; bad files fail here
-            warnings.simplefilter("ignore")
-            read_run(args.resume)
-        check_writable(Path(args.resume))
-    images = ()
-    if draft.scenario.task == "img2img":  # unreadable images are caught before any loading
-        images = load_images(draft.images, draft.scenario.num_default_images,
-                             draft.configs[0].height, draft.configs[0].width)
     from bench.commands.distributed_options import check_distributed_arguments
     from bench.distributed import world_from_env
 
@@ -102,7 +92,22 @@ def main(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else default_out(
             draft.scenario.name, draft.model.name, f"{args.device}-x{args.nproc * args.nnodes}")
         check_writable(out)
+        if args.save_images:
+            from bench.determinism.manifest import check_images_dir
+
+            check_images_dir(args.save_images)
         return launch(args, sys.argv[1:], out, args.option_strings)
+    if args.out:
+        check_writable(Path(args.out))
+    if args.resume:
+        with warnings.catch_warnings():  # a partial file is expected; bad files fail here
+            warnings.simplefilter("ignore")
+            read_run(args.resume)
+        check_writable(Path(args.resume))
+    images = ()
+    if draft.scenario.task == "img2img":  # unreadable images are caught before any loading
+        images = load_images(draft.images, draft.scenario.num_default_images,
+                             draft.configs[0].height, draft.configs[0].width)
     from bench import environment
     from bench.console import console, progress_bar, results_table
     from bench.determinism.manifest import ImageSaver, check_images_dir

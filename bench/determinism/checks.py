@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bench.determinism.pixels import DEFAULT_TOLERANCE, bit_identical, max_abs_diff, psnr_db
+from bench.determinism.pixels import bit_identical, default_tolerance, max_abs_diff, psnr_db
 from bench.determinism.single import ImageSource, image_sources, single_call
 from bench.determinism.verdicts import FAIL, INFO, NOT_APPLICABLE, PASS, CheckResult
 from bench.generators import generator_device, make_generators
@@ -31,35 +31,43 @@ def _positions(indices: list[int]) -> str:
 
 @dataclass
 class CheckSession:
-    """The loaded pipelines and inputs, plus the images made alone (cached by source)."""
+    """The pipelines and inputs, plus the images made alone (cached by source).
+
+    ``pipes`` is loaded ``Pipelines`` or a ``PipelineGroups`` (one group per dtype and
+    optimizations of the sweep, built when a config needs it).
+    """
 
     pipes: object
     prompts: tuple[str, ...]
     input_images: tuple  # PIL images for img2img, empty for text2img
-    tolerance: float = DEFAULT_TOLERANCE
+    tolerance: float | None = None  # None: by each config's dtype (``default_tolerance``)
     on_images: Callable[[Config, object], dict] | None = None  # e.g. ImageSaver.record_fields
     _alone: dict = field(default_factory=dict)
 
     def sources(self, config: Config) -> list[ImageSource]:
         return image_sources(config, len(self.prompts), len(self.input_images))
 
+    def pipes_for(self, config: Config):
+        for_config = getattr(self.pipes, "for_config", None)
+        return for_config(config) if for_config else self.pipes
+
     def alone(self, config: Config, source: ImageSource):
         """The image for (prompt, input image, seed) made in a call of its own."""
-        key = (config.task, config.num_inference_steps, config.height, config.width,
-               config.guidance_scale, config.strength, config.generator_device,
-               source.prompt_index, source.input_image_index, source.seed)
+        key = (config.task, config.dtype, config.optimizations, config.num_inference_steps,
+               config.height, config.width, config.guidance_scale, config.strength,
+               config.generator_device, source.prompt_index, source.input_image_index, source.seed)
         if key not in self._alone:
             image = None
             if source.input_image_index is not None:
                 image = self.input_images[source.input_image_index]
-            call = single_call(self.pipes, config, self.prompts[source.prompt_index], image,
-                               source.seed)
+            call = single_call(self.pipes_for(config), config, self.prompts[source.prompt_index],
+                               image, source.seed)
             self._alone[key] = call(call.fresh_generators())[0]
         return self._alone[key]
 
     def check_config(self, config: Config, run_wide: bool = False) -> list[CheckResult]:
         """All per-config checks; with ``run_wide`` also the generator count and device checks."""
-        call = prepare_call(self.pipes, config, self.prompts, self.input_images)
+        call = prepare_call(self.pipes_for(config), config, self.prompts, self.input_images)
         results = []
         if run_wide:
             count_result, first = check_generator_count(call)
@@ -74,7 +82,7 @@ class CheckSession:
         invariance, references = self.check_batch_invariance(config, first)
         results.append(invariance)
         checked.append(references)
-        shared_result, shared = check_shared_generator(call, first, self.tolerance)
+        shared_result, shared = check_shared_generator(call, first, self.tolerance_for(config))
         results.append(shared_result)
         checked.append(shared)
         if run_wide:
@@ -84,25 +92,29 @@ class CheckSession:
         results.append(check_image_sanity(config, checked))
         return results
 
+    def tolerance_for(self, config: Config) -> float:
+        return self.tolerance if self.tolerance is not None else default_tolerance(config.dtype)
+
     def check_batch_invariance(self, config: Config, batched) -> tuple[CheckResult, list]:
+        tolerance = self.tolerance_for(config)
         if config.images_per_call == 1:
             return CheckResult(
                 "batch-invariance", NOT_APPLICABLE, "one image per call: this is the single layout",
-                config, tolerance=self.tolerance,
+                config, tolerance=tolerance,
             ), []
         sources = self.sources(config)
         references = [self.alone(config, source) for source in sources]
         diffs = [max_abs_diff(b, r) for b, r in zip(batched, references, strict=True)]
         exact = sum(bit_identical(b, r) for b, r in zip(batched, references, strict=True))
         worst = max(diffs)
-        over = [i for i, d in enumerate(diffs) if d > self.tolerance]
+        over = [i for i, d in enumerate(diffs) if d > tolerance]
         verdict = FAIL if over else PASS
         detail = f"{len(diffs) - len(over)}/{len(diffs)} within tolerance of alone ({exact} bit-identical)"
         if over:
             detail += f"; beyond it: images {_positions(over)}"
         return CheckResult(
             "batch-invariance", verdict, detail, config, worst,
-            _worst_psnr(zip(batched, references, strict=True)), self.tolerance,
+            _worst_psnr(zip(batched, references, strict=True)), tolerance,
             {"per_image_max_abs_diff": diffs,
              "reference_sha256": [content_hash(r) for r in references]},
         ), references

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.determinism.manifest import load_png
-from bench.determinism.pixels import max_abs_diff, psnr_db, quantized_tolerance
+from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
 
 EXACT, WITHIN, DIFFER, HASH_DIFFERS, NOT_COMPARABLE = (
     "exact", "within", "differ", "hash-differs", "not-comparable")
@@ -49,7 +49,7 @@ class ImageMatch:
 @dataclass(frozen=True)
 class CrossRun:
     matches: tuple[ImageMatch, ...]
-    tolerance: float
+    tolerance: float | None  # None: by each image's dtype
     only_first: int
     only_second: int
 
@@ -105,7 +105,7 @@ def _differences(a: RunImage, b: RunImage) -> list[str]:
     return notes
 
 
-def match_image(a: RunImage, b: RunImage, tolerance: float) -> ImageMatch:
+def match_image(a: RunImage, b: RunImage, tolerance: float | None) -> ImageMatch:
     base = {"config_id": a.config_id, "index": a.index, "seed": a.seed}
     differences = _differences(a, b)
     if differences:
@@ -117,12 +117,14 @@ def match_image(a: RunImage, b: RunImage, tolerance: float) -> ImageMatch:
                           note="hashes differ; no saved images to measure how much (use --save-images)")
     pa, pb = load_png(a.file), load_png(b.file)
     diff, psnr = max_abs_diff(pa, pb), psnr_db(pa, pb)
+    if tolerance is None:
+        tolerance = default_tolerance(a.settings[SETTINGS.index("dtype")])
     status = WITHIN if diff <= quantized_tolerance(tolerance) else DIFFER
     return ImageMatch(**base, status=status, max_abs_diff=diff, psnr_db=psnr,
                       note=f"{a.file.name} vs {b.file.name}")
 
 
-def compare(first, second, tolerance: float) -> CrossRun:
+def compare(first, second, tolerance: float | None) -> CrossRun:
     """Pair the images of two runs by (config id, position) and judge each pair."""
     from bench.errors import UsageError
 
@@ -160,8 +162,8 @@ def match_table(result: CrossRun, title: str | None = None):
             "∞" if worst_psnr is not None and math.isinf(worst_psnr) else
             (format(worst_psnr, ".1f") if worst_psnr is not None else "—"),
         )
-    table.caption = (f"within tol: saved 8-bit pixels differ by at most {result.tolerance:.3g}"
-                     " (+ one level of rounding)")
+    limit = f"{result.tolerance:.3g}" if result.tolerance is not None else "the dtype's default tolerance"
+    table.caption = f"within tol: saved 8-bit pixels differ by at most {limit} (+ one level of rounding)"
     return table
 
 

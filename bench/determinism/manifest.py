@@ -149,9 +149,16 @@ class Manifest:
         raise UsageError(f"image {ident!r} is not in {self.path} ({len(known)} images: {sample})")
 
     def config(self, entry: dict) -> Config:
+        """The config the image was made with, rebuilt from its described fields."""
+        from bench.optimizations import Optimizations
+
         described = self.data["configs"][entry["config_id"]]
-        names = Config.__dataclass_fields__
-        return Config(**{k: v for k, v in described.items() if k in names})
+        fields = {k: v for k, v in described.items() if k in Config.__dataclass_fields__}
+        if isinstance(fields.get("optimizations"), dict):
+            fields["optimizations"] = Optimizations(**fields["optimizations"])
+        if "id_axes" in fields:
+            fields["id_axes"] = tuple(fields["id_axes"])
+        return Config(**fields)
 
     def image_path(self, entry: dict) -> Path:
         return self.folder / entry["file"]

@@ -11,10 +11,23 @@ from __future__ import annotations
 import math
 
 LEVEL = 1.0 / 255.0
-# One 8-bit level of full scale: a batched image that passes differs from the image made
-# alone by at most what rounding to a PNG can already hide. README, "Determinism and
-# reproducing an image", gives the measurements behind it.
+# Default batch-invariance tolerances by dtype (README, "Determinism and reproducing an
+# image", gives the measurements). float32: one 8-bit level, what rounding to a PNG can
+# already hide (measured differences ~1e-6). Half precision: batched and single images
+# differ by a few half-precision steps (measured up to 0.0156 on sdxl-arch in bfloat16),
+# so the default is eight 8-bit levels: still far below the pitfalls this check is for
+# (a batch-position-dependent image differs by ~0.8).
 DEFAULT_TOLERANCE = LEVEL
+HALF_PRECISION_TOLERANCE = 8 * LEVEL
+DEFAULT_TOLERANCES = {"float32": DEFAULT_TOLERANCE, "float16": HALF_PRECISION_TOLERANCE,
+                      "bfloat16": HALF_PRECISION_TOLERANCE}
+TOLERANCE_HELP = ("largest allowed absolute pixel difference, full scale [0, 1] (default by dtype:"
+                  " 1/255 for float32, 8/255 for float16 and bfloat16)")
+
+
+def default_tolerance(dtype: str | None) -> float:
+    """The batch-invariance tolerance for images made in ``dtype`` (float32's when unknown)."""
+    return DEFAULT_TOLERANCES.get(dtype or "float32", DEFAULT_TOLERANCE)
 
 
 def as_unit_float(image):

@@ -113,7 +113,9 @@ def verdict_table(results: list[CheckResult], title: str | None = None):
 
     def tolerance(check: str) -> str:
         values = {r.tolerance for r in results if r.check == check and r.tolerance is not None}
-        return f"tol {_number(values.pop(), '.3g')}" if len(values) == 1 else "tol"
+        return f"tol {_number(values.pop(), '.3g')}" if len(values) == 1 else "tol per row"
+
+    mixed = tolerance("batch-invariance") == "tol per row"
 
     table = Table(title=title)
     table.add_column("config", no_wrap=True)
@@ -129,7 +131,8 @@ def verdict_table(results: list[CheckResult], title: str | None = None):
             config_id.split("/", 1)[-1],
             _cell(checks.get("repeatability"), checks["repeatability"].max_abs_diff
                   if "repeatability" in checks else None),
-            _cell(invariance, invariance.max_abs_diff if invariance else None),
+            _cell(invariance, invariance.max_abs_diff if invariance else None)
+            + (f" ≤ {_number(invariance.tolerance, '.2g')}" if mixed and invariance else ""),
             _number(invariance.psnr_db if invariance else None, ".1f"),
             _cell(checks.get("shared-generator"), checks["shared-generator"].max_abs_diff
                   if "shared-generator" in checks else None),
