@@ -26,7 +26,7 @@ def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | No
 
 
 def limit_fields(config: Config, record: dict, device_name: str | None,
-                 peak_override: float | None = None) -> dict:
+                 peak_override: dict[str, float] | None = None) -> dict:
     """FLOPs, achieved TFLOP/s, MFU and warnings for one record (never raises)."""
     try:
         from bench.flops import flops_per_image

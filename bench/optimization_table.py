@@ -7,10 +7,12 @@ layout, compile time and recompilations, TFLOP per image, achieved TFLOP/s and M
 
 from __future__ import annotations
 
-HEADERS = ("dtype", "attention", "options", "layout", "p50 s", "img/s", "speed-up", "compile s",
-           "recompiles", "TFLOP/img", "TFLOP/s", "MFU", "status")
-WIDTH = 140
-OPTION_NAMES = ("compile", "channels_last", "fuse_qkv", "vae_slicing", "vae_tiling")
+HEADERS = ("dtype", "attention", "options", "layout", "size", "steps", "p50 s", "img/s", "speed-up",
+           "compile s", "recompiles", "TFLOP/img", "TFLOP/s", "MFU", "status")
+WIDTH = 160
+# Short names keep the table narrow: compile, channels-last, fused QKV, VAE slicing/tiling.
+OPTION_NAMES = {"compile": "compile", "channels_last": "chlast", "fuse_qkv": "qkv",
+                "vae_slicing": "slice", "vae_tiling": "tile"}
 
 
 def _fmt(value, spec: str) -> str:
@@ -32,7 +34,7 @@ def optimization_rows(records: list[dict]) -> list[tuple[str, ...]]:
         if latency and layout not in baseline:
             baseline[layout] = latency
         opts = r.get("optimizations") or {}
-        options = "+".join(n.replace("_", "-") for n in OPTION_NAMES if opts.get(n)) or "none"
+        options = "+".join(short for n, short in OPTION_NAMES.items() if opts.get(n)) or "none"
         compile_info = r.get("compile") or {}
         compiled = opts.get("compile")
         flops = r.get("flops_per_image")
@@ -41,7 +43,8 @@ def optimization_rows(records: list[dict]) -> list[tuple[str, ...]]:
             status += f" ({len(r['warnings'])} warning{'s' if len(r['warnings']) > 1 else ''})"
         rows.append((
             r["dtype"], opts.get("attention", "sdpa"), options,
-            f"{r['batch_size']}×{r['num_images_per_prompt']}",
+            f"{r['batch_size']}×{r['num_images_per_prompt']}", f"{r['height']}×{r['width']}",
+            str(r["num_inference_steps"]),
             _fmt(latency, ".4f"), _fmt(r.get("images_per_s"), ".3f"),
             _fmt(baseline[layout] / latency if latency else None, ".2f"),
             _fmt(compile_info.get("compile_s") if compiled else None, ".1f"),
@@ -72,6 +75,6 @@ def optimization_table(records: list[dict]):
     for row in optimization_rows(records):
         table.add_row(*row)
     sources = sorted({r.get("peak_source") for r in records if r.get("peak_source")})
-    if sources:
-        table.caption = "peak: " + "; ".join(sources)
+    table.caption = ("options: chlast = channels-last, qkv = fused QKV, slice/tile = VAE slicing/tiling"
+                     + ("\npeak: " + "; ".join(sources) if sources else ""))
     return table

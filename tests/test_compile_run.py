@@ -6,9 +6,16 @@ one timed call, one thread); it still costs minutes on a 2-core CPU, so it is ``
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.optimize_support import config_records, run_cli
+from tests.conftest import run_cli
+
+
+def config_records(path) -> list[dict]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in lines if r["type"] == "config"]
 
 
 @pytest.mark.slow

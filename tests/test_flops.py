@@ -9,7 +9,6 @@ from bench.flops import component_flops, count_flops, flops_per_image
 from bench.models import resolve_model
 from bench.plan import SweepOptions, make_plan
 from bench.scenario import load_scenario
-from tests.optimize_support import ensure_cache
 
 SDXL_UNET_TFLOP = 6.761  # one forward, 1024², 77 tokens, one sample, attention included
 SDXL_UNET_NO_ATTENTION_TFLOP = 5.98
@@ -78,7 +77,6 @@ def test_text_encoder_flops_are_shared_by_the_images_of_a_prompt():
 
 
 def test_folder_model_is_counted_from_its_configs_like_the_preset():
-    ensure_cache()
     from bench.models import tiny_folder
 
     folder = component_flops(str(tiny_folder()), 64, 64)

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from bench.hardware import peak_tflops, probe_matmul
+from bench.hardware import parse_peak_override, peak_tflops, probe_matmul
 from bench.limits import limit_fields
 from bench.models import resolve_model
 from bench.plan import SweepOptions, make_plan
@@ -17,7 +17,6 @@ from bench.trackers.clocks import ClockTracker
 from bench.trackers.compile import CompileTracker
 from bench.trackers.latency import LatencyTracker
 from bench.trackers.memory import Sampler, current_rss
-from tests.optimize_support import gpu
 
 
 class FakeNvmlClocks:
@@ -102,7 +101,7 @@ def test_latency_on_cpu_says_which_clock_and_has_no_event_check():
     assert result["latency_event_check"] is None and result["latency_event_check_unavailable"]
 
 
-@gpu
+@pytest.mark.gpu
 def test_cuda_events_agree_with_the_synchronised_wall_clock():
     tracker = LatencyTracker("cuda:0")
     a = torch.randn(4096, 4096, device="cuda")
@@ -144,7 +143,14 @@ def test_unknown_devices_have_no_peak_but_a_reason():
 
 
 def test_peak_override_wins_over_the_table():
-    assert peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16", 500.0) == (500.0, "--peak-tflops")
+    override = parse_peak_override("500")
+    assert peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16", override) == (500.0, "--peak-tflops")
+
+
+def test_peak_override_per_dtype_leaves_other_dtypes_to_the_table():
+    override = parse_peak_override("float32=40,bfloat16=700")
+    assert peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16", override)[0] == 700.0
+    assert peak_tflops("NVIDIA H100 80GB HBM3", "float16", override)[0] == 989.4
 
 
 def test_mfu_is_achieved_over_peak():
@@ -167,7 +173,7 @@ def test_matmul_probe_measures_the_cpu():
     assert result["tflops"] > 0 and result["calls"] >= 4
 
 
-@gpu
+@pytest.mark.gpu
 def test_matmul_probe_on_the_gpu_stays_under_the_datasheet_peak():
     name = torch.cuda.get_device_name(0)
     peak, _ = peak_tflops(name, "bfloat16")

@@ -10,7 +10,7 @@ from bench.cli import build_parser
 from bench.commands.sweep_options import plan_from_args
 from bench.errors import UsageError
 from bench.optimizations import Optimizations, check_supported
-from tests.optimize_support import run_cli
+from tests.conftest import run_cli
 
 
 def plan(*argv: str):
@@ -66,7 +66,8 @@ def test_size_sets_height_and_width():
     (["--attention", "sdpa-efficient", "--device", "cpu"], "needs a CUDA device"),
     (["--size", "32", "--height", "64"], "drop --height/--width"),
     (["--size", "30"], "multiple of 8"),
-    (["--peak-tflops", "0"], "--peak-tflops 0.0: must be a positive"),
+    (["--peak-tflops", "0"], "'0' is not a positive number"),
+    (["--peak-tflops", "float8=3"], "'float8' is not one of"),
 ])
 def test_bad_optimization_flags_are_usage_errors(argv, message):
     result = run_cli("run", "--out", os.devnull, *argv, timeout=120)

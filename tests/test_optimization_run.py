@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.optimize_support import config_records, ensure_cache, gpu, run_cli
+from tests.conftest import run_cli
 
 SMALL = ("--scenario", "t2i-prompts", "--batch-sizes", "1", "--steps", "2", "--height", "32",
          "--width", "32", "--warmup", "1", "--repeats", "1", "--threads", "1", "--quiet")
+
+
+def config_records(path) -> list[dict]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in lines if r["type"] == "config"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +72,6 @@ def test_the_optimization_table_is_printed(dtype_attention_run):
 
 
 def test_pipelines_are_built_once_per_group_and_reused_across_batch_sizes():
-    ensure_cache()
     from bench.models import resolve_model
     from bench.optimizations import Optimizations
     from bench.pipeline_groups import PipelineGroups
@@ -82,7 +88,6 @@ def test_pipelines_are_built_once_per_group_and_reused_across_batch_sizes():
 
 
 def test_math_attention_installs_the_classic_processor_everywhere():
-    ensure_cache()
     from diffusers.models.attention_processor import AttnProcessor
 
     from bench.models import load_pipelines, resolve_model
@@ -96,7 +101,6 @@ def test_math_attention_installs_the_classic_processor_everywhere():
 
 
 def test_fused_qkv_and_channels_last_apply_to_the_unet():
-    ensure_cache()
     import torch
 
     from bench.models import load_pipelines, resolve_model
@@ -111,7 +115,7 @@ def test_fused_qkv_and_channels_last_apply_to_the_unet():
     assert conv.is_contiguous(memory_format=torch.channels_last)
 
 
-@gpu
+@pytest.mark.gpu
 def test_a_gpu_run_records_mfu_and_the_cuda_event_check(tmp_path):
     out = tmp_path / "run.jsonl"
     result = run_cli("run", *SMALL, "--device", "cuda", "--dtype", "bfloat16", "--out", str(out))

@@ -113,6 +113,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.device import resolve_device
     from bench.executors import InProcess
+    from bench.hardware import parse_peak_override
     from bench.isolate import Isolated
     from bench.limits import limit_fields
     from bench.models import quiet_libraries
@@ -160,9 +161,11 @@ def main(args: argparse.Namespace) -> int:
         pipes.for_config(first)  # load the first group now: a model that cannot load is exit 2
         execute = InProcess(pipes, images, NvmlDevice.open(device), args.memory_budget, on_images)
 
+    peaks = parse_peak_override(args.peak_tflops) if args.peak_tflops else None
+
     def annotate(config, record):
         described = pipes.describe(config) if not args.isolate else {}
-        return {**described, **limit_fields(config, record, env["device_name"], args.peak_tflops)}
+        return {**described, **limit_fields(config, record, env["device_name"], peaks)}
 
     if resumed:
         header = {**resumed.header, "resumed": [*resumed.header.get("resumed", []),

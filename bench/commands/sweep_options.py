@@ -68,8 +68,9 @@ def add_optimization_arguments(parser: argparse.ArgumentParser) -> None:
                        ("vae-tiling", "decode in overlapping tiles")):
         group.add_argument(f"--{axis}", nargs="?", const="on", default=None, metavar="on|off,on",
                            help=f"{what} (alone: on; off,on sweeps both)")
-    group.add_argument("--peak-tflops", type=float, default=None, metavar="TFLOPS",
-                       help="device peak for MFU, overriding the datasheet table")
+    group.add_argument("--peak-tflops", default=None, metavar="TFLOPS",
+                       help="device peak for MFU, overriding the datasheet table: one number for"
+                       " every dtype, or float32=X,bfloat16=Y")
 
 
 def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
@@ -83,11 +84,10 @@ def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
         from bench.errors import UsageError
 
         raise UsageError(f"--threads {args.threads}: must be a positive integer")
-    peak = getattr(args, "peak_tflops", None)
-    if peak is not None and not peak > 0:
-        from bench.errors import UsageError
+    if getattr(args, "peak_tflops", None) is not None:
+        from bench.hardware import parse_peak_override
 
-        raise UsageError(f"--peak-tflops {peak}: must be a positive number of TFLOP/s")
+        parse_peak_override(args.peak_tflops)
     scenario = load_scenario(args.scenario)
     model = resolve_model(args.model, args.variant)
     options = SweepOptions(
