@@ -7,10 +7,10 @@ and ``gpu_clocks_unavailable`` says why.
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 
 from bench.trackers import Tracker
+from bench.trackers.polling import PollingThread
 
 # NVML clocks-event reason bits (nvml.h); idle, application and display clock settings
 # lower clocks on purpose and are not throttling.
@@ -35,18 +35,16 @@ def reason_names(mask: int) -> list[str]:
     return names + ([f"unknown_0x{unknown:x}"] if unknown else [])
 
 
-class ClockSampler(threading.Thread):
+class ClockSampler(PollingThread):
     """Reads clock, temperature and reasons every ``interval_s`` until stopped."""
 
     def __init__(self, device, interval_s: float) -> None:
-        super().__init__(name="sdxl-bench-clock-sampler", daemon=True)
+        super().__init__("sdxl-bench-clock-sampler", interval_s)
         self.device = device
-        self.interval_s = interval_s
         self.clocks: list[int] = []
         self.temperatures: list[int] = []
         self.reasons = 0
         self.errors = 0
-        self._stop_event = threading.Event()
 
     def sample(self) -> None:
         try:
@@ -56,15 +54,6 @@ class ClockSampler(threading.Thread):
         except Exception:  # a driver hiccup skips one sample
             self.errors += 1
 
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.sample()
-            self._stop_event.wait(self.interval_s)
-        self.sample()
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
 
 
 class ClockTracker(Tracker):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from bench.device import is_cuda
 from bench.trackers import Tracker
+from bench.trackers.polling import PollingThread
 
 VIEWS = ("nvml_device_used", "nvml_process_used", "torch_allocated", "torch_reserved",
          "process_rss")
@@ -50,18 +50,15 @@ def reset_rss_high_water_mark() -> bool:
         return False
 
 
-class Sampler(threading.Thread):
+class Sampler(PollingThread):
     """Polls a set of zero-argument readers and keeps each one's maximum."""
 
     def __init__(self, readers: dict, interval_s: float) -> None:
-        super().__init__(name="sdxl-bench-memory-sampler", daemon=True)
+        super().__init__("sdxl-bench-memory-sampler", interval_s)
         self.readers = readers
-        self.interval_s = interval_s
         self.peaks: dict[str, int | None] = {name: None for name in readers}
         self.samples = 0
-        self.elapsed_s = 0.0
         self.busy_s = 0.0  # time spent reading, i.e. the sampler's own cost
-        self._stop_event = threading.Event()
 
     def sample(self) -> None:
         start = time.perf_counter()
@@ -74,18 +71,6 @@ class Sampler(threading.Thread):
                 self.peaks[name] = value
         self.samples += 1
         self.busy_s += time.perf_counter() - start
-
-    def run(self) -> None:
-        start = time.perf_counter()
-        while not self._stop_event.is_set():
-            self.sample()
-            self._stop_event.wait(self.interval_s)
-        self.sample()
-        self.elapsed_s = time.perf_counter() - start
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
 
 
 class MemoryTracker(Tracker):
