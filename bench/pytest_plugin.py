@@ -20,7 +20,7 @@ _PIPELINES: dict[tuple[str, str, str], Any] = {}
 
 
 def _pipelines(model, device: str, dtype: str):
-    from bench.models import load_pipelines, quiet_libraries
+    from bench.build.pipelines import load_pipelines, quiet_libraries
 
     key = (model.name, device, dtype)
     if key not in _PIPELINES:
@@ -39,9 +39,9 @@ def plan_one_config(
 ):
     """The plan of exactly one config (one batch size, one images-per-prompt value),
     validated like ``sdxl-bench run`` flags: a bad value raises ``UsageError``."""
-    from bench.models import resolve_model
-    from bench.plan import SweepOptions, make_plan
-    from bench.scenario import load_scenario
+    from bench.plan.models import resolve_model
+    from bench.plan.scenario import load_scenario
+    from bench.plan.sweep import SweepOptions, make_plan
 
     return make_plan(
         load_scenario(scenario),
@@ -73,11 +73,11 @@ class SdxlBench:
         rounds: int = 5,
         **options: Any,
     ) -> dict:
-        from bench.device import resolve_device, synchronize
-        from bench.inputs import load_images
-        from bench.measure import prepare_call
-        from bench.nvml import NvmlDevice
-        from bench.trackers.memory import MemoryTracker
+        from bench.measure.config import prepare_call
+        from bench.measure.device import resolve_device, synchronize
+        from bench.measure.inputs import load_images
+        from bench.measure.nvml import NvmlDevice
+        from bench.measure.trackers.memory import MemoryTracker
 
         device = resolve_device(device)
         plan = plan_one_config(
@@ -134,8 +134,8 @@ def sdxl_bench(benchmark) -> SdxlBench:
 @pytest.hookimpl(optionalhook=True)
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
     """GPU and library versions next to pytest-benchmark's CPU info (imports torch)."""
-    from bench.device import resolve_device
-    from bench.environment import collect
+    from bench.measure.device import resolve_device
+    from bench.measure.environment import collect
 
     env = collect(resolve_device("auto"))
     machine_info["sdxl_bench"] = {

@@ -14,13 +14,14 @@ import argparse
 import statistics
 import time
 
-from bench.device import resolve_device, synchronize
-from bench.measure import default_trackers, prepare_call, run_timed_calls
-from bench.models import load_pipelines, quiet_libraries, resolve_model
-from bench.nvml import NvmlDevice
-from bench.plan import SweepOptions, make_plan
-from bench.scenario import load_scenario
-from bench.trackers.latency import LatencyTracker
+from bench.build.pipelines import load_pipelines, quiet_libraries
+from bench.measure.config import default_trackers, prepare_call, run_timed_calls
+from bench.measure.device import resolve_device, synchronize
+from bench.measure.nvml import NvmlDevice
+from bench.measure.trackers.latency import LatencyTracker
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import SweepOptions, make_plan
 
 
 def main() -> None:

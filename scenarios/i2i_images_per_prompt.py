@@ -1,6 +1,6 @@
 """Guide case 5: image-to-image, one image and one prompt with num_images_per_prompt."""
 
-from bench.scenario import DEFAULT_PROMPTS, Scenario
+from bench.plan.scenario import DEFAULT_PROMPTS, Scenario
 
 SCENARIO = Scenario(
     name="i2i-images-per-prompt",

@@ -1,6 +1,6 @@
 """Guide case 4: image-to-image, a list of images with a list of prompts."""
 
-from bench.scenario import Scenario
+from bench.plan.scenario import Scenario
 
 SCENARIO = Scenario(
     name="i2i-prompts",

@@ -4,7 +4,7 @@ Every prompt keeps its own image: the harness pre-expands (prompt, image) pairs 
 of letting diffusers tile the images against the repeated prompts (DESIGN.md, section 6).
 """
 
-from bench.scenario import Scenario
+from bench.plan.scenario import Scenario
 
 SCENARIO = Scenario(
     name="i2i-prompts-x-images",

@@ -1,6 +1,6 @@
 """Guide case 2: text-to-image, one prompt, several images with num_images_per_prompt."""
 
-from bench.scenario import DEFAULT_PROMPTS, Scenario
+from bench.plan.scenario import DEFAULT_PROMPTS, Scenario
 
 SCENARIO = Scenario(
     name="t2i-images-per-prompt",

@@ -1,6 +1,6 @@
 """Guide case 1: text-to-image with a list of different prompts (batch = number of prompts)."""
 
-from bench.scenario import Scenario
+from bench.plan.scenario import Scenario
 
 SCENARIO = Scenario(
     name="t2i-prompts",

@@ -1,6 +1,6 @@
 """Guide case 3: text-to-image, a list of prompts combined with num_images_per_prompt."""
 
-from bench.scenario import Scenario
+from bench.plan.scenario import Scenario
 
 SCENARIO = Scenario(
     name="t2i-prompts-x-images",

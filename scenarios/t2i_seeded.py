@@ -4,7 +4,7 @@ Every timed call's images are hashed, and the record says whether all calls made
 bit-identical images (``repeats_identical``).
 """
 
-from bench.scenario import DEFAULT_PROMPTS, Scenario
+from bench.plan.scenario import DEFAULT_PROMPTS, Scenario
 
 SCENARIO = Scenario(
     name="t2i-seeded",

@@ -26,7 +26,8 @@ def tiny_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_pipes(tiny_cache):
-    from bench.models import load_pipelines, quiet_libraries, resolve_model
+    from bench.build.pipelines import load_pipelines, quiet_libraries
+    from bench.plan.models import resolve_model
 
     quiet_libraries()
     return load_pipelines(resolve_model("tiny"), "cpu", "float32")

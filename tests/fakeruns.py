@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.runfile import SCHEMA_VERSION, RunWriter
-from bench.stats import summarize
+from bench.analyse.stats import summarize
+from bench.store.run_file import SCHEMA_VERSION, RunWriter
 
 
 def record(

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bench.runfile import read_run
-from bench.scenario import builtin_names
+from bench.plan.scenario import builtin_names
+from bench.store.run_file import read_run
 from tests.conftest import REPO, run_cli
 
 FAST = ["--steps", "2", "--height", "32", "--width", "32", "--warmup", "1", "--repeats", "2",
@@ -76,7 +76,7 @@ def test_every_builtin_scenario_runs_through_the_cli(tmp_path, scenario):
 def test_user_scenario_file_runs_with_user_prompts(tmp_path):
     module = tmp_path / "my_scenario.py"
     module.write_text(
-        "from bench.scenario import Scenario\n"
+        "from bench.plan.scenario import Scenario\n"
         "SCENARIO = Scenario(name='mine', description='one prompt, batch axis',"
         " prompts=('a red cube',), axes=('batch_size',))\n"
     )

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from bench.compare import compare_entries, match_results, side_by_side
-from bench.results import load_results
+from bench.analyse.compare import compare_entries, match_results, side_by_side
+from bench.store.result_files import load_results
 from tests.fakeruns import record, write_run
 
 SLOW = [1.10, 1.12, 1.11, 1.13, 1.12, 1.14, 1.10, 1.11]

@@ -14,10 +14,10 @@ from bench.determinism.checks import (
     check_shared_generator,
 )
 from bench.determinism.pixels import DEFAULT_TOLERANCE, bit_identical
-from bench.generators import make_generators
-from bench.measure import PreparedCall, prepare_call
-from bench.plan import Config
-from bench.scenario import DEFAULT_PROMPTS
+from bench.measure.config import PreparedCall, prepare_call
+from bench.measure.generators import make_generators
+from bench.plan.scenario import DEFAULT_PROMPTS
+from bench.plan.sweep import Config
 
 PROMPTS = DEFAULT_PROMPTS[:2]
 
@@ -138,7 +138,8 @@ def test_generator_device_is_not_applicable_on_cpu(tiny_pipes):
 
 @pytest.mark.gpu
 def test_generator_device_compares_cpu_and_cuda_generators_on_cuda():
-    from bench.models import load_pipelines, quiet_libraries, resolve_model
+    from bench.build.pipelines import load_pipelines, quiet_libraries
+    from bench.plan.models import resolve_model
 
     quiet_libraries()
     pipes = load_pipelines(resolve_model("tiny"), "cuda:0", "float32")

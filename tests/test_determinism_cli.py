@@ -9,8 +9,8 @@ import pytest
 
 from bench.determinism.manifest import load_png, read_manifest
 from bench.determinism.pixels import DEFAULT_TOLERANCE
-from bench.images import pixels_hash
-from bench.runfile import read_run
+from bench.measure.images import pixels_hash
+from bench.store.run_file import read_run
 from tests.conftest import REPO, run_cli
 
 SMALL = ("--steps", "2", "--height", "32", "--width", "32", "--threads", "1", "--quiet")
@@ -30,7 +30,7 @@ def checked(tmp_path_factory):
 @pytest.fixture(scope="module")
 def noisy_model(tmp_path_factory, tiny_cache):
     """The tiny pipeline folder, its scheduler replaced by the planted noisy one."""
-    from bench.models import tiny_folder
+    from bench.build.pipelines import tiny_folder
 
     folder = tmp_path_factory.mktemp("models") / "tiny-noisy"
     shutil.copytree(tiny_folder(), folder)

@@ -17,8 +17,8 @@ from bench.determinism.pixels import (
     quantized_tolerance,
 )
 from bench.determinism.single import image_sources
-from bench.inputs import layout_call
-from bench.plan import Config
+from bench.measure.inputs import layout_call
+from bench.plan.sweep import Config
 
 
 def make_config(batch_size: int = 2, n: int = 2, task: str = "text2img") -> Config:

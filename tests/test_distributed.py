@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.distributed import share, world_from_env
-from bench.distributed_measure import aggregate_record, call_latencies, shard_inputs
-from bench.distributed_runner import injected_fault
-from bench.inputs import layout_call
-from bench.launch import rank_argv, torchrun_command
-from bench.plan import Config
-from bench.scaling import drop_torn_tail, efficiency, scaling_records
+from bench.analyse.scaling import drop_torn_tail, efficiency, scaling_records
+from bench.execute.distributed.launch import rank_argv, torchrun_command
+from bench.execute.distributed.ranks import injected_fault
+from bench.execute.distributed.shards import aggregate_record, call_latencies, shard_inputs
+from bench.execute.distributed.world import share, world_from_env
+from bench.measure.inputs import layout_call
+from bench.plan.sweep import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 

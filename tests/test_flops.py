@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.flops import component_flops, count_flops, flops_per_image
-from bench.models import resolve_model
-from bench.plan import SweepOptions, make_plan
-from bench.scenario import load_scenario
+from bench.measure.flops import component_flops, count_flops, flops_per_image
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import SweepOptions, make_plan
 
 SDXL_UNET_TFLOP = 6.761  # one forward, 1024², 77 tokens, one sample, attention included
 SDXL_UNET_NO_ATTENTION_TFLOP = 5.98
@@ -77,7 +77,7 @@ def test_text_encoder_flops_are_shared_by_the_images_of_a_prompt():
 
 
 def test_folder_model_is_counted_from_its_configs_like_the_preset():
-    from bench.models import tiny_folder
+    from bench.build.pipelines import tiny_folder
 
     folder = component_flops(str(tiny_folder()), 64, 64)
     preset = component_flops("tiny", 64, 64)

@@ -2,9 +2,8 @@ import statistics
 
 import pytest
 
-from bench.compare import compare_entries
-from bench.errors import UsageError
-from bench.gate import (
+from bench.analyse.compare import compare_entries
+from bench.analyse.gate import (
     INCONCLUSIVE,
     MISSING,
     PASS,
@@ -15,7 +14,8 @@ from bench.gate import (
     judge,
     parse_percent,
 )
-from bench.results import Entry, ResultSet
+from bench.errors import UsageError
+from bench.store.result_files import Entry, ResultSet
 
 BASE = [1.00, 1.01, 0.99, 1.02, 1.00, 0.98, 1.01, 1.00]
 

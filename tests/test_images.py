@@ -1,6 +1,6 @@
 import numpy as np
 
-from bench.images import content_hash, has_nan, is_black, to_uint8
+from bench.measure.images import content_hash, has_nan, is_black, to_uint8
 
 
 def test_hash_depends_on_pixels_as_saved_not_on_float_noise():

@@ -1,4 +1,4 @@
-from bench.inputs import default_images, layout_call
+from bench.measure.inputs import default_images, layout_call
 
 
 def test_prompts_cycle_to_fill_the_batch():

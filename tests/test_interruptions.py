@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.runfile import read_run
+from bench.store.run_file import read_run
 
 REPO = Path(__file__).resolve().parent.parent
 SWEEP = ["--scenario", "t2i-prompts", "--batch-sizes", "1,6,8", "--steps", "2", "--warmup", "0",

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.runfile import read_run
+from bench.store.run_file import read_run
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def workers(pid: int) -> list[int]:
-    """The manager's child processes running ``bench.worker``."""
+    """The manager's child processes running ``bench.execute.worker``."""
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:
@@ -27,7 +27,7 @@ def workers(pid: int) -> list[int]:
     found = []
     for child in (int(p) for p in text.split()):
         try:
-            if b"bench.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"bench.execute.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(child)
         except OSError:
             continue

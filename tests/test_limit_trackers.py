@@ -8,15 +8,15 @@ import time
 import pytest
 import torch
 
-from bench.hardware import parse_peak_override, peak_tflops, probe_matmul
-from bench.limits import limit_fields
-from bench.models import resolve_model
-from bench.plan import SweepOptions, make_plan
-from bench.scenario import load_scenario
-from bench.trackers.clocks import ClockTracker
-from bench.trackers.compile import CompileTracker
-from bench.trackers.latency import LatencyTracker
-from bench.trackers.memory import Sampler, current_rss
+from bench.measure.hardware import parse_peak_override, peak_tflops, probe_matmul
+from bench.measure.limits import limit_fields
+from bench.measure.trackers.clocks import ClockTracker
+from bench.measure.trackers.compile import CompileTracker
+from bench.measure.trackers.latency import LatencyTracker
+from bench.measure.trackers.memory import Sampler, current_rss
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import SweepOptions, make_plan
 
 
 class FakeNvmlClocks:

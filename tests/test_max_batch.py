@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.maxbatch import Probe, find_max_batch
+from bench.execute.max_batch import Probe, find_max_batch
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from bench.measure import default_trackers, measure_config, prepare_call
-from bench.models import resolve_model
-from bench.nvml import NvmlDevice
-from bench.plan import SweepOptions, make_plan
-from bench.scenario import load_scenario
+from bench.measure.config import default_trackers, measure_config, prepare_call
+from bench.measure.nvml import NvmlDevice
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import SweepOptions, make_plan
 
 SMALL = dict(steps=2, height=32, width=32, warmup=1, repeats=3)
 
@@ -56,7 +56,7 @@ def test_every_call_gets_one_fresh_generator_per_image(tiny_pipes, call_spy):
 
 
 def test_wrong_generator_count_is_refused_before_diffusers_is_called(tiny_pipes, call_spy):
-    from bench.generators import make_generators
+    from bench.measure.generators import make_generators
 
     plan, config = config_for(batch_sizes="2", images_per_prompt="2")
     call = prepare_call(tiny_pipes, config, plan.prompts, ())
@@ -77,7 +77,7 @@ def test_stage_timings_are_cleared_at_the_start_of_every_call(tiny_pipes):
 
 
 def test_img2img_runs_int_steps_times_strength_and_encodes_the_image(tiny_pipes):
-    from bench.inputs import default_images
+    from bench.measure.inputs import default_images
 
     record = measure(tiny_pipes, "i2i-prompts", images=default_images(3, 32, 32),
                      batch_sizes="2", steps=5, strength=0.5)
@@ -101,7 +101,7 @@ def test_same_seed_same_prompt_gives_the_same_image_across_configs(tiny_pipes):
 def test_nan_images_are_flagged(tiny_cache):
     import torch
 
-    from bench.models import load_pipelines
+    from bench.build.pipelines import load_pipelines
 
     pipes = load_pipelines(resolve_model("tiny"), "cpu", "float32")
     with torch.no_grad():

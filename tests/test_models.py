@@ -2,10 +2,11 @@ import json
 
 import pytest
 
-from bench.architectures import SDXL_UNET_PARAMETERS
+from bench.build.architectures import SDXL_UNET_PARAMETERS
+from bench.build.pipelines import build_components, tiny_folder
+from bench.build.tokenizer import END, END_TOKEN_ID, START, build_tokenizer, byte_vocab
 from bench.errors import UsageError
-from bench.models import build_components, resolve_model, tiny_folder
-from bench.tokenizer import END, END_TOKEN_ID, START, build_tokenizer, byte_vocab
+from bench.plan.models import resolve_model
 
 
 def test_tokenizer_is_byte_level_and_pads_to_77():
@@ -55,7 +56,7 @@ def test_sdxl_arch_materialises_in_the_target_dtype_without_fp32(monkeypatch):
     """The text encoder of sdxl-arch, built the preset's way, lands in bfloat16 directly."""
     import torch
 
-    from bench.models import _initialise
+    from bench.build.pipelines import _initialise
 
     module = build_components("sdxl-arch", module_device="meta")["text_encoder"]
     module = module.to(dtype=torch.bfloat16).to_empty(device="cpu")
@@ -81,7 +82,7 @@ def test_bad_model_names_are_refused_before_loading(name, fragment):
 
 
 def test_local_folder_loads_through_from_pretrained(tiny_cache):
-    from bench.models import load_pipelines
+    from bench.build.pipelines import load_pipelines
 
     spec = resolve_model(str(tiny_folder()))
     assert spec.kind == "folder"
@@ -90,7 +91,7 @@ def test_local_folder_loads_through_from_pretrained(tiny_cache):
 
 
 def test_missing_hub_model_offline_is_a_clear_error(monkeypatch):
-    from bench.models import load_pipelines
+    from bench.build.pipelines import load_pipelines
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UsageError, match="cannot load model 'nobody/no-such-model'"):

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench import nvml
-from bench.nvml import NvmlDevice
-from bench.trackers.energy import EnergyTracker
-from bench.trackers.memory import MemoryTracker
+from bench.measure import nvml
+from bench.measure.nvml import NvmlDevice
+from bench.measure.trackers.energy import EnergyTracker
+from bench.measure.trackers.memory import MemoryTracker
 
 
 class FakePynvml:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.oom import GIB, MemoryBudget, is_out_of_memory, skip_reason
-from bench.plan import SweepOptions, make_plan
-from bench.runfile import read_run
+from bench.measure.oom import GIB, MemoryBudget, is_out_of_memory, skip_reason
+from bench.plan.sweep import SweepOptions, make_plan
+from bench.store.run_file import read_run
 
 REPO = Path(__file__).resolve().parent.parent
 BUDGET_GIB = 0.1  # tiny at 64x64, 1 step: batch 1-4 grow RSS by ~25-45 MiB, batch 64 by ~430 MiB
@@ -100,8 +100,8 @@ def test_out_of_memory_recognised(exc, expected):
 
 
 def _configs(batch_sizes: str, per_prompt: str, dtype: str = "float32"):
-    from bench.models import resolve_model
-    from bench.scenario import load_scenario
+    from bench.plan.models import resolve_model
+    from bench.plan.scenario import load_scenario
 
     plan = make_plan(load_scenario("t2i-prompts-x-images"), resolve_model("tiny"),
                      SweepOptions(batch_sizes=batch_sizes, images_per_prompt=per_prompt,

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
+from bench.build.optimize import check_supported
 from bench.cli import build_parser
 from bench.commands.sweep_options import plan_from_args
 from bench.errors import UsageError
-from bench.optimizations import Optimizations, check_supported
+from bench.plan.optimizations import Optimizations
 from tests.conftest import run_cli
 
 

@@ -72,11 +72,11 @@ def test_the_optimization_table_is_printed(dtype_attention_run):
 
 
 def test_pipelines_are_built_once_per_group_and_reused_across_batch_sizes():
-    from bench.models import resolve_model
-    from bench.optimizations import Optimizations
-    from bench.pipeline_groups import PipelineGroups
-    from bench.plan import SweepOptions, make_plan
-    from bench.scenario import load_scenario
+    from bench.build.pipeline_groups import PipelineGroups
+    from bench.plan.models import resolve_model
+    from bench.plan.optimizations import Optimizations
+    from bench.plan.scenario import load_scenario
+    from bench.plan.sweep import SweepOptions, make_plan
 
     plan = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
                      SweepOptions(batch_sizes="1,2", attention="sdpa,math"))
@@ -90,11 +90,13 @@ def test_pipelines_are_built_once_per_group_and_reused_across_batch_sizes():
 def test_math_attention_installs_the_classic_processor_everywhere():
     from diffusers.models.attention_processor import AttnProcessor
 
-    from bench.models import load_pipelines, resolve_model
-    from bench.optimizations import Optimizations
+    from bench.build.optimize import apply_optimizations
+    from bench.build.pipelines import load_pipelines
+    from bench.plan.models import resolve_model
+    from bench.plan.optimizations import Optimizations
 
     pipes = load_pipelines(resolve_model("tiny"), "cpu", "float32")
-    Optimizations(attention="math", vae_slicing=True).apply(pipes)
+    apply_optimizations(Optimizations(attention="math", vae_slicing=True), pipes)
     processors = list(pipes.text2img.unet.attn_processors.values())
     assert processors and all(type(p) is AttnProcessor for p in processors)
     assert pipes.img2img.vae.use_slicing is True  # img2img shares the modules
@@ -103,11 +105,13 @@ def test_math_attention_installs_the_classic_processor_everywhere():
 def test_fused_qkv_and_channels_last_apply_to_the_unet():
     import torch
 
-    from bench.models import load_pipelines, resolve_model
-    from bench.optimizations import Optimizations
+    from bench.build.optimize import apply_optimizations
+    from bench.build.pipelines import load_pipelines
+    from bench.plan.models import resolve_model
+    from bench.plan.optimizations import Optimizations
 
     pipes = load_pipelines(resolve_model("tiny"), "cpu", "float32")
-    Optimizations(fuse_qkv=True, channels_last=True).apply(pipes)
+    apply_optimizations(Optimizations(fuse_qkv=True, channels_last=True), pipes)
     unet = pipes.text2img.unet
     names = {type(p).__name__ for p in unet.attn_processors.values()}
     assert names == {"FusedAttnProcessor2_0"}

@@ -1,4 +1,4 @@
-from bench.pareto import frontier_records, pareto_front
+from bench.analyse.pareto import frontier_records, pareto_front
 from tests.fakeruns import record
 
 

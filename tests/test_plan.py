@@ -1,9 +1,9 @@
 import pytest
 
 from bench.errors import UsageError
-from bench.models import resolve_model
-from bench.plan import SweepOptions, make_plan, pair_count, parse_int_list
-from bench.scenario import load_scenario
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import SweepOptions, make_plan, pair_count, parse_int_list
 
 
 def plan(scenario="t2i-prompts-x-images", **options):

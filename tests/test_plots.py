@@ -1,6 +1,6 @@
 """Which configs the plots draw as one line over batch size."""
 
-from bench.plots import plot_lines
+from bench.present.plots import plot_lines
 from tests.fakeruns import record
 
 

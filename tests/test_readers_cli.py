@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import COMMANDS
-from bench.runfile import SCHEMA_VERSION
+from bench.store.run_file import SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = {"type": "header", "schema": SCHEMA_VERSION, "tool": "sdxl-bench", "plan": {}, "env": {}}

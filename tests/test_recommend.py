@@ -1,5 +1,5 @@
-from bench.recommend import Budget, recommend
-from bench.records import GIB
+from bench.analyse.recommend import Budget, recommend
+from bench.store.schema import GIB
 from tests.fakeruns import record
 
 

@@ -6,7 +6,7 @@ import re
 
 from PIL import Image
 
-from bench.records import GIB
+from bench.store.schema import GIB
 from tests.cli_driver import run_cli
 from tests.fakeruns import record, write_run
 

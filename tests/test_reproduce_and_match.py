@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from bench.determinism.manifest import load_png, read_manifest
-from bench.images import pixels_hash
-from bench.runfile import read_run
+from bench.measure.images import pixels_hash
+from bench.store.run_file import read_run
 from tests.conftest import run_cli
 
 SMALL = ("--steps", "2", "--height", "32", "--width", "32", "--threads", "1", "--quiet",

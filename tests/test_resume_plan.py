@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bench.models import resolve_model
-from bench.plan import SweepOptions, make_plan
-from bench.resume import plan_difference
-from bench.scenario import load_scenario
+from bench.execute.resume import plan_difference
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import SweepOptions, make_plan
 
 
 def describe(scenario: str = "t2i-prompts", **options) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import UsageError
-from bench.runfile import SCHEMA_VERSION, read_run
+from bench.store.run_file import SCHEMA_VERSION, read_run
 
 HEADER = {"type": "header", "schema": SCHEMA_VERSION, "tool": "sdxl-bench", "plan": {}, "env": {}}
 RECORD = {"type": "config", "config_id": "s/bs1-n1", "status": "ok"}

@@ -9,13 +9,13 @@ import signal
 
 import pytest
 
-from bench.executors import failed_record
-from bench.interrupts import Interrupted, InterruptGuard
-from bench.models import resolve_model
-from bench.plan import SweepOptions, make_plan
-from bench.runfile import RunWriter, read_run
-from bench.runner import run_sweep
-from bench.scenario import load_scenario
+from bench.execute.executors import failed_record
+from bench.execute.interrupts import Interrupted, InterruptGuard
+from bench.execute.sweep import run_sweep
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import SweepOptions, make_plan
+from bench.store.run_file import RunWriter, read_run
 
 
 def plan(batch_sizes: str = "1,2,4"):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.runfile import read_run
+from bench.store.run_file import read_run
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--device", "cpu", "--threads", "1", "--steps", "2", "--height", "32", "--width", "32",
@@ -103,7 +103,7 @@ def test_two_rank_images_match_one_rank_images_image_by_image(scaling):
 
 
 def test_saved_images_are_the_hashed_images_in_global_order(scaling):
-    from bench.images import content_hash
+    from bench.measure.images import content_hash
 
     record = by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]
     saved = pixels(record).astype("float32") / 255.0

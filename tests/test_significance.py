@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from bench.significance import mann_whitney_u, min_p_value, u_distribution
+from bench.analyse.significance import mann_whitney_u, min_p_value, u_distribution
 
 
 def brute_force_two_sided_p(a: list[float], b: list[float]) -> float:

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from bench.stats import FIELDS, percentile, stdev, summarize
+from bench.analyse.stats import FIELDS, percentile, stdev, summarize
 
 
 def test_percentile_interpolates_linearly_like_numpy():

@@ -31,11 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     import sys
 
-    from bench import document
-    from bench.compare import side_by_side
+    from bench.analyse.compare import side_by_side
     from bench.errors import UsageError
-    from bench.results import load_results
-    from bench.tables import markdown_table
+    from bench.present import document
+    from bench.present.tables import markdown_table
+    from bench.store.result_files import load_results
 
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two runs")
@@ -56,9 +56,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _write_report(args, sets, headers, rows) -> None:
-    from bench import document
-    from bench.document import Heading, Paragraph, table
-    from bench.report import environment_table, hardware_blocks, run_label
+    from bench.present import document
+    from bench.present.document import Heading, Paragraph, table
+    from bench.present.report import environment_table, hardware_blocks, run_label
 
     runs = [result.run for result in sets if result.run is not None]
     blocks = [

@@ -65,9 +65,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def compare_runs(args: argparse.Namespace) -> int:
-    from bench.console import console
     from bench.determinism.crossrun import compare, match_table, summary
-    from bench.runfile import read_run
+    from bench.present.console import console
+    from bench.store.run_file import read_run
 
     first, second = (read_run(path) for path in args.runs)
     result = compare(first, second, args.tolerance)
@@ -83,8 +83,8 @@ def run_checks(args: argparse.Namespace) -> int:
     from bench.determinism import strict
 
     settings = strict.apply() if strict.in_strict_child() else None
-    from bench import environment
-    from bench.console import console, progress_bar
+    from bench.build.pipeline_groups import PipelineGroups
+    from bench.build.pipelines import quiet_libraries
     from bench.determinism.checks import CheckSession
     from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.determinism.pixels import DEFAULT_TOLERANCES
@@ -96,13 +96,13 @@ def run_checks(args: argparse.Namespace) -> int:
         summary_line,
         verdict_table,
     )
-    from bench.device import resolve_device
-    from bench.inputs import load_images
-    from bench.models import quiet_libraries
-    from bench.oom import release_memory
-    from bench.pipeline_groups import PipelineGroups
-    from bench.runfile import RunWriter
-    from bench.runner import header_record, now_iso
+    from bench.execute.sweep import header_record, now_iso
+    from bench.measure import environment
+    from bench.measure.device import resolve_device
+    from bench.measure.inputs import load_images
+    from bench.measure.oom import release_memory
+    from bench.present.console import console, progress_bar
+    from bench.store.run_file import RunWriter
 
     device = resolve_device(args.device)
     plan = plan_from_args(args, device=device)

@@ -9,7 +9,7 @@ import argparse
 import os
 
 from bench.errors import UsageError
-from bench.plan import parse_int_list
+from bench.plan.sweep import parse_int_list
 
 LAUNCHER_FLAGS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint", "scaling")
 

@@ -21,14 +21,14 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench import environment
-    from bench.console import console
-    from bench.device import resolve_device
+    from bench.measure import environment
+    from bench.measure.device import resolve_device
+    from bench.present.console import console
 
     device = resolve_device(args.device)
     env = environment.collect(device)
     if args.probe:
-        from bench.probe_report import probe_fields
+        from bench.present.probe_report import probe_fields
 
         env.update(probe_fields(device, env["device_name"], args.probe_dtype))
     if args.json:

@@ -46,10 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.analyse.gate import REGRESSED, Thresholds, exit_code, gate, parse_percent
     from bench.errors import UsageError
-    from bench.gate import REGRESSED, Thresholds, exit_code, gate, parse_percent
-    from bench.results import load_results
-    from bench.tables import markdown_table, percent_change
+    from bench.present.tables import markdown_table, percent_change
+    from bench.store.result_files import load_results
 
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")

@@ -11,9 +11,9 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.architectures import PRESETS
-    from bench.console import console
-    from bench.scenario import builtin_names, load_scenario
+    from bench.plan.models import PRESETS
+    from bench.plan.scenario import builtin_names, load_scenario
+    from bench.present.console import console
 
     out = console()
     out.print("[bold]Scenarios[/bold] (--scenario NAME, or a path to your own .py file)")

@@ -9,7 +9,7 @@ import sys
 from bench.commands.reliability_options import check_reliability_args
 from bench.commands.sweep_options import add_sweep_arguments, plan_from_args
 from bench.errors import UsageError
-from bench.plan import parse_int_list
+from bench.plan.sweep import parse_int_list
 
 AXIS_FLAGS = {"batch_size": "--batch-sizes", "num_images_per_prompt": "--images-per-prompt"}
 GIB = 1024**3
@@ -63,7 +63,7 @@ def _check_axis(args: argparse.Namespace, scenario) -> str:
 
 
 def _summary(best: int | None, probes: list, axis: str) -> dict:
-    from bench.console import peak_memory_view
+    from bench.present.console import peak_memory_view
 
     fitting = sorted((p for p in probes if p.fits), key=lambda p: p.size)
     result: dict = {"axis": axis, "max_size": best, "probes": [
@@ -94,15 +94,15 @@ def main(args: argparse.Namespace) -> int:
         varying = ", ".join(largest.configs[0].id_axes) or "several values"
         raise UsageError(f"max-batch probes one config per size, but the flags sweep {varying};"
                          " give one value each")
-    from bench.console import console
-    from bench.device import resolve_device
-    from bench.executors import InProcess
-    from bench.inputs import load_images
-    from bench.interrupts import Interrupted, InterruptGuard
-    from bench.isolate import Isolated
-    from bench.maxbatch import Probe, ProbeFailed, find_max_batch
-    from bench.models import quiet_libraries
-    from bench.pipeline_groups import PipelineGroups
+    from bench.build.pipeline_groups import PipelineGroups
+    from bench.build.pipelines import quiet_libraries
+    from bench.execute.executors import InProcess
+    from bench.execute.interrupts import Interrupted, InterruptGuard
+    from bench.execute.isolate import Isolated
+    from bench.execute.max_batch import Probe, ProbeFailed, find_max_batch
+    from bench.measure.device import resolve_device
+    from bench.measure.inputs import load_images
+    from bench.present.console import console
 
     images = ()
     if draft.scenario.task == "img2img":

@@ -41,11 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     import warnings
 
-    from bench import document
+    from bench.analyse.recommend import Budget
     from bench.errors import UsageError
-    from bench.recommend import Budget
-    from bench.report import report_blocks
-    from bench.runfile import read_run
+    from bench.present import document
+    from bench.present.report import report_blocks
+    from bench.store.run_file import read_run
 
     formats = document.parse_formats(args.format)
     for flag, value in (("--max-latency", args.max_latency), ("--max-memory", args.max_memory)):

@@ -63,7 +63,7 @@ def _validate(args) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from bench.determinism.manifest import read_manifest
-    from bench.models import resolve_model
+    from bench.plan.models import resolve_model
 
     _validate(args)
     manifest = read_manifest(args.manifest)
@@ -76,15 +76,15 @@ def main(args: argparse.Namespace) -> int:
 
     from PIL import Image
 
+    from bench.build.pipeline_groups import PipelineGroups
+    from bench.build.pipelines import quiet_libraries
     from bench.determinism.manifest import load_png
     from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
     from bench.determinism.single import single_call
-    from bench.device import resolve_device
-    from bench.images import content_hash, to_uint8
-    from bench.inputs import load_images
-    from bench.measure import prepare_call
-    from bench.models import quiet_libraries
-    from bench.pipeline_groups import PipelineGroups
+    from bench.measure.config import prepare_call
+    from bench.measure.device import resolve_device
+    from bench.measure.images import content_hash, to_uint8
+    from bench.measure.inputs import load_images
 
     device = resolve_device(args.device)
     config = replace(original, device=device, warmup=0, repeats=1)

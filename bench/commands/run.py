@@ -13,9 +13,9 @@ from bench.commands.distributed_options import add_distributed_arguments
 from bench.commands.reliability_options import add_reliability_arguments, check_reliability_args
 from bench.commands.sweep_options import add_sweep_arguments, plan_from_args
 from bench.errors import UsageError
-from bench.inputs import load_images
-from bench.runfile import read_run
-from bench.runner import now_iso
+from bench.execute.sweep import now_iso
+from bench.measure.inputs import load_images
+from bench.store.run_file import read_run
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -78,16 +78,16 @@ def main(args: argparse.Namespace) -> int:
                          " start its own manifest); drop one of them")
     draft = plan_from_args(args, device=args.device)  # validate every flag before importing torch
     from bench.commands.distributed_options import check_distributed_arguments
-    from bench.distributed import world_from_env
+    from bench.execute.distributed.world import world_from_env
 
     world = world_from_env()  # started by torchrun (directly, or by --nproc below)
     check_distributed_arguments(args, under_torchrun=world is not None)
     if world is not None:
-        from bench.distributed_runner import rank_main
+        from bench.execute.distributed.ranks import rank_main
 
         return rank_main(args, world)
     if args.nproc is not None:
-        from bench.launch import launch
+        from bench.execute.distributed.launch import launch
 
         out = Path(args.out) if args.out else default_out(
             draft.scenario.name, draft.model.name, f"{args.device}-x{args.nproc * args.nnodes}")
@@ -108,22 +108,22 @@ def main(args: argparse.Namespace) -> int:
     if draft.scenario.task == "img2img":  # unreadable images are caught before any loading
         images = load_images(draft.images, draft.scenario.num_default_images,
                              draft.configs[0].height, draft.configs[0].width)
-    from bench import environment
-    from bench.console import console, progress_bar, results_table
+    from bench.build.pipeline_groups import PipelineGroups
+    from bench.build.pipelines import quiet_libraries
     from bench.determinism.manifest import ImageSaver, check_images_dir
-    from bench.device import resolve_device
-    from bench.executors import InProcess
-    from bench.hardware import parse_peak_override
-    from bench.isolate import Isolated
-    from bench.limits import limit_fields
-    from bench.models import quiet_libraries
-    from bench.nvml import NvmlDevice
-    from bench.optimization_table import WIDTH as TABLE_WIDTH
-    from bench.optimization_table import optimization_table
-    from bench.pipeline_groups import PipelineGroups
-    from bench.resume import load_for_resume, rewrite
-    from bench.runfile import RunWriter
-    from bench.runner import header_record, run_sweep
+    from bench.execute.executors import InProcess
+    from bench.execute.isolate import Isolated
+    from bench.execute.resume import load_for_resume, rewrite
+    from bench.execute.sweep import header_record, run_sweep
+    from bench.measure import environment
+    from bench.measure.device import resolve_device
+    from bench.measure.hardware import parse_peak_override
+    from bench.measure.limits import limit_fields
+    from bench.measure.nvml import NvmlDevice
+    from bench.present.console import console, progress_bar, results_table
+    from bench.present.optimization_table import WIDTH as TABLE_WIDTH
+    from bench.present.optimization_table import optimization_table
+    from bench.store.run_file import RunWriter
 
     device = resolve_device(args.device)
     plan = plan_from_args(args, device=device)

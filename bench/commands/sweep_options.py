@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.plan import DEFAULT_BATCH_SIZES, DEFAULT_IMAGES_PER_PROMPT, DTYPES, Plan, SweepOptions
+from bench.plan.sweep import DEFAULT_BATCH_SIZES, DEFAULT_IMAGES_PER_PROMPT, DTYPES, Plan, SweepOptions
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +53,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_optimization_arguments(parser: argparse.ArgumentParser) -> None:
     """Optimization axes; each switch alone means ``on``, ``off,on`` sweeps both."""
-    from bench.optimizations import ATTENTION
+    from bench.plan.optimizations import ATTENTION
 
     group = parser.add_argument_group("optimization axes (crossed with the sweep)")
     group.add_argument("--size", default=None, metavar="LIST",
@@ -75,17 +75,17 @@ def add_optimization_arguments(parser: argparse.ArgumentParser) -> None:
 
 def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
     """Validate the flags and build the plan; raises ``UsageError`` before any loading."""
-    from bench.models import resolve_model
-    from bench.optimizations import SWITCHES
-    from bench.plan import make_plan
-    from bench.scenario import load_scenario
+    from bench.plan.models import resolve_model
+    from bench.plan.optimizations import SWITCHES
+    from bench.plan.scenario import load_scenario
+    from bench.plan.sweep import make_plan
 
     if args.threads is not None and args.threads < 1:
         from bench.errors import UsageError
 
         raise UsageError(f"--threads {args.threads}: must be a positive integer")
     if getattr(args, "peak_tflops", None) is not None:
-        from bench.hardware import parse_peak_override
+        from bench.measure.hardware import parse_peak_override
 
         parse_peak_override(args.peak_tflops)
     scenario = load_scenario(args.scenario)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from bench.determinism.pixels import bit_identical, default_tolerance, max_abs_diff, psnr_db
 from bench.determinism.single import ImageSource, image_sources, single_call
 from bench.determinism.verdicts import FAIL, INFO, NOT_APPLICABLE, PASS, CheckResult
-from bench.generators import generator_device, make_generators
-from bench.images import content_hash, has_nan, is_black
-from bench.measure import PreparedCall, prepare_call
-from bench.plan import Config
+from bench.measure.config import PreparedCall, prepare_call
+from bench.measure.generators import generator_device, make_generators
+from bench.measure.images import content_hash, has_nan, is_black
+from bench.plan.sweep import Config
 
 
 def _worst_psnr(pairs) -> float:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bench.determinism.single import image_sources
 from bench.errors import UsageError
-from bench.generators import generator_device
-from bench.images import content_hash, to_uint8
-from bench.plan import Config
+from bench.measure.generators import generator_device
+from bench.measure.images import content_hash, to_uint8
+from bench.plan.sweep import Config
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -150,7 +150,7 @@ class Manifest:
 
     def config(self, entry: dict) -> Config:
         """The config the image was made with, rebuilt from its described fields."""
-        from bench.optimizations import Optimizations
+        from bench.plan.optimizations import Optimizations
 
         described = self.data["configs"][entry["config_id"]]
         fields = {k: v for k, v in described.items() if k in Config.__dataclass_fields__}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bench.measure import PreparedCall, prepare_call
-from bench.plan import Config
+from bench.measure.config import PreparedCall, prepare_call
+from bench.plan.sweep import Config
 
 
 @dataclass(frozen=True)
 class ImageSource:
-    """Where image ``index`` of a call comes from (mirrors ``bench.inputs.layout_call``)."""
+    """Where image ``index`` of a call comes from (mirrors ``bench.measure.inputs.layout_call``)."""
 
     index: int
     prompt_index: int

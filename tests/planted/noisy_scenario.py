@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import planted_noise  # noqa: E402,F401  (registers the module for from_pretrained)
 
-from bench.scenario import Scenario  # noqa: E402
+from bench.plan.scenario import Scenario  # noqa: E402
 
 SCENARIO = Scenario(
     name="planted-noise",

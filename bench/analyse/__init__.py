@@ -1,0 +1,1 @@
+"""Analyse: statistics, comparison, significance, gate, Pareto, recommendation (no torch)."""

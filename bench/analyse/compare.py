@@ -1,0 +1,146 @@
+"""Match workloads across result sets and measure how each changed.
+
+The same ``Change`` feeds the side-by-side ``compare`` table and the ``gate`` verdict, so
+what the gate fails on is exactly what ``compare`` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.analyse.significance import MannWhitney, mann_whitney_u
+from bench.present.tables import number, ratio
+from bench.store.result_files import Entry, ResultSet
+from bench.store.schema import BUDGET_VIEWS, GIB
+
+
+@dataclass(frozen=True)
+class Matched:
+    """One workload key and its entry in every result set (None where it is missing)."""
+
+    key: str
+    entries: tuple[Entry | None, ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a candidate entry differs from a baseline entry of the same workload."""
+
+    key: str
+    base: Entry
+    cand: Entry
+    latency_ratio: float | None  # candidate median / baseline median; > 1 is slower
+    images_per_s_ratio: float | None  # candidate / baseline; > 1 is faster
+    test: MannWhitney | None  # None when either side has no raw latencies
+    memory_ratio: dict[str, float]  # view -> candidate / baseline, views on both sides
+
+    def significance(self, alpha: float) -> str:
+        """'significant', 'not significant', 'too few samples' or 'no raw data'."""
+        if self.test is None:
+            return "no raw data"
+        if not self.test.reachable(alpha):
+            return "too few samples"
+        return "significant" if self.test.p_value <= alpha else "not significant"
+
+    def differing_arguments(self) -> list[str]:
+        """Call arguments outside the key that differ, as 'name old -> new'."""
+        names = sorted(set(self.base.arguments) | set(self.cand.arguments))
+        return [
+            f"{name} {self.base.arguments.get(name)} -> {self.cand.arguments.get(name)}"
+            for name in names
+            if self.base.arguments.get(name) != self.cand.arguments.get(name)
+        ]
+
+
+def match_results(sets: Sequence[ResultSet]) -> list[Matched]:
+    """Every workload key of any set, in first-seen order, with its entry per set.
+
+    A key repeated within one set (a resumed run) keeps its last entry.
+    """
+    by_set = [{entry.key: entry for entry in result.entries} for result in sets]
+    order: dict[str, None] = {}
+    for result in sets:
+        for entry in result.entries:
+            order.setdefault(entry.key)
+    return [Matched(key, tuple(table.get(key) for table in by_set)) for key in order]
+
+
+def _ratio(new: float | None, old: float | None) -> float | None:
+    if new is None or old is None or old <= 0:
+        return None
+    return float(new) / float(old)
+
+
+def compare_entries(base: Entry, cand: Entry) -> Change:
+    """Latency, throughput and memory change from ``base`` to ``cand``."""
+    test = None
+    if base.latencies and cand.latencies:
+        test = mann_whitney_u(cand.latencies, base.latencies)
+    memory_ratio = {}
+    for view, old in base.memory.items():
+        ratio = _ratio(cand.memory.get(view), old)
+        if ratio is not None:
+            memory_ratio[view] = ratio
+    return Change(
+        key=base.key,
+        base=base,
+        cand=cand,
+        latency_ratio=_ratio(cand.median_s, base.median_s),
+        images_per_s_ratio=_ratio(cand.images_per_s, base.images_per_s),
+        test=test,
+        memory_ratio=memory_ratio,
+    )
+
+
+def _memory_delta(change: Change) -> str | None:
+    """Change of the first memory view both sides measured, in GiB and percent."""
+    for view in BUDGET_VIEWS:
+        old, new = change.base.memory.get(view), change.cand.memory.get(view)
+        if old is not None and new is not None:
+            delta = (new - old) / GIB
+            percent = f" ({new / old - 1:+.1%})" if old else ""
+            return f"{delta:+.3f} GiB{percent} {view}"
+    return None
+
+
+def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], list[list]]:
+    """Rows comparing every later set with the first, per matched workload."""
+    headers = [
+        "config",
+        "run",
+        "images/s",
+        "ratio",
+        "latency p50 s",
+        "ratio",
+        "Mann-Whitney p",
+        "significance",
+        "memory delta",
+    ]
+    rows: list[list] = []
+    for matched in match_results(sets):
+        base = matched.entries[0]
+        for index, entry in enumerate(matched.entries):
+            label = f"{index + 1}: {sets[index].path.name}"
+            if entry is None:
+                rows.append([matched.key, label, "missing", *[None] * 6])
+                continue
+            status = None if entry.status == "ok" else entry.status
+            head = [matched.key, label, status or number(entry.images_per_s)]
+            if index == 0 or base is None or status or base.status != "ok":
+                note = "baseline" if index == 0 else None if base else "no baseline"
+                rows.append([*head, None, number(entry.median_s), None, None, note, None])
+                continue
+            change = compare_entries(base, entry)
+            rows.append(
+                [
+                    *head,
+                    ratio(change.images_per_s_ratio),
+                    number(entry.median_s),
+                    ratio(change.latency_ratio),
+                    None if change.test is None else f"{change.test.p_value:.2g}",
+                    change.significance(alpha),
+                    _memory_delta(change),
+                ]
+            )
+    return headers, rows

@@ -1,0 +1,201 @@
+"""Model presets → a pair of diffusers pipelines (text2img and img2img sharing components).
+
+- ``tiny``: built from configs with seeded random weights, saved once into a cache folder
+  and always loaded back with ``from_pretrained``, so the real loading path runs.
+- ``sdxl-arch``: the full SDXL-base architecture built on the meta device, cast to the
+  target dtype there, then materialised straight on the target device and initialised in
+  place: no fp32 copy on the CPU, ready in seconds on a GPU.
+- anything else: a hub id or a local diffusers folder, through ``from_pretrained``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.build.architectures import PRESETS
+from bench.errors import UsageError
+from bench.build.tokenizer import END_TOKEN_ID, build_tokenizer
+from bench.plan.models import ModelSpec
+
+TINY_SEED = 0
+# Bump when the tiny preset's construction changes, so stale caches are rebuilt.
+TINY_BUILD_VERSION = 1
+
+
+@dataclass
+class Pipelines:
+    """The loaded pipelines; img2img reuses text2img's components (no second copy)."""
+
+    text2img: Any
+    img2img: Any
+    model: str
+
+    def for_task(self, task: str) -> Any:
+        return self.text2img if task == "text2img" else self.img2img
+
+
+def quiet_libraries() -> None:
+    """Silence diffusers/transformers chatter (progress bars, deprecation notes) in our output."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*torch_dtype.*")
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("SDXL_BENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "sdxl-bench"
+    )
+    return Path(root)
+
+
+def _text_encoder_config(spec: dict):
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        **spec,
+        bos_token_id=END_TOKEN_ID - 1,
+        eos_token_id=END_TOKEN_ID,
+        pad_token_id=END_TOKEN_ID,
+        layer_norm_eps=1e-5,
+    )
+
+
+def build_components(preset: str, module_device: str = "cpu") -> dict:
+    """Every component of a preset with fresh random weights; ``meta`` builds no storage."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    spec = PRESETS[preset]
+    with torch.device(module_device):
+        modules = {
+            "unet": UNet2DConditionModel(**spec["unet"]),
+            "vae": AutoencoderKL(**spec["vae"]),
+            "text_encoder": CLIPTextModel(_text_encoder_config(spec["text_encoder"])),
+            "text_encoder_2": CLIPTextModelWithProjection(
+                _text_encoder_config(spec["text_encoder_2"])
+            ),
+        }
+    return {
+        **modules,
+        "tokenizer": build_tokenizer(),
+        "tokenizer_2": build_tokenizer(pad_token="!"),
+        "scheduler": EulerDiscreteScheduler(**spec["scheduler"]),
+    }
+
+
+def tiny_folder() -> Path:
+    """The cached ``tiny`` pipeline folder, built on first use (atomically)."""
+    import diffusers
+    import transformers
+
+    key = json.dumps(
+        [TINY_BUILD_VERSION, PRESETS["tiny"], diffusers.__version__, transformers.__version__],
+        sort_keys=True,
+    )
+    folder = cache_dir() / f"tiny-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    if (folder / "model_index.json").is_file():
+        return folder
+    import torch
+    from diffusers import StableDiffusionXLPipeline
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(TINY_SEED)
+        pipe = StableDiffusionXLPipeline(**build_components("tiny"), add_watermarker=False)
+    staging = Path(tempfile.mkdtemp(prefix="tiny-build-", dir=folder.parent))
+    pipe.save_pretrained(staging)
+    try:
+        staging.rename(folder)
+    except OSError:  # another process won the race; its folder is just as good
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def load_pipelines(spec: ModelSpec, device: str, dtype: str) -> Pipelines:
+    """Build or load the pipelines for a model on a device in a dtype."""
+    import torch
+
+    torch_dtype = getattr(torch, dtype)
+    if spec.name == "sdxl-arch":
+        text2img = _build_sdxl_arch(device, torch_dtype)
+    else:
+        source = str(tiny_folder()) if spec.name == "tiny" else spec.name
+        text2img = _from_pretrained(source, spec, torch_dtype).to(device)
+    from diffusers import StableDiffusionXLImg2ImgPipeline
+
+    img2img = StableDiffusionXLImg2ImgPipeline(**text2img.components, add_watermarker=False)
+    for pipe in (text2img, img2img):
+        pipe.set_progress_bar_config(disable=True)
+    return Pipelines(text2img=text2img, img2img=img2img, model=spec.name)
+
+
+def _from_pretrained(source: str, spec: ModelSpec, torch_dtype):
+    from diffusers import StableDiffusionXLPipeline
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    kwargs = {"torch_dtype": torch_dtype, "add_watermarker": False}
+    if spec.variant:
+        kwargs["variant"] = spec.variant
+    if offline:
+        kwargs["local_files_only"] = True
+    try:
+        with warnings.catch_warnings():  # newer diffusers prefer `dtype`; older know only this
+            warnings.filterwarnings("ignore", message=".*torch_dtype.*")
+            return StableDiffusionXLPipeline.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"cannot load model {spec.name!r}: {first_line}") from exc
+
+
+def _build_sdxl_arch(device: str, torch_dtype):
+    """Meta-device construction, then materialise on the device in the target dtype."""
+    import torch
+    from diffusers import StableDiffusionXLPipeline
+
+    components = build_components("sdxl-arch", module_device="meta")
+    generator = torch.Generator(device=device).manual_seed(TINY_SEED)
+    for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
+        module = components[name].to(dtype=torch_dtype)
+        module = module.to_empty(device=device)
+        _initialise(module, generator)
+        module.eval()
+        components[name] = module
+    return StableDiffusionXLPipeline(**components, add_watermarker=False)
+
+
+def _initialise(module, generator) -> None:
+    """Seeded random weights in place: scaled normal for matrices, identity for norms.
+
+    ``to_empty`` leaves parameters and buffers uninitialised; the only buffers these
+    architectures hold are CLIP's ``position_ids``, which are rebuilt here.
+    """
+    import torch
+
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if param.ndim >= 2:
+                fan_in = param[0].numel()
+                param.normal_(0.0, fan_in**-0.5, generator=generator)
+            elif name.endswith("weight"):
+                param.fill_(1.0)
+            else:
+                param.zero_()
+        for name, buffer in module.named_buffers():
+            if not name.endswith("position_ids"):
+                raise RuntimeError(f"sdxl-arch: no initialiser for buffer {name}")
+            buffer.copy_(torch.arange(buffer.shape[-1], device=buffer.device).expand_as(buffer))

@@ -1,0 +1,1 @@
+"""Execute: one session setup, one sweep loop, interchangeable executors."""

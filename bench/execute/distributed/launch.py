@@ -1,0 +1,164 @@
+"""``run --nproc N``: start the ranks with PyTorch's own launcher, ``torch.distributed.run``.
+
+The ranks re-enter this CLI (``python -m torch.distributed.run … -m bench <same argv>``)
+with ``SDXL_BENCH_LAUNCH`` set, which tells them what part of the run file they write
+(a ``--scaling`` sweep is one torchrun launch per world size, all into one file). The
+launcher itself measures nothing; for ``--scaling`` it appends the efficiency records
+and the footer once every launch has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+LAUNCH_ENV = "SDXL_BENCH_LAUNCH"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What one launch's rank 0 writes: the header, the footer, ids suffixed ``/npN``."""
+
+    header: bool = True
+    footer: bool = True
+    id_suffix: bool = False
+    world_sizes: tuple[int, ...] | None = None
+    command: tuple[str, ...] | None = None  # the user's command line, for the header
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def segment_from_env() -> Segment:
+    """The launcher's instructions; a plain ``torchrun … -m bench run`` writes a whole file."""
+    text = os.environ.get(LAUNCH_ENV)
+    if not text:
+        return Segment()
+    data = json.loads(text)
+    sizes, command = data.get("world_sizes"), data.get("command")
+    return Segment(data["header"], data["footer"], data["id_suffix"],
+                   tuple(sizes) if sizes else None, tuple(command) if command else None)
+
+
+# The launcher's own flags (value: required, optional); the ranks never see them, and
+# torchrun's parser would take --nnodes, --node-rank and --rdzv-endpoint for itself.
+LAUNCHER_FLAGS = {"--nproc": "required", "--nnodes": "required", "--node-rank": "required",
+                  "--rdzv-endpoint": "required", "--scaling": "optional"}
+
+
+def rank_argv(argv: list[str], option_strings: list[str]) -> list[str]:
+    """``argv`` without the launcher flags (also as ``--flag=value`` or an unambiguous
+    abbreviation, as argparse accepts them)."""
+    def launcher_flag(token: str) -> str | None:
+        name = token.split("=", 1)[0]
+        matches = [o for o in option_strings if o.startswith(name)] if name.startswith("--") else []
+        if name in option_strings:
+            matches = [name]
+        return matches[0] if len(matches) == 1 and matches[0] in LAUNCHER_FLAGS else None
+
+    out: list[str] = []
+    tokens = iter(enumerate(argv))
+    for i, token in tokens:
+        flag = launcher_flag(token)
+        if flag is None:
+            out.append(token)
+            continue
+        if "=" in token:
+            continue
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if LAUNCHER_FLAGS[flag] == "required" or (following and not following.startswith("-")):
+            next(tokens, None)
+    return out
+
+
+def torchrun_command(argv: list[str], nproc: int, nnodes: int = 1, node_rank: int = 0,
+                     rdzv_endpoint: str | None = None) -> list[str]:
+    """The ``python -m torch.distributed.run`` command line that re-enters the CLI.
+
+    One node: ``--standalone`` (a local rendezvous on a free port). Several: the static
+    rendezvous at ``rdzv_endpoint``, so ``--node-rank 0`` hosts global rank 0.
+    """
+    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}",
+               "--max-restarts=0"]
+    if nnodes > 1:
+        command += [f"--nnodes={nnodes}", f"--node-rank={node_rank}",
+                    f"--rdzv-endpoint={rdzv_endpoint}"]
+    else:
+        command += ["--standalone", "--nnodes=1"]
+    return command + ["-m", "bench", *argv]
+
+
+def _run_torchrun(command: list[str], segment: Segment) -> int:
+    """Run torchrun to the end; 130 after Ctrl-C. Ctrl-C reaches the ranks too (same
+    process group), so wait for them to write their records instead of leaving them."""
+    env = {**os.environ, LAUNCH_ENV: segment.to_env()}
+    process = subprocess.Popen(command, env=env)
+    interrupted = False
+    while True:
+        try:
+            code = process.wait()
+            return 130 if interrupted and code else code
+        except KeyboardInterrupt:
+            interrupted = True
+
+
+def check_gpu_count(device: str, nproc: int) -> None:
+    """``--nproc`` larger than the GPUs of this node would share GPUs between ranks."""
+    import torch
+
+    from bench.errors import UsageError
+
+    if device == "cpu" or not torch.cuda.is_available():
+        return
+    count = torch.cuda.device_count()
+    if nproc > count:
+        raise UsageError(f"--nproc {nproc}: this node has {count} CUDA devices (one rank per GPU;"
+                         " use --device cpu for CPU ranks)")
+
+
+def launch(args, argv: list[str], out: Path, option_strings: list[str]) -> int:
+    """Start the ranks (once, or once per world size with ``--scaling``); returns the exit code."""
+    from bench.analyse.scaling import drop_torn_tail
+    from bench.commands.distributed_options import scaling_sizes
+
+    check_gpu_count(args.device, args.nproc)
+    user_command = ("sdxl-bench", *argv)
+    argv = [*rank_argv(argv, option_strings), "--out", str(out)]
+    if args.scaling is None:
+        command = torchrun_command(argv, args.nproc, args.nnodes, args.node_rank,
+                                   args.rdzv_endpoint)
+        code = _run_torchrun(command, Segment(command=user_command))
+        if code:
+            _report_failure(code, out)
+        return code
+    sizes = scaling_sizes(args)
+    started = time.perf_counter()
+    code = 0
+    for index, size in enumerate(sizes):
+        segment = Segment(header=index == 0, footer=False, id_suffix=True, world_sizes=sizes,
+                          command=user_command)
+        if index and out.exists():
+            drop_torn_tail(out)
+        code = _run_torchrun(torchrun_command(argv, size), segment)
+        if code:
+            _report_failure(code, out)
+            break
+    if out.exists():
+        from bench.analyse.scaling import finish_scaling_run
+
+        finish_scaling_run(out, sizes, time.perf_counter() - started, failed=bool(code))
+    return code
+
+
+def _report_failure(code: int, out: Path) -> None:
+    where = f"finished configs are in {out}" if out.exists() else "no run file was written"
+    if code == 130:
+        print(f"sdxl-bench: interrupted; {where}", file=sys.stderr)
+        return
+    print(f"sdxl-bench: torchrun exited with code {code}: a rank failed or was stopped"
+          f" (torchrun's summary above names it); {where}", file=sys.stderr)

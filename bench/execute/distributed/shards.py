@@ -1,0 +1,209 @@
+"""One config measured data-parallel: each rank times its share, rank 0 aggregates.
+
+The rank's share is a ``PreparedCall`` of its own (a slice of the call's prompt entries,
+generators seeded by global image index) measured by ``bench.measure.config.measure_config``
+with the usual trackers plus a ``BarrierTracker``: every timed call starts after a
+barrier, and the call's latency is the slowest rank's (all_reduce MAX).
+
+A rank whose call raises still walks through the barriers it owes, so the ranks stay in
+step and the config is recorded with that rank's error; a rank that *dies* breaks the
+process group instead (``PeerFailure``), which ends the run (see ``distributed_runner``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from bench.analyse.stats import summarize
+from bench.execute.distributed import world as distributed
+from bench.measure.config import PreparedCall, default_trackers, measure_config, prepare_call
+from bench.measure.device import synchronize
+from bench.measure.inputs import CallInputs, layout_call
+from bench.measure.trackers import Tracker
+from bench.plan.sweep import Config
+
+# Test hook: "RANK:CONFIG_INDEX:MODE[,...]" makes that rank fail at that config for real,
+# inside its pipeline call: MODE "raise" raises RuntimeError, "exit" ends the process.
+FAULT_ENV = "SDXL_BENCH_FAULT"
+
+
+@dataclass(frozen=True)
+class ShardCall(PreparedCall):
+    """A rank's share of a call; keeps its latest output for hashing and saving."""
+
+    image_indices: range = range(0)
+    fault: str | None = None
+    last_images: list = field(default_factory=list)
+
+    def __call__(self, generators: list, **extra):
+        if self.fault == "exit":
+            os._exit(17)
+        if self.fault == "raise":
+            raise RuntimeError(f"injected failure ({FAULT_ENV})")
+        images = super().__call__(generators, **extra)
+        self.last_images[:] = [images]
+        return images
+
+
+def shard_inputs(inputs: CallInputs, entries: range) -> CallInputs:
+    """The prompt entries ``entries`` of a laid-out call, with their images' prompt indices."""
+    k = inputs.num_images_per_prompt
+    return CallInputs(
+        prompts=inputs.prompts[entries.start:entries.stop],
+        images=inputs.images[entries.start:entries.stop] if inputs.images else (),
+        num_images_per_prompt=k,
+        prompt_indices=inputs.prompt_indices[entries.start * k:entries.stop * k],
+    )
+
+
+def prepare_shard(pipes, config: Config, prompts: tuple, images: tuple, rank: int,
+                  world_size: int, fault: str | None = None) -> ShardCall:
+    """Rank ``rank``'s share of ``config``'s call: entries split as ``distributed.share``.
+
+    Its config is the share's own (batch size = its entries) with ``seed`` moved to its
+    first global image, so ``Config.seeds`` gives image ``g`` the seed ``seed + g``,
+    exactly as in a one-process call.
+    """
+    full = prepare_call(pipes, config, prompts, images)
+    inputs = layout_call(prompts, images, config.batch_size, config.num_images_per_prompt)
+    entries = distributed.share(len(inputs.prompts), world_size, rank)
+    k = inputs.num_images_per_prompt
+    part = shard_inputs(inputs, entries)
+    kwargs = {**full.kwargs, "prompt": list(part.prompts), "num_images_per_prompt": k}
+    if "image" in kwargs:
+        kwargs["image"] = list(part.images)
+    shard_config = dataclasses.replace(
+        config, batch_size=len(entries), num_images_per_prompt=k, seed=config.seed + entries.start * k
+    )
+    return ShardCall(full.pipe, shard_config, part, kwargs,
+                     image_indices=range(entries.start * k, entries.stop * k), fault=fault)
+
+
+class BarrierTracker(Tracker):
+    """A barrier before every timed call (after synchronising), counted so that a rank
+    that failed can pay the barriers it still owes."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.count = 0
+
+    @contextmanager
+    def call(self):
+        synchronize(self.device)
+        distributed.barrier()
+        self.count += 1
+        yield
+
+    def catch_up(self, repeats: int) -> None:
+        while self.count < repeats:
+            distributed.barrier()
+            self.count += 1
+
+
+def _failure(exc: BaseException, config: Config, base: dict) -> dict:
+    from bench.measure.oom import is_out_of_memory, release_memory
+
+    release_memory(config.device)
+    status = "oom" if is_out_of_memory(exc) else "error"
+    return {**base, "status": status, "error": f"{type(exc).__name__}: {exc}".strip(),
+            "latency_s": None}
+
+
+def measure_rank(prepare: Callable[[], ShardCall], config: Config, nvml_device,
+                 check_repeats: bool) -> tuple[ShardCall | None, dict]:
+    """This rank's share (``prepare()``) measured: (the call, its result). A failing share
+    never raises: it pays the barriers it owes and reports; only ``PeerFailure`` and
+    ``Interrupted`` propagate."""
+    barriers = BarrierTracker(config.device)
+    try:
+        call = prepare()
+    except Exception as exc:
+        barriers.catch_up(config.repeats)
+        return None, _failure(exc, config, {"images_per_call": 0, "image_indices": None})
+    base = {"images_per_call": len(call.image_indices),
+            "image_indices": [call.image_indices.start, call.image_indices.stop]}
+    if not call.image_indices:  # more ranks than prompt entries: this rank idles
+        barriers.catch_up(config.repeats)
+        return call, {**base, "status": "idle", "error": None, "latency_s": None}
+    trackers = default_trackers(call.config, nvml_device)
+    trackers.insert(len(trackers) - 1, barriers)  # just outside the latency clock
+    try:
+        record = measure_config(call, trackers, check_repeats)
+    except Exception as exc:  # this rank's call failed: pay the owed barriers, report it
+        barriers.catch_up(config.repeats)
+        return call, _failure(exc, config, base)
+    keep = ("status", "error", "latency_s", "images_per_s", "stages_s", "steps_run_measured",
+            "peak_memory_bytes", "device_memory_bytes", "memory_sampler", "energy_j_per_image",
+            "avg_power_w", "nan_images", "black_images", "image_sha256", "prompt_indices",
+            "repeats_identical", "vae_dtype", "vae_force_upcast", "watermark")
+    return call, {**base, **{key: record[key] for key in keep if key in record}}
+
+
+def call_latencies(result: dict, repeats: int) -> list[float]:
+    """The rank's per-call latencies for the MAX reduction; zeros where it timed nothing."""
+    latency = result.get("latency_s")
+    values = list(latency["values"]) if latency else []
+    return values + [0.0] * (repeats - len(values))
+
+
+def _sum_or_none(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def aggregate_record(config: Config, results: list[dict], latencies: list[float],
+                     world: dict, config_id: str | None = None) -> dict:
+    """The run-file record of one config over all ranks (pure: no torch).
+
+    ``results`` holds every rank's ``measure_rank`` dict (plus rank/device info) in rank
+    order; ``latencies`` the per-call maxima over ranks.
+    """
+    record: dict = {"type": "config", **config.describe(),
+                    "config_id": config_id or config.config_id,
+                    "base_config_id": config.config_id, **world}
+    failed = [r for r in results if r["status"] not in ("ok", "idle")]
+    record["ranks"] = results
+    if failed:
+        status = "oom" if any(r["status"] == "oom" for r in failed) else "error"
+        record.update(status=status, latency_s=None, images_per_s=None,
+                      error="; ".join(f"rank {r['rank']}: {r['error']}" for r in failed))
+        return record
+    working = [r for r in results if r["status"] == "ok"]
+    latency = summarize(latencies)
+    images = sum(r["images_per_call"] for r in working)
+    first = working[0]
+    joules = _sum_or_none(
+        r["energy_j_per_image"] * r["images_per_call"] if r.get("energy_j_per_image") is not None
+        else None for r in working
+    )
+    views = {view for r in working for view in (r.get("peak_memory_bytes") or {})}
+    record.update(
+        status="ok",
+        error=None,
+        latency_s=latency,
+        images_per_s=images / latency["median"] if latency["median"] > 0 else None,
+        stages_s=first.get("stages_s"),
+        stages_rank=first["rank"],
+        steps_run_measured=first.get("steps_run_measured"),
+        peak_memory_bytes={view: _sum_or_none((r.get("peak_memory_bytes") or {}).get(view)
+                                              for r in working) for view in sorted(views)},
+        device_memory_bytes=_sum_or_none(r.get("device_memory_bytes") for r in working),
+        energy_j_per_image=joules / images if joules is not None else None,
+        avg_power_w=_sum_or_none(r.get("avg_power_w") for r in working),
+        nan_images=sum(r.get("nan_images", 0) for r in working),
+        black_images=sum(r.get("black_images", 0) for r in working),
+        image_sha256=[h for r in working for h in r.get("image_sha256", [])],
+        prompt_indices=[p for r in working for p in r.get("prompt_indices", [])],
+        vae_dtype=first.get("vae_dtype"),
+        vae_force_upcast=first.get("vae_force_upcast"),
+        watermark=first.get("watermark"),
+        idle_ranks=[r["rank"] for r in results if r["status"] == "idle"],
+    )
+    if any("repeats_identical" in r for r in working):
+        record["repeats_identical"] = all(r.get("repeats_identical", True) for r in working)
+    return record
+

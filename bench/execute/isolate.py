@@ -1,0 +1,100 @@
+"""``--isolate``: the manager side — one fresh worker process per config.
+
+The manager (this process) plans and writes the run file; a worker (``bench.execute.worker``)
+re-plans from the same flags, loads the model, measures one config and writes the record
+to a file that the manager reads back. A worker that runs out of memory reports ``oom``
+itself; one that dies (segfault, kernel OOM killer, ``kill -9``) is recorded as
+``crashed`` with its exit signal, and the sweep goes on with a fresh worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bench
+from bench.execute.executors import failed_record
+from bench.plan.sweep import Config, Plan
+
+AXIS_FLAGS = {"batch_size": "batch_sizes", "num_images_per_prompt": "images_per_prompt"}
+STOP_GRACE_S = 10.0
+
+
+def worker_args(args: dict, plan: Plan, config: Config) -> dict:
+    """The flags as given, narrowed to this one config (so the worker plans only it)."""
+    narrowed = dict(args)
+    for axis in plan.scenario.axes:
+        narrowed[AXIS_FLAGS[axis]] = str(getattr(config, axis))
+    return narrowed
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip()[:300] if lines else ""
+
+
+def crashed_record(config: Config, returncode: int, stderr_tail: str) -> dict:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        error = f"worker process killed by {name}"
+    else:
+        name = None
+        error = f"worker process exited with code {returncode} and no record"
+    if stderr_tail:
+        error += f": {stderr_tail}"
+    return failed_record(config, "crashed", error, exit_signal=name, exit_code=returncode)
+
+
+@dataclass
+class Isolated:
+    """Executor: measure each config in a new ``python -m bench.execute.worker`` process."""
+
+    args: dict  # the parsed command-line flags (JSON-able)
+    memory_budget_gib: float | None = None
+    workers: list[int] = field(default_factory=list)  # pids started, for the curious
+
+    def __call__(self, plan: Plan, config: Config) -> dict:
+        request = {"args": worker_args(self.args, plan, config), "config_id": config.config_id,
+                   "memory_budget_gib": self.memory_budget_gib}
+        env = dict(os.environ)
+        package_root = str(Path(bench.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        with tempfile.TemporaryDirectory(prefix="sdxl-bench-worker-") as tmp:
+            folder = Path(tmp)
+            (folder / "request.json").write_text(json.dumps(request))
+            with open(folder / "stderr.txt", "w") as stderr:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "bench.execute.worker", str(folder / "request.json"),
+                     str(folder / "record.json")],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                    env=env, start_new_session=True,  # Ctrl-C goes to the manager only
+                )
+                self.workers.append(process.pid)
+                try:
+                    returncode = process.wait()
+                except BaseException:  # interrupted: the worker must not outlive us
+                    _stop(process)
+                    raise
+            result = folder / "record.json"
+            if returncode == 0 and result.is_file():
+                return json.loads(result.read_text())
+            return crashed_record(config, returncode, _last_line(folder / "stderr.txt"))

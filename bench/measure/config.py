@@ -1,0 +1,125 @@
+"""Measure one config: warm-up calls, then timed calls wrapped by composed trackers."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from bench.measure.generators import check_generator_count, generator_device, make_generators
+from bench.measure.images import content_hash, has_nan, is_black
+from bench.measure.inputs import CallInputs, layout_call
+from bench.measure.trackers import Tracker
+from bench.measure.trackers.clocks import ClockTracker
+from bench.measure.trackers.compile import CompileTracker
+from bench.measure.trackers.energy import EnergyTracker
+from bench.measure.trackers.latency import LatencyTracker
+from bench.measure.trackers.memory import MemoryTracker
+from bench.measure.trackers.stages import StageTracker
+from bench.plan.sweep import Config
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """Everything for one config's calls except the generators, built once per config."""
+
+    pipe: Any
+    config: Config
+    inputs: CallInputs
+    kwargs: dict
+
+    def __call__(self, generators: list, **extra: Any):
+        """One pipeline call; returns the images as a float array (N, H, W, 3)."""
+        check_generator_count(generators, self.config.batch_size, self.config.num_images_per_prompt)
+        return self.pipe(**self.kwargs, generator=generators, **extra).images
+
+    def fresh_generators(self) -> list:
+        device = generator_device(self.config.generator_device, self.config.device)
+        return make_generators(self.config.seeds, device)
+
+
+def prepare_call(pipes, config: Config, prompts: tuple, images: tuple) -> PreparedCall:
+    inputs = layout_call(prompts, images, config.batch_size, config.num_images_per_prompt)
+    kwargs = {
+        "prompt": list(inputs.prompts),
+        "num_images_per_prompt": inputs.num_images_per_prompt,
+        "num_inference_steps": config.num_inference_steps,
+        "guidance_scale": config.guidance_scale,
+        "output_type": "np",
+    }
+    if config.task == "img2img":
+        kwargs["image"] = list(inputs.images)
+        kwargs["strength"] = config.strength
+    else:
+        kwargs["height"] = config.height
+        kwargs["width"] = config.width
+    return PreparedCall(pipes.for_task(config.task), config, inputs, kwargs)
+
+
+def default_trackers(config: Config, nvml_device=None) -> list[Tracker]:
+    """Memory and energy outermost, latency innermost (its clock sees only the call)."""
+    return [
+        MemoryTracker(config.device, nvml_device),
+        EnergyTracker(config.device, nvml_device, config.images_per_call),
+        ClockTracker(config.device, nvml_device),
+        CompileTracker(config.device),
+        StageTracker(config.device),
+        LatencyTracker(config.device),
+    ]
+
+
+def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False):
+    """Warm-up, then ``repeats`` timed calls; returns (last images, hashes of every call)."""
+    for _ in range(call.config.warmup):
+        generators = call.fresh_generators()
+        with ExitStack() as warmup_scope:
+            for tracker in trackers:
+                warmup_scope.enter_context(tracker.warmup())
+            call(generators)
+    extra: dict = {}
+    for tracker in trackers:
+        extra.update(tracker.call_kwargs())
+    images = None
+    call_hashes = []
+    with ExitStack() as config_scope:
+        for tracker in trackers:
+            config_scope.enter_context(tracker.config(call.pipe))
+        for _ in range(call.config.repeats):
+            generators = call.fresh_generators()
+            with ExitStack() as call_scope:
+                for tracker in trackers:
+                    call_scope.enter_context(tracker.call())
+                images = call(generators, **extra)
+            if check_repeats:
+                call_hashes.append([content_hash(image) for image in images])
+    return images, call_hashes
+
+
+def measure_config(
+    call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False, on_images=None
+) -> dict:
+    """The config record: plan fields, tracker results, derived throughput, image checks.
+
+    ``on_images(config, images)`` sees the last timed call's images after timing ends
+    (e.g. to save them) and returns fields to add to the record.
+    """
+    images, call_hashes = run_timed_calls(call, trackers, check_repeats)
+    config = call.config
+    record: dict = {"type": "config", **config.describe(), "status": "ok", "error": None}
+    for tracker in trackers:
+        record.update(tracker.result())
+    latency = record.get("latency_s")
+    record["images_per_s"] = config.images_per_call / latency["median"] if latency else None
+    record["nan_images"] = sum(has_nan(image) for image in images)
+    record["black_images"] = sum(is_black(image) for image in images)
+    record["image_sha256"] = [content_hash(image) for image in images]
+    record["prompt_indices"] = list(call.inputs.prompt_indices)
+    if check_repeats:
+        record["repeats_identical"] = all(h == call_hashes[0] for h in call_hashes)
+    vae = call.pipe.vae
+    record["vae_dtype"] = str(vae.dtype).removeprefix("torch.")
+    record["vae_force_upcast"] = bool(getattr(vae.config, "force_upcast", False))
+    record["watermark"] = getattr(call.pipe, "watermark", None) is not None
+    if on_images:
+        record.update(on_images(config, images))
+    return record

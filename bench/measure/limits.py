@@ -1,0 +1,58 @@
+"""Distance to the hardware limit: FLOPs per image → achieved TFLOP/s → MFU.
+
+- achieved TFLOP/s = FLOPs per image × images/s (median latency) / 10¹²
+- MFU (model FLOPs utilisation) = achieved TFLOP/s / peak TFLOP/s of the device for the
+  config's dtype (datasheet table or ``--peak-tflops``).
+
+Also gathers the record's ``warnings``: throttling, compilation inside timed calls,
+CUDA events disagreeing with the wall clock, the fp16 VAE caveat.
+"""
+
+from __future__ import annotations
+
+from bench.measure.hardware import peak_tflops
+from bench.plan.sweep import Config
+
+
+def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | None, str | None]:
+    """(VAE decode dtype, warning) — SDXL's VAE overflows in float16 unless upcast."""
+    if config.dtype != "float16":
+        return config.dtype, None
+    if vae_force_upcast:
+        return "float32", ("float16 with force_upcast: the VAE is cast to float32 for every decode"
+                           " (slower, more memory; avoids NaN/black images)")
+    return "float16", ("float16 VAE without force_upcast: SDXL's VAE can overflow (NaN or black"
+                       " images; see nan_images/black_images)")
+
+
+def limit_fields(config: Config, record: dict, device_name: str | None,
+                 peak_override: dict[str, float] | None = None) -> dict:
+    """FLOPs, achieved TFLOP/s, MFU and warnings for one record (never raises)."""
+    try:
+        from bench.measure.flops import flops_per_image
+
+        fields = flops_per_image(config)
+    except Exception as exc:  # a hub model whose configs cannot be read offline, …
+        fields = {"flops_per_image": None, "flops_error": f"{type(exc).__name__}: {exc}"}
+    peak, peak_source = peak_tflops(device_name, config.dtype, peak_override)
+    flops, rate = fields.get("flops_per_image"), record.get("images_per_s")
+    achieved = flops * rate / 1e12 if flops and rate else None
+    fields.update({
+        "achieved_tflops": achieved,
+        "peak_tflops": peak,
+        "peak_source": peak_source,
+        "mfu": achieved / peak if achieved is not None and peak else None,
+    })
+    vae_dtype, dtype_warning = dtype_notes(config, record.get("vae_force_upcast"))
+    fields["vae_decode_dtype"] = vae_dtype
+    warnings = [w for w in (record.get("throttle_warning"), dtype_warning) if w]
+    compile_info = record.get("compile") or {}
+    if compile_info.get("compilations_in_timed_calls"):
+        warnings.append(f"{compile_info['compilations_in_timed_calls']} compilation(s) during timed"
+                        " calls: latency includes compile time (raise --warmup)")
+    check = record.get("latency_event_check")
+    if check and not check.get("agree"):
+        warnings.append(f"CUDA events and the synchronised wall clock differ by up to"
+                        f" {check['max_relative_difference']:.1%}")
+    fields["warnings"] = warnings
+    return fields

@@ -1,0 +1,299 @@
+"""Planning: scenario + flags → a validated, frozen list of configs. No torch here
+(except to ask whether a requested optimization is supported).
+
+Every bad input is rejected here, before any model is loaded, with a one-line
+``UsageError`` that names the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from bench.errors import UsageError
+from bench.plan import optimizations as opt
+from bench.plan.models import ModelSpec
+from bench.plan.optimizations import Optimizations
+from bench.plan.scenario import Scenario
+
+DTYPES = ("float32", "float16", "bfloat16")
+GENERATOR_DEVICES = ("cpu", "device")
+
+
+def parse_int_list(text: str, flag: str) -> tuple[int, ...]:
+    """``"1,2,4"`` → ``(1, 2, 4)``; every item a positive integer, no empties, no repeats."""
+    items = text.split(",")
+    values = []
+    for item in items:
+        item = item.strip()
+        if not item.isdigit() or int(item) < 1:
+            raise UsageError(
+                f"{flag} {text!r}: {item!r} is not a positive integer"
+                " (expected a comma-separated list such as 1,2,4)"
+            )
+        values.append(int(item))
+    if len(set(values)) != len(values):
+        raise UsageError(f"{flag} {text!r}: repeated value (each value once)")
+    return tuple(values)
+
+
+def positive_int(value: int, flag: str) -> int:
+    if value < 1:
+        raise UsageError(f"{flag} {value}: must be a positive integer")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    """One point of a sweep: everything needed to make one pipeline call."""
+
+    scenario: str
+    task: str
+    model: str
+    device: str
+    dtype: str
+    batch_size: int
+    num_images_per_prompt: int
+    num_inference_steps: int
+    height: int
+    width: int
+    guidance_scale: float
+    strength: float | None
+    seed: int
+    generator_device: str
+    warmup: int
+    repeats: int
+    optimizations: Optimizations = Optimizations()
+    id_axes: tuple[str, ...] = ()  # axes that vary in the sweep, named in the config id
+
+    @property
+    def images_per_call(self) -> int:
+        return self.batch_size * self.num_images_per_prompt
+
+    @property
+    def steps_run(self) -> int:
+        """img2img runs only ``int(steps * strength)`` of the scheduled steps."""
+        if self.strength is None:
+            return self.num_inference_steps
+        return int(self.num_inference_steps * self.strength)
+
+    @property
+    def config_id(self) -> str:
+        """``scenario/bs2-n4``, plus one fragment per varying axis (``-bfloat16-compile``)."""
+        base = f"{self.scenario}/bs{self.batch_size}-n{self.num_images_per_prompt}"
+        tokens = {"dtype": self.dtype, "size": f"{self.height}x{self.width}",
+                  "steps": f"{self.num_inference_steps}steps"}
+        return "-".join([base] + [tokens[a] if a in tokens else self.optimizations.token(a)
+                                  for a in self.id_axes])
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Image *i* of the call (prompt ``i // n``, copy ``i % n``) gets ``seed + i``."""
+        return tuple(self.seed + i for i in range(self.images_per_call))
+
+    def describe(self) -> dict:
+        return {
+            "config_id": self.config_id,
+            **asdict(self),
+            "images_per_call": self.images_per_call,
+            "steps_run": self.steps_run,
+            "seeds": list(self.seeds),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: Scenario
+    model: ModelSpec
+    prompts: tuple[str, ...]
+    images: tuple[str, ...]  # paths/URLs; empty → generated defaults
+    configs: tuple[Config, ...] = field(default_factory=tuple)
+
+    def describe(self) -> dict:
+        return {
+            "scenario": self.scenario.name,
+            "task": self.scenario.task,
+            "model": self.model.name,
+            "prompts": list(self.prompts),
+            "images": list(self.images),
+            "config_ids": [c.config_id for c in self.configs],
+            "configs": [c.describe() for c in self.configs],
+        }
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """The sweep flags as typed; ``None`` means "not given, use the default"."""
+
+    batch_sizes: str | None = None
+    images_per_prompt: str | None = None
+    steps: int | str | None = None  # one value or a comma list
+    height: int | None = None
+    width: int | None = None
+    dtype: str = "float32"  # one value or a comma list
+    device: str = "cpu"
+    seed: int = 0
+    warmup: int = 1
+    repeats: int = 3
+    strength: float | None = None
+    guidance_scale: float | None = None
+    generator_device: str = "cpu"
+    prompts: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    sizes: str | None = None  # square sizes, comma list (instead of height/width)
+    attention: str | None = None
+    switches: tuple[tuple[str, str | None], ...] = ()  # (axis, "on" | "off" | "off,on")
+
+
+DEFAULT_BATCH_SIZES = "1,2,4"
+DEFAULT_IMAGES_PER_PROMPT = "1,2"
+
+
+def _axis_values(scenario: Scenario, axis: str, given: str | None, flag: str, default: str):
+    if axis in scenario.axes:
+        return parse_int_list(given if given is not None else default, flag)
+    if given is not None and parse_int_list(given, flag) != (1,):
+        raise UsageError(
+            f"{flag} {given!r}: scenario {scenario.name!r} does not sweep {axis}"
+            f" (it sweeps {', '.join(scenario.axes)}); drop {flag}"
+        )
+    return (1,)
+
+
+def _size(value: int | None, default: int, flag: str) -> int:
+    size = default if value is None else value
+    if size < 8 or size % 8:
+        raise UsageError(f"{flag} {size}: must be a positive multiple of 8")
+    return size
+
+
+def pair_count(scenario: Scenario, prompts: tuple[str, ...], images: tuple[str, ...]) -> int:
+    """Number of distinct (prompt, image) pairs; refuses counts that cannot pair."""
+    n_images = len(images) if images else scenario.num_default_images
+    n_prompts = len(prompts)
+    if n_images == 1 or n_prompts == 1 or n_images == n_prompts:
+        return max(n_images, n_prompts)
+    raise UsageError(
+        f"{n_images} images cannot pair with {n_prompts} prompts:"
+        f" give 1 image, 1 prompt, or one image per prompt ({n_prompts})"
+    )
+
+
+def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Plan:
+    """Validate every flag and expand the grid: dtype × optimizations × size × steps × batch
+    size × images per prompt (outermost first). Asks torch/diffusers only about the
+    optimizations requested (``optimizations.check_supported``)."""
+    dtypes = tuple(d.strip() for d in options.dtype.split(","))
+    for dtype in dtypes:
+        if dtype not in DTYPES:
+            raise UsageError(f"--dtype {options.dtype!r}: {dtype!r} is not one of {', '.join(DTYPES)}")
+    if len(set(dtypes)) != len(dtypes):
+        raise UsageError(f"--dtype {options.dtype!r}: repeated value (each value once)")
+    optimizations, varying = opt.expand(options.attention, dict(options.switches))
+    if options.generator_device not in GENERATOR_DEVICES:
+        raise UsageError(
+            f"--generator-device {options.generator_device!r}: allowed values are"
+            f" {', '.join(GENERATOR_DEVICES)}"
+        )
+    batch_sizes = _axis_values(
+        scenario, "batch_size", options.batch_sizes, "--batch-sizes", DEFAULT_BATCH_SIZES
+    )
+    per_prompt = _axis_values(
+        scenario,
+        "num_images_per_prompt",
+        options.images_per_prompt,
+        "--images-per-prompt",
+        DEFAULT_IMAGES_PER_PROMPT,
+    )
+    steps_given = options.steps if options.steps is not None else model.default_steps
+    if isinstance(steps_given, int):
+        step_values = (positive_int(steps_given, "--steps"),)
+    else:
+        step_values = parse_int_list(steps_given, "--steps")
+    warmup = options.warmup
+    if warmup < 0:
+        raise UsageError(f"--warmup {warmup}: must be 0 or a positive integer")
+    repeats = positive_int(options.repeats, "--repeats")
+    if options.sizes is not None:
+        if options.height is not None or options.width is not None:
+            raise UsageError("--size sets height and width: drop --height/--width")
+        shapes = tuple((s, s) for s in parse_int_list(options.sizes, "--size"))
+        for size, _ in shapes:
+            _size(size, size, "--size")
+    else:
+        shapes = ((_size(options.height, model.default_size, "--height"),
+                   _size(options.width, model.default_size, "--width")),)
+    if len(shapes) > 1 and scenario.task == "img2img":
+        raise UsageError(f"--size {options.sizes!r}: image-to-image output follows the input image"
+                         " size, so only one size per run (sweep --size with a text2img scenario)")
+    if options.seed < 0:
+        raise UsageError(f"--seed {options.seed}: must be 0 or a positive integer")
+
+    call = dict(scenario.call_kwargs)
+    guidance = options.guidance_scale if options.guidance_scale is not None else float(
+        call.get("guidance_scale", 5.0)
+    )
+    if guidance < 0:
+        raise UsageError(f"--guidance-scale {guidance}: must be 0 or more")
+    strength = None
+    if scenario.task == "img2img":
+        strength = float(options.strength if options.strength is not None
+                         else call.get("strength", 0.5))
+        if not 0.0 < strength <= 1.0:
+            raise UsageError(f"--strength {strength}: must be in (0, 1]")
+        for steps in step_values:
+            if int(steps * strength) < 1:
+                raise UsageError(
+                    f"--steps {steps} with --strength {strength} runs int({steps} x {strength}) = 0"
+                    " denoising steps: raise --steps or --strength"
+                )
+    elif options.strength is not None:
+        raise UsageError(
+            f"--strength applies to image-to-image; scenario {scenario.name!r} is text2img"
+        )
+    if options.images and scenario.task != "img2img":
+        raise UsageError(
+            f"--image applies to image-to-image; scenario {scenario.name!r} is text2img"
+        )
+    prompts = tuple(options.prompts) or scenario.prompts
+    for prompt in prompts:
+        if not prompt.strip():
+            raise UsageError("--prompt '': a prompt must not be empty")
+    images = tuple(options.images) or scenario.images
+    if scenario.task == "img2img":
+        pair_count(scenario, prompts, images)
+
+    from bench.build.optimize import check_supported
+
+    check_supported(optimizations, dtypes, options.device, warmup)
+    id_axes = tuple(axis for axis, count in (("dtype", len(dtypes)), ("size", len(shapes)),
+                                             ("steps", len(step_values))) if count > 1) + varying
+    # Pipeline-building axes outermost, so each (dtype, optimizations) group loads once.
+    configs = tuple(
+        Config(
+            scenario=scenario.name,
+            task=scenario.task,
+            model=model.name,
+            device=options.device,
+            dtype=dtype,
+            batch_size=b,
+            num_images_per_prompt=n,
+            num_inference_steps=steps,
+            height=height,
+            width=width,
+            guidance_scale=guidance,
+            strength=strength,
+            seed=options.seed,
+            generator_device=options.generator_device,
+            warmup=warmup,
+            repeats=repeats,
+            optimizations=opts,
+            id_axes=id_axes,
+        )
+        for dtype in dtypes
+        for opts in optimizations
+        for height, width in shapes
+        for steps in step_values
+        for b in batch_sizes
+        for n in per_prompt
+    )
+    return Plan(scenario=scenario, model=model, prompts=prompts, images=images, configs=configs)

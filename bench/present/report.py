@@ -1,0 +1,211 @@
+"""Content of the ``report`` and ``compare`` documents, as blocks (see ``bench.present.document``).
+
+Pure assembly over run records: tables, plots, the environment of each run, the
+recommendation, image grids; no measuring and no torch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bench.analyse.pareto import frontier_records
+from bench.analyse.recommend import LATENCY_STAT, Budget, recommend
+from bench.present import plots
+from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
+from bench.present.image_grid import run_grids
+from bench.present.tables import gib, number
+from bench.store.run_file import Run
+from bench.store.schema import GIB, MEMORY_VIEWS, latency_stat, memory_bytes
+
+ENV_FIELDS = (
+    "device_name",
+    "device_memory_bytes",
+    "driver",
+    "cuda",
+    "torch",
+    "diffusers",
+    "transformers",
+    "python",
+    "platform",
+    "cpu",
+    "cpu_count",
+    "git_commit",
+    "nvml",
+)
+
+
+def device_name(run: Run) -> str:
+    return str((run.header.get("env") or {}).get("device_name") or "unknown device")
+
+
+def run_label(run: Run, index: int) -> str:
+    return f"run {index + 1}: {run.path.name} ({device_name(run)})"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def _percent(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1%}"
+
+
+def summary_table(records: Sequence[dict]) -> Block:
+    """One row per config: throughput, latency percentiles, memory by view, energy, achieved
+    TFLOP/s and MFU when measured, and whether it lies on the Pareto frontier."""
+    views = [v for v in MEMORY_VIEWS if any(memory_bytes(r)[v] is not None for r in records)]
+    compute = any(r.get("achieved_tflops") is not None for r in records)
+    headers = [
+        "config",
+        "status",
+        "batch",
+        "img/prompt",
+        "img/call",
+        "steps",
+        "size",
+        "images/s",
+        "p50 s",
+        "p90 s",
+        "p99 s",
+        *(f"{view} GiB" for view in views),
+        "J/image",
+        *(("TFLOP/s", "MFU") if compute else ()),
+        "Pareto",
+    ]
+    on_front = {id(r) for r in frontier_records(records)}
+    rows = []
+    for r in records:
+        memory = memory_bytes(r)
+        rows.append(
+            [
+                r.get("config_id"),
+                r.get("status"),
+                r.get("batch_size"),
+                r.get("num_images_per_prompt"),
+                r.get("images_per_call"),
+                r.get("steps_run", r.get("num_inference_steps")),
+                f"{r.get('height')}x{r.get('width')}",
+                number(r.get("images_per_s")),
+                number(latency_stat(r, "median")),
+                number(latency_stat(r, "p90")),
+                number(latency_stat(r, "p99")),
+                *(gib(memory[view]) for view in views),
+                number(r.get("energy_j_per_image")),
+                *((number(r.get("achieved_tflops")), _percent(r.get("mfu"))) if compute else ()),
+                "yes" if id(r) in on_front else None,
+            ]
+        )
+    return table(headers, rows)
+
+
+def environment_table(run: Run) -> Block:
+    env = run.header.get("env") or {}
+    rows = []
+    for name in ENV_FIELDS:
+        value = env.get(name)
+        if name == "device_memory_bytes" and value:
+            value = f"{value / GIB:.1f} GiB"
+        elif name == "nvml" and isinstance(value, dict):
+            value = "available" if value.get("available") else f"unavailable: {value.get('reason')}"
+        rows.append([name, value])
+    rows.append(["run_id", run.header.get("run_id")])
+    rows.append(["started_at", run.header.get("started_at")])
+    command = run.header.get("command")
+    rows.append(["command", " ".join(command) if isinstance(command, list) else command])
+    footer = run.footer or {}
+    rows.append(["run status", footer.get("status", "no footer (run did not finish)")])
+    if footer.get("duration_s") is not None:
+        rows.append(["duration", f"{footer['duration_s']:.1f} s"])
+    return table(["field", "value"], rows)
+
+
+def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block]:
+    result = recommend(records, budget)
+    blocks: list[Block] = []
+    if result.best is None:
+        blocks.append(Paragraph(f"**No recommendation**: {result.why}."))
+    else:
+        best = result.best
+        blocks.append(
+            Paragraph(
+                f"**Recommended: `{best.get('config_id')}`** (batch size"
+                f" {best.get('batch_size')}, {best.get('num_images_per_prompt')} image(s) per"
+                f" prompt): {result.why}. Latency is judged on {LATENCY_STAT}."
+            )
+        )
+    if result.rejected:
+        blocks.append(
+            table(
+                ["config", "rejected because"],
+                [[rej.record.get("config_id"), rej.reason] for rej in result.rejected],
+            )
+        )
+    return blocks
+
+
+def _plot_blocks(prefix: str, run: Run) -> list[Block]:
+    records = run.configs
+    capacity = (run.header.get("env") or {}).get("device_memory_bytes")
+    wanted = [
+        ("throughput", "Images/s vs batch size", plots.throughput_vs_batch(records)),
+        ("latency", "Latency vs batch size", plots.latency_vs_batch(records)),
+        ("memory", "Peak memory vs batch size", plots.memory_vs_batch(records, capacity)),
+        ("pareto", "Throughput vs latency, Pareto frontier", plots.pareto_plot(records)),
+        ("stages", "Stage breakdown", plots.stage_breakdown(records)),
+    ]
+    blocks: list[Block] = []
+    for name, alt, png in wanted:
+        if png is not None:
+            blocks.append(Image(f"{prefix}-{name}.png", png, alt))
+    return blocks
+
+
+def hardware_blocks(runs: Sequence[Run]) -> list[Block]:
+    """Grouped-bar comparison, only when the runs come from more than one device."""
+    if len({device_name(run) for run in runs}) < 2:
+        return []
+    labelled = [(f"{device_name(run)} ({run.path.name})", run.configs) for run in runs]
+    png = plots.hardware_comparison(labelled)
+    if png is None:
+        return []
+    return [
+        Heading("Hardware comparison"),
+        Paragraph("Images/s of every workload, one bar per device."),
+        Image("hardware-comparison.png", png, "Hardware comparison: images/s per device"),
+    ]
+
+
+def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
+    """The full report: hardware comparison (if several devices), then each run."""
+    blocks: list[Block] = [
+        Paragraph(
+            "images/s = images per call / median latency. Latency is the wall time of one"
+            " full call with the device synchronized; p50/p90/p99 over the timed calls."
+            " Memory in GiB (2^30 bytes)."
+        ),
+        *hardware_blocks(runs),
+    ]
+    for index, run in enumerate(runs):
+        prefix = f"run{index + 1}-{_slug(run.path.stem)}"
+        records = run.configs
+        blocks.append(Heading(run_label(run, index)))
+        if run.warnings:
+            blocks.append(Bullets(tuple(run.warnings)))
+        blocks.append(Heading("Summary", 3))
+        blocks.append(summary_table(records))
+        blocks.append(Heading("Recommendation", 3))
+        blocks.extend(recommendation_blocks(records, budget))
+        blocks.append(Heading("Plots", 3))
+        blocks.extend(_plot_blocks(prefix, run))
+        grids, notes = run_grids(run)
+        if grids or notes:
+            blocks.append(Heading("Images", 3))
+            if notes:
+                blocks.append(Bullets(tuple(notes)))
+            for config_id, png in grids:
+                blocks.append(Paragraph(f"`{config_id}`"))
+                blocks.append(Image(f"{prefix}-images-{_slug(config_id)}.png", png, config_id))
+        blocks.append(Heading("Environment", 3))
+        blocks.append(environment_table(run))
+    return blocks

@@ -1,0 +1,1 @@
+"""Store: the run-file format and the record schema (no torch)."""

@@ -1,0 +1,161 @@
+"""Load benchmark results for comparison from either format the gate accepts.
+
+An sdxl-bench run file (JSON Lines) or a pytest-benchmark JSON file (``--benchmark-json``
+or ``.benchmarks/`` saves) both become a list of ``Entry``: one timed workload with its
+raw per-call times when the file has them. The format is detected from the content.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import UsageError
+from bench.store.run_file import Run, read_run
+from bench.store.schema import (
+    config_key,
+    latency_stat,
+    latency_values,
+    memory_bytes,
+    unmatched_arguments,
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One workload's measurement, whichever file it came from."""
+
+    key: str  # matches the same workload across files
+    latencies: tuple[float, ...]  # raw seconds per call; empty when the file lacks them
+    median_s: float | None
+    memory: dict[str, int | None] = field(default_factory=dict)
+    status: str = "ok"
+    images_per_s: float | None = None
+    arguments: dict = field(default_factory=dict)  # call arguments outside the key
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    path: Path
+    kind: str  # "run" or "pytest-benchmark"
+    device_name: str | None
+    entries: tuple[Entry, ...]
+    notes: tuple[str, ...] = ()
+    run: Run | None = None  # the run file read back, for reports (None for pytest-benchmark)
+
+
+def load_results(path: Path | str) -> ResultSet:
+    """Read a run file or a pytest-benchmark JSON file; ``UsageError`` for anything else."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(1 << 16)
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not a results file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    if not head.strip():
+        raise UsageError(f"{path} is empty")
+    if _looks_like_pytest_benchmark(head):
+        return _load_pytest_benchmark(path)
+    return _load_run(path)
+
+
+def _looks_like_pytest_benchmark(head: str) -> bool:
+    stripped = head.lstrip()
+    # A run file's first line is a complete header object with "type"; a pytest-benchmark
+    # file is one (usually indented) object holding "machine_info" and "benchmarks".
+    return stripped.startswith("{") and '"machine_info"' in head and '"benchmarks"' in head
+
+
+def _load_run(path: Path) -> ResultSet:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = read_run(path)
+    entries = []
+    for record in run.configs:
+        try:
+            entries.append(
+                Entry(
+                    key=str(config_key(record)),
+                    latencies=tuple(latency_values(record)),
+                    median_s=latency_stat(record, "median"),
+                    memory=memory_bytes(record),
+                    status=str(record.get("status")),
+                    images_per_s=record.get("images_per_s"),
+                    arguments=unmatched_arguments(record),
+                )
+            )
+        except (TypeError, ValueError, AttributeError):
+            raise UsageError(f"{path}: config record {record.get('config_id')!r} is malformed") from None
+    env = run.header.get("env") or {}
+    return ResultSet(
+        path=path,
+        kind="run",
+        device_name=env.get("device_name"),
+        entries=tuple(entries),
+        notes=tuple(str(w.message) for w in caught),
+        run=run,
+    )
+
+
+def _device_name(machine: object) -> str | None:
+    """The GPU our plugin recorded, else pytest-benchmark's CPU name."""
+    if not isinstance(machine, dict):
+        return None
+    for section, name in (("sdxl_bench", "device_name"), ("cpu", "brand_raw")):
+        value = machine.get(section)
+        if isinstance(value, dict) and value.get(name):
+            return str(value[name])
+    return None
+
+
+def _load_pytest_benchmark(path: Path) -> ResultSet:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not valid JSON (line {exc.lineno}): truncated?") from None
+    benchmarks = data.get("benchmarks") if isinstance(data, dict) else None
+    if not isinstance(benchmarks, list):
+        raise UsageError(f"{path} is not a pytest-benchmark file (no 'benchmarks' list)")
+    entries = []
+    missing_raw = []
+    for bench in benchmarks:
+        if not isinstance(bench, dict) or not isinstance(bench.get("stats"), dict):
+            raise UsageError(f"{path}: a benchmark without 'stats': not a pytest-benchmark file")
+        name = str(bench.get("fullname") or bench.get("name"))
+        stats = bench["stats"]
+        raw = stats.get("data")
+        if not raw:
+            missing_raw.append(name)
+        extra = bench.get("extra_info") or {}
+        try:
+            entries.append(
+                Entry(
+                    key=name,
+                    latencies=tuple(float(v) for v in raw or ()),
+                    median_s=None if stats.get("median") is None else float(stats["median"]),
+                    memory=dict(extra.get("peak_memory_bytes") or {}),
+                    images_per_s=extra.get("images_per_s"),
+                )
+            )
+        except (TypeError, ValueError):
+            raise UsageError(f"{path}: benchmark {name!r} has malformed stats") from None
+    notes = []
+    if missing_raw:
+        notes.append(
+            f"{path}: no raw times for {len(missing_raw)} benchmark(s) (save them with"
+            " pytest --benchmark-save-data): significance cannot be tested for them"
+        )
+    device = _device_name(data.get("machine_info"))
+    return ResultSet(
+        path=path,
+        kind="pytest-benchmark",
+        device_name=device,
+        entries=tuple(entries),
+        notes=tuple(notes),
+    )
