@@ -15,18 +15,9 @@ from typing import Any
 
 import pytest
 
-# Pipelines are expensive to load: one per (model, device, dtype) per pytest process.
-_PIPELINES: dict[tuple[str, str, str], Any] = {}
-
-
-def _pipelines(model, device: str, dtype: str):
-    from bench.build.pipelines import load_pipelines, quiet_libraries
-
-    key = (model.name, device, dtype)
-    if key not in _PIPELINES:
-        quiet_libraries()
-        _PIPELINES[key] = load_pipelines(model, device, dtype)
-    return _PIPELINES[key]
+# Pipelines are expensive to load: one group per (model, device) per pytest process,
+# reloaded only when a test asks for another dtype.
+_PIPELINES: dict[tuple[str, str], Any] = {}
 
 
 def plan_one_config(
@@ -39,20 +30,20 @@ def plan_one_config(
 ):
     """The plan of exactly one config (one batch size, one images-per-prompt value),
     validated like ``sdxl-bench run`` flags: a bad value raises ``UsageError``."""
-    from bench.plan.models import resolve_model
-    from bench.plan.scenario import load_scenario
-    from bench.plan.sweep import SweepOptions, make_plan
+    from bench.execute.session import prepare_plan
+    from bench.plan.request import SweepRequest
+    from bench.plan.sweep import SweepOptions
 
-    return make_plan(
-        load_scenario(scenario),
-        resolve_model(model),
-        SweepOptions(
+    return prepare_plan(SweepRequest(
+        scenario=scenario,
+        model=model,
+        options=SweepOptions(
             batch_sizes=str(batch_size),
             images_per_prompt=str(num_images_per_prompt),
             device=device,
             **options,
         ),
-    )
+    ))
 
 
 class SdxlBench:
@@ -73,10 +64,10 @@ class SdxlBench:
         rounds: int = 5,
         **options: Any,
     ) -> dict:
+        from bench.build.pipeline_groups import PipelineGroups
+        from bench.execute.session import open_session
         from bench.measure.config import prepare_call
         from bench.measure.device import resolve_device, synchronize
-        from bench.measure.inputs import load_images
-        from bench.measure.nvml import NvmlDevice
         from bench.measure.trackers.memory import MemoryTracker
 
         device = resolve_device(device)
@@ -84,19 +75,16 @@ class SdxlBench:
             scenario, model, batch_size, num_images_per_prompt, device, dtype=dtype, **options
         )
         config = plan.configs[0]
-        images = ()
-        if config.task == "img2img":
-            images = load_images(
-                plan.images, plan.scenario.num_default_images, config.height, config.width
-            )
-        pipes = _pipelines(plan.model, device, dtype)
-        call = prepare_call(pipes, config, plan.prompts, images)
+        key = (plan.model.name, device)
+        groups = _PIPELINES.setdefault(key, PipelineGroups(plan.model, device))
+        session = open_session(plan, pipes=groups)
+        call = prepare_call(session.pipes.for_config(config), config, plan.prompts, session.images)
 
         def one_call(generators):
             call(generators)
             synchronize(device)
 
-        memory = MemoryTracker(device, NvmlDevice.open(device))
+        memory = MemoryTracker(device, session.nvml_device)
         with memory.config(call.pipe):
             self.benchmark.pedantic(
                 one_call,

@@ -8,13 +8,14 @@ import time
 import pytest
 import torch
 
-from bench.measure.hardware import parse_peak_override, peak_tflops, probe_matmul
+from bench.measure.hardware import peak_tflops, probe_matmul
 from bench.measure.limits import limit_fields
 from bench.measure.trackers.clocks import ClockTracker
 from bench.measure.trackers.compile import CompileTracker
 from bench.measure.trackers.latency import LatencyTracker
 from bench.measure.trackers.memory import Sampler, current_rss
 from bench.plan.models import resolve_model
+from bench.plan.request import parse_peak_override
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
 

@@ -11,7 +11,6 @@ import time
 
 from bench.build.optimize import apply_optimizations
 from bench.build.pipelines import Pipelines, load_pipelines
-
 from bench.plan.models import ModelSpec
 from bench.plan.sweep import Config
 

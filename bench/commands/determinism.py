@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bench.commands.sweep_options import add_sweep_arguments, plan_from_args
+from bench.commands.sweep_options import add_sweep_arguments, request_from_args
 from bench.errors import UsageError
 
 
@@ -57,11 +58,13 @@ def main(args: argparse.Namespace) -> int:
                              f" {' '.join(args.runs)}")
         return compare_runs(args)
     from bench.determinism import strict
+    from bench.execute.session import prepare_plan
 
-    plan_from_args(args, device=args.device)  # validate every flag before importing torch
+    request = request_from_args(args)
+    prepare_plan(request)  # validate every flag before loading anything
     if args.strict and not strict.in_strict_child():
         return strict.relaunch(sys.argv[1:])
-    return run_checks(args)
+    return run_checks(args, request)
 
 
 def compare_runs(args: argparse.Namespace) -> int:
@@ -78,95 +81,85 @@ def compare_runs(args: argparse.Namespace) -> int:
     return 1 if result.mismatched else 0
 
 
-def run_checks(args: argparse.Namespace) -> int:
-    from bench.commands.run import check_writable, default_out
+@dataclass
+class CheckExecutor:
+    """Executor for the sweep loop: every check of one config, one record per check."""
+
+    checks: Any  # a CheckSession
+    strict: bool
+    results: list = field(default_factory=list)
+    run_wide: bool = True  # the run-wide checks go with the first config
+
+    def __call__(self, plan, config) -> list[dict]:
+        from bench.determinism.verdicts import ERROR, CheckResult
+        from bench.measure.oom import release_memory
+
+        try:
+            results = self.checks.check_config(config, run_wide=self.run_wide)
+            self.run_wide = False
+        except Exception as exc:  # one failing config must not lose the others
+            results = [CheckResult("run", ERROR, f"{type(exc).__name__}: {exc}", config)]
+            release_memory(config.device)
+        self.results.extend(results)
+        return [result.record(strict=self.strict) for result in results]
+
+
+def run_checks(args: argparse.Namespace, request) -> int:
     from bench.determinism import strict
 
     settings = strict.apply() if strict.in_strict_child() else None
-    from bench.build.pipeline_groups import PipelineGroups
-    from bench.build.pipelines import quiet_libraries
     from bench.determinism.checks import CheckSession
     from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.determinism.pixels import DEFAULT_TOLERANCES
-    from bench.determinism.verdicts import (
-        ERROR,
-        CheckResult,
-        explanations,
-        run_wide_lines,
-        summary_line,
-        verdict_table,
-    )
-    from bench.execute.sweep import header_record, now_iso
-    from bench.measure import environment
+    from bench.determinism.verdicts import explanations, run_wide_lines, summary_line, verdict_table
+    from bench.execute.output import check_writable, default_out
+    from bench.execute.session import open_session, prepare_plan
+    from bench.execute.sweep import run_sweep
     from bench.measure.device import resolve_device
-    from bench.measure.inputs import load_images
-    from bench.measure.oom import release_memory
     from bench.present.console import console, progress_bar
     from bench.store.run_file import RunWriter
 
-    device = resolve_device(args.device)
-    plan = plan_from_args(args, device=device)
-    first = plan.configs[0]
+    device = resolve_device(request.options.device)
+    plan = prepare_plan(request, device)
     out = Path(args.out) if args.out else default_out(
         f"determinism_{plan.scenario.name}", plan.model.name, device)
     check_writable(out)
     images_dir = check_images_dir(args.save_images) if args.save_images else None
-    inputs = ()
-    if plan.scenario.task == "img2img":
-        inputs = load_images(plan.images, plan.scenario.num_default_images, first.height, first.width)
-    quiet_libraries()
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    session = open_session(plan, request)
     settings = settings or strict.settings()
-    pipes = PipelineGroups(plan.model, device)
-    pipes.for_config(first)  # a model that cannot load is a one-line error before any check
-    env = environment.collect(device)
-    header = header_record(plan, ["sdxl-bench", *sys.argv[1:]], env)
-    header.update({"mode": "determinism", "tolerance": args.tolerance,
-                   "default_tolerances": DEFAULT_TOLERANCES, "determinism": settings,
-                   "images_dir": str(images_dir) if images_dir else None})
+    header = session.header(["sdxl-bench", *sys.argv[1:]], mode="determinism",
+                            tolerance=args.tolerance, default_tolerances=DEFAULT_TOLERANCES,
+                            determinism=settings,
+                            images_dir=str(images_dir) if images_dir else None)
     saver = None
     if images_dir:
         saver = ImageSaver(images_dir, plan.model.name, plan.prompts, plan.images,
                            plan.scenario.num_default_images, header["run_id"], header["command"])
-    session = CheckSession(pipes, plan.prompts, inputs, args.tolerance,
-                           on_images=saver.record_fields if saver else None)
-    results = []
-    started = time.perf_counter()
-    status = "interrupted"
+    execute = CheckExecutor(CheckSession(session.pipes, plan.prompts, session.images, args.tolerance,
+                                         on_images=saver.record_fields if saver else None),
+                            strict=settings["strict"])
+
+    def footer(records: list[dict]) -> dict:
+        return {"checks": len(execute.results), "failed": sum(r.failed for r in execute.results)}
+
     with RunWriter(out) as writer:
         writer.write(header)
-        try:
-            with progress_bar(len(plan.configs)) if not args.quiet else _NoProgress() as progress:
+        sweep = dict(skip_after_oom=False, footer=footer)
+        if args.quiet:
+            _, code = run_sweep(plan, execute, writer, **sweep)
+        else:
+            with progress_bar(len(plan.configs)) as progress:
                 task = progress.add_task(f"determinism · {plan.scenario.name} on {device}",
                                          total=len(plan.configs))
-                run_wide = True
-                for config in plan.configs:
-                    try:
-                        config_results = session.check_config(config, run_wide=run_wide)
-                        run_wide = False
-                    except Exception as exc:  # one failing config must not lose the others
-                        config_results = [CheckResult("run", ERROR, f"{type(exc).__name__}: {exc}",
-                                                      config)]
-                        release_memory(config.device)
-                    for result in config_results:
-                        writer.write(result.record(strict=settings["strict"]))
-                        results.append(result)
-                    progress.advance(task)
-            status = "complete"
-        finally:
-            writer.write({
-                "type": "footer", "status": status, "finished_at": now_iso(),
-                "duration_s": time.perf_counter() - started, "configs": len(plan.configs),
-                "checks": len(results), "failed": sum(r.failed for r in results),
-            })
+                _, code = run_sweep(plan, execute, writer, **sweep,
+                                    on_config=lambda r: progress.advance(task)
+                                    if r.get("check") in (None, "run", "repeatability") else None)
+    results = execute.results
     out_console = console()
     mode = " · strict" if settings["strict"] else ""
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(verdict_table(results, title=f"determinism · {plan.scenario.name} ·"
-                                    f" {plan.model.name} · {env['device_name']} · {dtypes}{mode}"))
+                                    f" {plan.model.name} · {session.env['device_name']} · {dtypes}{mode}"))
     for line in run_wide_lines(results):
         out_console.print(line)
     for line in explanations(results):
@@ -175,18 +168,7 @@ def run_checks(args: argparse.Namespace) -> int:
     if images_dir:
         out_console.print(f"images: {images_dir} (manifest.json)")
     out_console.print(f"run file: {out}")
+    if code:
+        print(f"sdxl-bench: interrupted; the checks finished so far are in {out}", file=sys.stderr)
+        return code
     return 1 if any(r.failed for r in results) else 0
-
-
-class _NoProgress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return None
-
-    def add_task(self, *args, **kwargs):
-        return 0
-
-    def advance(self, task):
-        return None

@@ -89,3 +89,12 @@ def check_distributed_arguments(args: argparse.Namespace, under_torchrun: bool) 
             raise UsageError("--scaling runs on one node; drop --nnodes (compare multi-node run"
                              " files instead)")
         scaling_sizes(args)
+
+
+def launch_spec(args: argparse.Namespace):
+    """The launcher flags as ``bench.execute.distributed.launch.Launch`` (checked already)."""
+    from bench.execute.distributed.launch import Launch
+
+    return Launch(nproc=args.nproc, device=args.device, nnodes=args.nnodes,
+                  node_rank=args.node_rank, rdzv_endpoint=args.rdzv_endpoint,
+                  scaling=scaling_sizes(args) if args.scaling is not None else None)

@@ -7,7 +7,7 @@ import json
 import sys
 
 from bench.commands.reliability_options import check_reliability_args
-from bench.commands.sweep_options import add_sweep_arguments, plan_from_args
+from bench.commands.sweep_options import add_sweep_arguments, request_from_args
 from bench.errors import UsageError
 from bench.plan.sweep import parse_int_list
 
@@ -37,11 +37,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.set_defaults(warmup=0, repeats=1)
     return parser
-
-
-def _probe_args(args: argparse.Namespace, axis: str, size: int) -> argparse.Namespace:
-    flag = AXIS_FLAGS[axis][2:].replace("-", "_")
-    return argparse.Namespace(**{**vars(args), flag: str(size)})
 
 
 def _check_axis(args: argparse.Namespace, scenario) -> str:
@@ -86,47 +81,37 @@ def _summary(best: int | None, probes: list, axis: str) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.execute.session import prepare_plan
+
     check_reliability_args(args)
-    draft = plan_from_args(args, device=args.device)
+    request = request_from_args(args)
+    draft = prepare_plan(request)
     axis = _check_axis(args, draft.scenario)
-    largest = plan_from_args(_probe_args(args, axis, args.limit), device=args.device)
+    option = AXIS_FLAGS[axis][2:].replace("-", "_")
+    largest = prepare_plan(request.replace_options(**{option: str(args.limit)}))
     if len(largest.configs) != 1:
         varying = ", ".join(largest.configs[0].id_axes) or "several values"
         raise UsageError(f"max-batch probes one config per size, but the flags sweep {varying};"
                          " give one value each")
-    from bench.build.pipeline_groups import PipelineGroups
-    from bench.build.pipelines import quiet_libraries
     from bench.execute.executors import InProcess
     from bench.execute.interrupts import Interrupted, InterruptGuard
     from bench.execute.isolate import Isolated
     from bench.execute.max_batch import Probe, ProbeFailed, find_max_batch
+    from bench.execute.session import open_session
     from bench.measure.device import resolve_device
-    from bench.measure.inputs import load_images
     from bench.present.console import console
 
-    images = ()
-    if draft.scenario.task == "img2img":
-        first = draft.configs[0]
-        images = load_images(draft.images, draft.scenario.num_default_images, first.height,
-                             first.width)
-    device = resolve_device(args.device)
-    args.device = device
+    device = resolve_device(request.options.device)
+    request = request.replace_options(device=device)
+    session = open_session(prepare_plan(request), request, load=not args.isolate)
     if args.isolate:
-        execute = Isolated({k: v for k, v in vars(args).items() if k != "handler"},
-                           args.memory_budget)
-    else:
-        quiet_libraries()
-        import torch
-
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        pipes = PipelineGroups(draft.model, device)  # dtype and optimizations of the flags
-        pipes.for_config(draft.configs[0])
-        execute = InProcess(pipes, images, None, args.memory_budget)
+        execute = Isolated(request, args.memory_budget)
+    else:  # dtype and optimizations of the flags
+        execute = InProcess(session.pipes, session.images, None, args.memory_budget)
     out = console(stderr=args.json)
 
     def probe(size: int) -> Probe:
-        plan = plan_from_args(_probe_args(args, axis, size), device=device)
+        plan = prepare_plan(request.replace_options(**{option: str(size)}))
         with guard.interruptible():
             record = execute(plan, plan.configs[0])
         result = Probe(size, record["status"] == "ok", record)

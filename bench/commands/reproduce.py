@@ -76,29 +76,29 @@ def main(args: argparse.Namespace) -> int:
 
     from PIL import Image
 
-    from bench.build.pipeline_groups import PipelineGroups
-    from bench.build.pipelines import quiet_libraries
     from bench.determinism.manifest import load_png
     from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
     from bench.determinism.single import single_call
+    from bench.execute.session import open_session
     from bench.measure.config import prepare_call
     from bench.measure.device import resolve_device
     from bench.measure.images import content_hash, to_uint8
-    from bench.measure.inputs import load_images
+    from bench.plan.request import SweepRequest
+    from bench.plan.scenario import Scenario
+    from bench.plan.sweep import Plan
 
     device = resolve_device(args.device)
     config = replace(original, device=device, warmup=0, repeats=1)
     prompts = tuple(manifest.data["prompts"])
-    inputs = ()
-    if config.task == "img2img":
-        inputs = load_images(tuple(manifest.data.get("input_images", [])),
-                             manifest.data.get("num_default_images", 3), config.height, config.width)
-    quiet_libraries()
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    pipes = PipelineGroups(model, device).for_config(config)  # dtype and optimizations as made
+    input_images = tuple(manifest.data.get("input_images", []))
+    scenario = Scenario(name=config.scenario, description=f"as recorded in {manifest.folder}",
+                        task=config.task, prompts=prompts, images=input_images,
+                        num_default_images=manifest.data.get("num_default_images", 3))
+    plan = Plan(scenario=scenario, model=model, prompts=prompts, images=input_images,
+                configs=(config,))
+    session = open_session(plan, SweepRequest(threads=args.threads))
+    pipes = session.pipes.for_config(config)  # dtype and optimizations as made
+    inputs = session.images
     if args.exact:
         call = prepare_call(pipes, config, prompts, inputs)
         image = call(call.fresh_generators())[entry["index"]]

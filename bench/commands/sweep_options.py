@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bench.plan.request import SweepRequest
 from bench.plan.sweep import DEFAULT_BATCH_SIZES, DEFAULT_IMAGES_PER_PROMPT, DTYPES, Plan, SweepOptions
 
 
@@ -73,23 +74,10 @@ def add_optimization_arguments(parser: argparse.ArgumentParser) -> None:
                        " every dtype, or float32=X,bfloat16=Y")
 
 
-def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
-    """Validate the flags and build the plan; raises ``UsageError`` before any loading."""
-    from bench.plan.models import resolve_model
+def request_from_args(args: argparse.Namespace) -> SweepRequest:
+    """The sweep flags as a typed request (the one place that reads them)."""
     from bench.plan.optimizations import SWITCHES
-    from bench.plan.scenario import load_scenario
-    from bench.plan.sweep import make_plan
 
-    if args.threads is not None and args.threads < 1:
-        from bench.errors import UsageError
-
-        raise UsageError(f"--threads {args.threads}: must be a positive integer")
-    if getattr(args, "peak_tflops", None) is not None:
-        from bench.measure.hardware import parse_peak_override
-
-        parse_peak_override(args.peak_tflops)
-    scenario = load_scenario(args.scenario)
-    model = resolve_model(args.model, args.variant)
     options = SweepOptions(
         batch_sizes=args.batch_sizes,
         images_per_prompt=args.images_per_prompt,
@@ -97,7 +85,7 @@ def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
         height=args.height,
         width=args.width,
         dtype=args.dtype,
-        device=device,
+        device=args.device,
         seed=args.seed,
         warmup=args.warmup,
         repeats=args.repeats,
@@ -110,4 +98,13 @@ def plan_from_args(args: argparse.Namespace, device: str) -> Plan:
         attention=args.attention,
         switches=tuple((axis, getattr(args, axis)) for axis in SWITCHES),
     )
-    return make_plan(scenario, model, options)
+    return SweepRequest(scenario=args.scenario, model=args.model, variant=args.variant,
+                        options=options, threads=args.threads,
+                        peak_tflops=getattr(args, "peak_tflops", None))
+
+
+def plan_from_args(args: argparse.Namespace, device: str | None = None) -> Plan:
+    """Validate the flags and build the plan; raises ``UsageError`` before any loading."""
+    from bench.execute.session import prepare_plan
+
+    return prepare_plan(request_from_args(args), device)

@@ -1,7 +1,7 @@
 """``--isolate``: the manager side — one fresh worker process per config.
 
 The manager (this process) plans and writes the run file; a worker (``bench.execute.worker``)
-re-plans from the same flags, loads the model, measures one config and writes the record
+re-plans from the same request, loads the model, measures one config and writes the record
 to a file that the manager reads back. A worker that runs out of memory reports ``oom``
 itself; one that dies (segfault, kernel OOM killer, ``kill -9``) is recorded as
 ``crashed`` with its exit signal, and the sweep goes on with a fresh worker.
@@ -19,19 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bench
-from bench.execute.executors import failed_record
+from bench.measure.config import failed_record
+from bench.plan.request import SweepRequest
 from bench.plan.sweep import Config, Plan
 
-AXIS_FLAGS = {"batch_size": "batch_sizes", "num_images_per_prompt": "images_per_prompt"}
+AXIS_OPTIONS = {"batch_size": "batch_sizes", "num_images_per_prompt": "images_per_prompt"}
 STOP_GRACE_S = 10.0
 
 
-def worker_args(args: dict, plan: Plan, config: Config) -> dict:
-    """The flags as given, narrowed to this one config (so the worker plans only it)."""
-    narrowed = dict(args)
-    for axis in plan.scenario.axes:
-        narrowed[AXIS_FLAGS[axis]] = str(getattr(config, axis))
-    return narrowed
+def worker_request(request: SweepRequest, plan: Plan, config: Config) -> SweepRequest:
+    """The request narrowed to this one config's batch layout (the worker plans only it)."""
+    return request.replace_options(**{AXIS_OPTIONS[axis]: str(getattr(config, axis))
+                                      for axis in plan.scenario.axes})
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -68,12 +67,13 @@ def crashed_record(config: Config, returncode: int, stderr_tail: str) -> dict:
 class Isolated:
     """Executor: measure each config in a new ``python -m bench.execute.worker`` process."""
 
-    args: dict  # the parsed command-line flags (JSON-able)
+    request: SweepRequest
     memory_budget_gib: float | None = None
     workers: list[int] = field(default_factory=list)  # pids started, for the curious
 
     def __call__(self, plan: Plan, config: Config) -> dict:
-        request = {"args": worker_args(self.args, plan, config), "config_id": config.config_id,
+        request = {"sweep": worker_request(self.request, plan, config).to_json(),
+                   "config_id": config.config_id,
                    "memory_budget_gib": self.memory_budget_gib}
         env = dict(os.environ)
         package_root = str(Path(bench.__file__).resolve().parent.parent)

@@ -1,49 +1,50 @@
-"""The sweep: plan → build → measure → store, one config at a time.
+"""The sweep: every config of a plan through one executor, each record stored before the next.
 
-Each finished config is written (and flushed) before the next starts. A config that
-fails is recorded with its status and the sweep goes on; SIGINT or SIGTERM records the
-config in flight as ``interrupted``, writes the footer and ends the run.
+This is the only sweep loop. Executors are interchangeable (``InProcess``, ``Isolated``,
+a data-parallel rank's ``RankExecutor``); interrupts, skipping after an out-of-memory
+config, resuming and the footer live here and nowhere else.
+
+- A config that fails is recorded with its status and the sweep goes on.
+- SIGINT/SIGTERM while a config is measured records it ``interrupted``; outside that
+  window the signal is only remembered, so a record is never torn. Then the footer.
+- An executor that can no longer go on (a data-parallel peer died) raises ``Abort``
+  with the record of the config in flight: it is written, then the footer.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from typing import Protocol
 
-from bench import __version__
-from bench.execute.executors import InProcess, failed_record
 from bench.execute.interrupts import Interrupted, InterruptGuard
-from bench.measure.oom import is_out_of_memory as _is_out_of_memory  # noqa: F401 (older imports)
-from bench.measure.oom import release_memory, skip_reason
+from bench.execute.session import now_iso
+from bench.measure.config import failed_record
+from bench.measure.oom import skip_reason
 from bench.plan.sweep import Config, Plan
-from bench.store.run_file import SCHEMA_VERSION, RunWriter
-
-__all__ = ["Interrupted", "failed_record", "header_record", "release_memory", "run_sweep"]
+from bench.store.run_file import RunWriter
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+class Executor(Protocol):
+    """Measures one config and returns its record (or its records: one per determinism
+    check); never raises for a failing config."""
+
+    def __call__(self, plan: Plan, config: Config) -> dict | list[dict]: ...
 
 
-def header_record(plan: Plan, argv: list[str], env: dict) -> dict:
-    return {
-        "type": "header",
-        "schema": SCHEMA_VERSION,
-        "tool": "sdxl-bench",
-        "version": __version__,
-        "run_id": uuid.uuid4().hex[:12],
-        "started_at": now_iso(),
-        "command": argv,
-        "plan": plan.describe(),
-        "env": env,
-    }
+class Abort(Exception):
+    """The sweep cannot go on; ``record`` is the config in flight, ``exit_code`` the run's."""
+
+    def __init__(self, record: dict, exit_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.record, self.exit_code, self.reason = record, exit_code, reason
 
 
-def _write(writer: RunWriter, record: dict, config: Config) -> dict:
+def _write(writer: RunWriter | None, record: dict, config: Config) -> dict:
     """Write a record; one that cannot be serialised becomes an ``error`` record instead
     of ending the sweep (the exception is raised before anything reaches the file)."""
+    if writer is None:
+        return record
     try:
         writer.write(record)
     except (TypeError, ValueError) as exc:
@@ -54,32 +55,33 @@ def _write(writer: RunWriter, record: dict, config: Config) -> dict:
 
 def run_sweep(
     plan: Plan,
-    pipes,
-    images: tuple,
-    writer: RunWriter,
-    nvml_device=None,
-    on_config: Callable[[dict], None] | None = None,
+    execute: Executor,
+    writer: RunWriter | None,
     *,
-    execute: Callable[[Plan, Config], dict] | None = None,
     skip_after_oom: bool = True,
     previous: Sequence[dict] = (),
     annotate: Callable[[Config, dict], dict] | None = None,
+    label: Callable[[Config, dict], dict] | None = None,
+    on_config: Callable[[dict], None] | None = None,
+    footer: dict | Callable[[list[dict]], dict] | None = None,
 ) -> tuple[list[dict], int]:
-    """Measure every config; returns the records and the exit code (0, 130 or 143).
+    """Measure every config; returns the new records and the exit code (0, 1, 130, 143).
 
-    ``execute`` measures one config (default: in this process with ``pipes``: loaded
-    pipelines, or a ``PipelineGroups`` that builds one per dtype/optimizations group);
-    ``previous`` are finished records of a resumed run: their configs are not run again.
-    ``annotate`` adds derived fields (FLOPs, MFU, warnings) to measured records; it must
-    not raise.
+    ``writer`` None measures without storing (data-parallel ranks other than rank 0).
+    ``previous``: finished records of a resumed run; their configs are not run again.
+    ``annotate`` adds derived fields (FLOPs, MFU, warnings) to measured records.
+    ``label`` adds fields to every record, the loop's own included (a rank's world size).
+    ``footer`` extra footer fields, or a function of the records that makes them; None
+    writes no footer (one part of a ``--scaling`` run).
     """
-    execute = execute or InProcess(pipes, images, nvml_device)
     done = {r["config_id"] for r in previous}
     by_id = {c.config_id: c for c in plan.configs}
     out_of_memory = [by_id[r["config_id"]] for r in previous
                      if r.get("status") == "oom" and r["config_id"] in by_id]
     records: list[dict] = []
+    measured = 0
     started = time.perf_counter()
+    aborted: Abort | None = None
     with InterruptGuard() as guard:
         try:
             for config in plan.configs:
@@ -89,27 +91,40 @@ def run_sweep(
                     continue
                 reason = skip_reason(config, out_of_memory) if skip_after_oom else None
                 if reason:
-                    record = failed_record(config, "skipped", reason)
+                    produced = failed_record(config, "skipped", reason)
                 else:
                     try:
                         with guard.interruptible():
-                            record = execute(plan, config)
+                            produced = execute(plan, config)
                     except Interrupted as stop:
-                        record = failed_record(config, "interrupted", f"stopped by {stop}")
-                    if annotate and record["status"] not in ("interrupted", "crashed"):
+                        produced = failed_record(config, "interrupted", f"stopped by {stop}")
+                    except Abort as abort:
+                        aborted, produced = abort, abort.record
+                measured += 1
+                for record in produced if isinstance(produced, list) else [produced]:
+                    if annotate and record.get("type") == "config" and not reason and \
+                            record["status"] not in ("interrupted", "crashed"):
                         record.update(annotate(config, record))
-                record = _write(writer, record, config)
-                records.append(record)
-                if record["status"] == "oom":
-                    out_of_memory.append(config)
-                if on_config:
-                    on_config(record)
+                    if label:
+                        record.update(label(config, record))
+                    record = _write(writer, record, config)
+                    records.append(record)
+                    if record.get("status") == "oom":
+                        out_of_memory.append(config)
+                    if on_config:
+                        on_config(record)
+                if aborted:
+                    break
         finally:
-            writer.write({
-                "type": "footer",
-                "status": "interrupted" if guard.signum else "complete",
-                "finished_at": now_iso(),
-                "duration_s": time.perf_counter() - started,
-                "configs": len(previous) + len(records),
-            })
-    return records, guard.exit_code
+            if writer is not None and footer is not None:
+                extra = footer(records) if callable(footer) else footer
+                writer.write({
+                    "type": "footer",
+                    "status": "interrupted" if guard.signum or aborted else "complete",
+                    "finished_at": now_iso(),
+                    "duration_s": time.perf_counter() - started,
+                    "configs": len(previous) + measured,
+                    **({"error": aborted.reason} if aborted else {}),
+                    **extra,
+                })
+    return records, aborted.exit_code if aborted else guard.exit_code

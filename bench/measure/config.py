@@ -1,14 +1,16 @@
-"""Measure one config: warm-up calls, then timed calls wrapped by composed trackers."""
+"""Measure one config in this process: warm-up calls, then timed calls wrapped by composed
+trackers; any failure becomes a record (``oom``, ``error``), never a lost sweep."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from bench.measure.generators import check_generator_count, generator_device, make_generators
 from bench.measure.images import content_hash, has_nan, is_black
 from bench.measure.inputs import CallInputs, layout_call
+from bench.measure.oom import MemoryBudget, is_out_of_memory, memory_reached, release_memory, reset_peaks
 from bench.measure.trackers import Tracker
 from bench.measure.trackers.clocks import ClockTracker
 from bench.measure.trackers.compile import CompileTracker
@@ -17,6 +19,8 @@ from bench.measure.trackers.latency import LatencyTracker
 from bench.measure.trackers.memory import MemoryTracker
 from bench.measure.trackers.stages import StageTracker
 from bench.plan.sweep import Config
+
+GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -122,4 +126,38 @@ def measure_config(
     record["watermark"] = getattr(call.pipe, "watermark", None) is not None
     if on_images:
         record.update(on_images(config, images))
+    return record
+
+
+def failed_record(config: Config, status: str, error: str, **extra) -> dict:
+    """A config record for a config that has no measurement (oom, skipped, error, …)."""
+    return {"type": "config", **config.describe(), "status": status, "error": error,
+            "latency_s": None, "images_per_s": None, **extra}
+
+
+def measure_in_process(plan, config: Config, pipes, images: tuple, nvml_device=None,
+                       memory_budget_gib: float | None = None, on_images=None) -> dict:
+    """Measure one config; an exception becomes an ``oom`` or ``error`` record.
+
+    ``Interrupted`` (a ``BaseException``) is not caught: the caller records it.
+    """
+    budget = (MemoryBudget(int(memory_budget_gib * GIB), config.device)
+              if memory_budget_gib else None)
+    reset_peaks(config.device)
+    try:
+        with budget or nullcontext():
+            group = pipes.for_config(config) if hasattr(pipes, "for_config") else pipes
+            call = prepare_call(group, config, plan.prompts, images)
+            record = measure_config(
+                call, default_trackers(config, nvml_device), plan.scenario.check_repeats, on_images
+            )
+    except Exception as exc:  # one failing config must not spoil the sweep
+        oom = is_out_of_memory(exc)
+        message = f"{type(exc).__name__}: {exc}".strip()
+        extra: dict = {"peak_memory_bytes": memory_reached(config.device)} if oom else {}
+        record = failed_record(config, "oom" if oom else "error", message.splitlines()[0], **extra)
+    if record["status"] != "ok":  # after the except block: the traceback's tensors are gone
+        release_memory(config.device)
+    if budget:
+        record.update(budget.result())
     return record

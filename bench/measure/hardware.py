@@ -47,31 +47,6 @@ def find_gpu(device_name: str) -> GpuPeak | None:
     return None
 
 
-def parse_peak_override(text: str) -> dict[str, float]:
-    """``--peak-tflops``: ``300`` (every dtype) or ``float32=60,bfloat16=900``."""
-    from bench.errors import UsageError
-    from bench.plan.sweep import DTYPES
-
-    def number(value: str) -> float:
-        try:
-            tflops = float(value)
-        except ValueError:
-            tflops = -1.0
-        if not tflops > 0:
-            raise UsageError(f"--peak-tflops {text!r}: {value!r} is not a positive number of TFLOP/s")
-        return tflops
-
-    if "=" not in text:
-        return dict.fromkeys(DTYPES, number(text.strip()))
-    peaks = {}
-    for item in text.split(","):
-        dtype, _, value = item.partition("=")
-        if dtype.strip() not in DTYPES:
-            raise UsageError(f"--peak-tflops {text!r}: {dtype.strip()!r} is not one of {', '.join(DTYPES)}")
-        peaks[dtype.strip()] = number(value.strip())
-    return peaks
-
-
 def peak_tflops(device_name: str | None, dtype: str, override: dict[str, float] | None = None
                 ) -> tuple[float | None, str]:
     """(peak TFLOP/s, where it came from) — or (None, why there is none)."""

@@ -26,8 +26,11 @@ def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | No
 
 
 def limit_fields(config: Config, record: dict, device_name: str | None,
-                 peak_override: dict[str, float] | None = None) -> dict:
-    """FLOPs, achieved TFLOP/s, MFU and warnings for one record (never raises)."""
+                 peak_override: dict[str, float] | None = None, world_size: int = 1) -> dict:
+    """FLOPs, achieved TFLOP/s, MFU and warnings for one record (never raises).
+
+    A data-parallel record's images/s is over ``world_size`` devices, so its MFU is
+    against ``world_size`` times one device's peak."""
     try:
         from bench.measure.flops import flops_per_image
 
@@ -41,7 +44,7 @@ def limit_fields(config: Config, record: dict, device_name: str | None,
         "achieved_tflops": achieved,
         "peak_tflops": peak,
         "peak_source": peak_source,
-        "mfu": achieved / peak if achieved is not None and peak else None,
+        "mfu": achieved / (peak * world_size) if achieved is not None and peak else None,
     })
     vae_dtype, dtype_warning = dtype_notes(config, record.get("vae_force_upcast"))
     fields["vae_decode_dtype"] = vae_dtype

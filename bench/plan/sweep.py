@@ -180,8 +180,8 @@ def pair_count(scenario: Scenario, prompts: tuple[str, ...], images: tuple[str, 
 
 def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Plan:
     """Validate every flag and expand the grid: dtype × optimizations × size × steps × batch
-    size × images per prompt (outermost first). Asks torch/diffusers only about the
-    optimizations requested (``optimizations.check_supported``)."""
+    size × images per prompt (outermost first). Whether the installed torch and diffusers
+    can do the optimizations is asked later (``bench.execute.session.prepare_plan``)."""
     dtypes = tuple(d.strip() for d in options.dtype.split(","))
     for dtype in dtypes:
         if dtype not in DTYPES:
@@ -262,9 +262,6 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
     if scenario.task == "img2img":
         pair_count(scenario, prompts, images)
 
-    from bench.build.optimize import check_supported
-
-    check_supported(optimizations, dtypes, options.device, warmup)
     id_axes = tuple(axis for axis, count in (("dtype", len(dtypes)), ("size", len(shapes)),
                                              ("steps", len(step_values))) if count > 1) + varying
     # Pipeline-building axes outermost, so each (dtype, optimizations) group loads once.

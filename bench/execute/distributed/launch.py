@@ -121,22 +121,33 @@ def check_gpu_count(device: str, nproc: int) -> None:
                          " use --device cpu for CPU ranks)")
 
 
-def launch(args, argv: list[str], out: Path, option_strings: list[str]) -> int:
+@dataclass(frozen=True)
+class Launch:
+    """The launcher's flags, checked: ranks per node, nodes, and the ``--scaling`` sizes."""
+
+    nproc: int
+    device: str = "auto"
+    nnodes: int = 1
+    node_rank: int = 0
+    rdzv_endpoint: str | None = None
+    scaling: tuple[int, ...] | None = None  # world sizes, ascending, 1 first
+
+
+def launch(spec: Launch, argv: list[str], out: Path, option_strings: list[str]) -> int:
     """Start the ranks (once, or once per world size with ``--scaling``); returns the exit code."""
     from bench.analyse.scaling import drop_torn_tail
-    from bench.commands.distributed_options import scaling_sizes
 
-    check_gpu_count(args.device, args.nproc)
+    check_gpu_count(spec.device, spec.nproc)
     user_command = ("sdxl-bench", *argv)
     argv = [*rank_argv(argv, option_strings), "--out", str(out)]
-    if args.scaling is None:
-        command = torchrun_command(argv, args.nproc, args.nnodes, args.node_rank,
-                                   args.rdzv_endpoint)
+    if spec.scaling is None:
+        command = torchrun_command(argv, spec.nproc, spec.nnodes, spec.node_rank,
+                                   spec.rdzv_endpoint)
         code = _run_torchrun(command, Segment(command=user_command))
         if code:
             _report_failure(code, out)
         return code
-    sizes = scaling_sizes(args)
+    sizes = spec.scaling
     started = time.perf_counter()
     code = 0
     for index, size in enumerate(sizes):

@@ -1,8 +1,9 @@
-"""A rank's side of a data-parallel run: build, measure every config, rank 0 writes.
+"""A rank's side of a data-parallel run: the one session setup, the one sweep loop.
 
-Every rank loads the pipelines on its own device and measures its share of each config;
-the per-rank results are gathered on every rank, and rank 0 writes the aggregate record
-(flushed) before the next config starts, as the single-process runner does.
+Every rank opens the session (pipelines on its own device) and runs ``run_sweep`` with a
+``RankExecutor``: it measures its share of each config, the per-rank records are gathered
+on every rank (so all ranks agree on each config's status), and rank 0 writes the
+aggregate record (flushed) before the next config starts.
 
 How a run ends early:
 - a rank's call raises (OOM, error): the config is recorded with that rank's error and
@@ -20,9 +21,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.execute.distributed import world as distributed
 from bench.execute.distributed.launch import Segment, segment_from_env
@@ -34,9 +35,12 @@ from bench.execute.distributed.shards import (
     prepare_shard,
 )
 from bench.execute.distributed.world import PeerFailure, World
-from bench.execute.executors import failed_record
-from bench.execute.interrupts import Interrupted
-from bench.execute.sweep import now_iso
+from bench.execute.output import check_writable, default_out
+from bench.execute.session import Session
+from bench.execute.sweep import Abort
+from bench.measure.config import failed_record
+from bench.plan.request import SweepRequest
+from bench.plan.sweep import Config, Plan
 
 
 def injected_fault(rank: int, config_index: int, spec: str | None = None) -> str | None:
@@ -66,167 +70,121 @@ def _save_shares(saver, config, shares: list) -> dict:
         return {"images_dir": None, "images_error": str(exc)}
 
 
-def _measure_config(pipes, plan, config, index, images, world, nvml_device):
-    """This rank's share measured and the per-call latency maxima; raises only
-    ``PeerFailure`` / ``Interrupted``."""
-    fault = injected_fault(world.rank, index)
-    call, result = measure_rank(
-        lambda: prepare_shard(pipes.for_config(config), config, plan.prompts, images, world.rank,
-                              world.world_size, fault),
-        config, nvml_device, plan.scenario.check_repeats)
-    latencies = distributed.max_across(call_latencies(result, config.repeats))
-    return call, result, latencies
+@dataclass
+class RankExecutor:
+    """Executor: this rank's share of a config, aggregated over all ranks."""
 
+    session: Session
+    world: World
+    info: dict  # this rank's identity, gathered with its record
+    save_images: bool = False
+    saver: Any = None  # rank 0's ImageSaver when saving
 
-@contextmanager
-def signals_deferred():
-    """Hold SIGINT/SIGTERM while a record is written; they arrive right after."""
-    mask = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, mask)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, mask)
+    @property
+    def world_fields(self) -> dict:
+        return {"world_size": self.world.world_size, "backend": distributed.BACKEND}
 
+    def __call__(self, plan: Plan, config: Config) -> dict:
+        session, world = self.session, self.world
+        fault = injected_fault(world.rank, plan.configs.index(config))
+        try:
+            call, result = measure_rank(
+                lambda: prepare_shard(session.pipes.for_config(config), config, plan.prompts,
+                                      session.images, world.rank, world.world_size, fault),
+                config, session.nvml_device, plan.scenario.check_repeats)
+            latencies = distributed.max_across(call_latencies(result, config.repeats))
+            results = distributed.all_gather({**self.info, **result}, world)
+            record = aggregate_record(config, results, latencies, self.world_fields)
+            if record["status"] == "ok":
+                record.update(session.pipes.describe(config))
+            if self.save_images:
+                mine = call.last_images[0] if result["status"] == "ok" else None
+                shares = distributed.gather_to_main(mine, world)
+                if self.saver is not None and record["status"] == "ok":
+                    record.update(_save_shares(self.saver, config, shares))
+        except PeerFailure as exc:
+            reason = f"a rank stopped responding: {exc}"
+            raise Abort(failed_record(config, "crashed", reason), 1, reason) from exc
+        return record
 
-def run_rank_sweep(plan, pipes, images: tuple, world: World, info: dict, writer,
-                   nvml_device, segment: Segment, save_images: bool = False, saver=None):
-    """Measure every config on this rank; rank 0 writes (and saves images through
-    ``saver`` when ``save_images``). ``pipes``: a ``PipelineGroups``. Returns (records,
-    exit code)."""
-    records: list[dict] = []
-    started = time.perf_counter()
-    exit_code = 0
-    failure = None
-    world_fields = {"world_size": world.world_size, "backend": distributed.BACKEND}
-    handlers = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for index, config in enumerate(plan.configs):
-            config_id = config_id_for(config, world.world_size, segment)
-            try:
-                call, result, latencies = _measure_config(pipes, plan, config, index, images,
-                                                          world, nvml_device)
-                results = distributed.all_gather({**info, **result}, world)
-                record = aggregate_record(config, results, latencies, world_fields, config_id)
-                if save_images:
-                    mine = call.last_images[0] if result["status"] == "ok" else None
-                    shares = distributed.gather_to_main(mine, world)
-                    if saver is not None and record["status"] == "ok":
-                        record.update(_save_shares(saver, config, shares))
-            except Interrupted as stop:
-                note = " (torchrun sends it when a rank fails)" if stop.signum == signal.SIGTERM else ""
-                record = failed_record(config, "interrupted", f"stopped by {stop}{note}",
-                                       **world_fields)
-                exit_code = stop.exit_code
-            except PeerFailure as exc:
-                failure = f"a rank stopped responding: {exc}"
-                record = failed_record(config, "crashed", failure, **world_fields)
-                exit_code = 1
-            record["config_id"] = config_id
-            record.setdefault("base_config_id", config.config_id)
-            if writer:
-                with signals_deferred():  # a record is never torn by the signal that ends the run
-                    writer.write(record)
-            records.append(record)
-            if exit_code:
-                break
-    except Interrupted as stop:
-        exit_code = stop.exit_code
-    finally:
-        _ignore_signals()
-        if writer and segment.footer:
-            footer = {"type": "footer", "status": "interrupted" if exit_code else "complete",
-                      "finished_at": now_iso(), "duration_s": time.perf_counter() - started,
-                      "configs": len(records), "world_size": world.world_size}
-            if failure:
-                footer["error"] = failure
-            writer.write(footer)
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
-    return records, exit_code
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+    def label(self, segment: Segment):
+        """Fields every record of this rank's run carries, the loop's own records included."""
+        def fields(config: Config, record: dict) -> dict:
+            extra = {**self.world_fields, "config_id": config_id_for(config, self.world.world_size,
+                                                                   segment),
+                     "base_config_id": config.config_id}
+            if record["status"] == "interrupted" and "SIGTERM" in (record.get("error") or ""):
+                extra["error"] = record["error"] + " (torchrun sends it when a rank fails)"
+            return extra
+        return fields
 
 
 def _ignore_signals() -> None:
+    """After the sweep: a second signal must not kill a rank in the middle of teardown."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
 
 
-def rank_main(args, world: World) -> int:
+def rank_main(request: SweepRequest, world: World, out: Path | None, save_images: str | None,
+              dist_timeout: float, skip_after_oom: bool = True) -> int:
     """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself)."""
-    from bench.build.pipeline_groups import PipelineGroups
-    from bench.build.pipelines import quiet_libraries
-    from bench.commands.run import check_writable, default_out
-    from bench.commands.sweep_options import plan_from_args
     from bench.execute.distributed.world import rank_device
-    from bench.execute.sweep import header_record
-    from bench.measure import environment
-    from bench.measure.inputs import load_images
-    from bench.measure.nvml import NvmlDevice
+    from bench.execute.session import open_session, prepare_plan
+    from bench.execute.sweep import run_sweep
     from bench.store.run_file import RunWriter
 
     segment = segment_from_env()
-    device = rank_device(args.device, world)
-    plan = plan_from_args(args, device=device)
-    first = plan.configs[0]
-    out = Path(args.out) if args.out else default_out(plan.scenario.name, plan.model.name, device)
+    device = rank_device(request.options.device, world)
+    plan = prepare_plan(request, device)
+    out = out or default_out(plan.scenario.name, plan.model.name, device)
     if world.is_main and segment.header:
         check_writable(out)
-    saver = None
-    if args.save_images and world.is_main:
-        from bench.determinism.manifest import ImageSaver, check_images_dir
+    folder = None
+    if save_images and world.is_main:
+        from bench.determinism.manifest import check_images_dir
 
         # A --scaling run saves each world size's images apart: the same images, same names.
-        folder = Path(args.save_images) / (f"np{world.world_size}" if segment.id_suffix else "")
-        saver = ImageSaver(check_images_dir(folder), plan.model.name, plan.prompts, plan.images,
-                           plan.scenario.num_default_images,
-                           command=list(segment.command or ("sdxl-bench", *sys.argv[1:])))
-    images = ()
-    if plan.scenario.task == "img2img":
-        images = load_images(plan.images, plan.scenario.num_default_images, first.height,
-                             first.width)
-    quiet_libraries()
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    elif device == "cpu" and world.local_world_size > 1:  # the ranks of a node share its cores
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_world_size))
+        folder = check_images_dir(Path(save_images) / (f"np{world.world_size}"
+                                                       if segment.id_suffix else ""))
     # Load before joining the process group: with a group initialised, transformers'
     # save_pretrained writes weights on rank 0 only, which would break the tiny cache build.
-    pipes = PipelineGroups(plan.model, device)
-    pipes.for_config(first)
-    nvml_device = NvmlDevice.open(device)
-    env = environment.collect(device)
-    distributed.init_process_group(world, args.dist_timeout)
+    session = open_session(plan, request, ranks_on_node=world.local_world_size)
+    command = list(segment.command or ("sdxl-bench", *sys.argv[1:]))
+    saver = None
+    if folder is not None:
+        from bench.determinism.manifest import ImageSaver
+
+        saver = ImageSaver(folder, plan.model.name, plan.prompts, plan.images,
+                           plan.scenario.num_default_images, session.run_id, command)
+    distributed.init_process_group(world, dist_timeout)
+    code, records = 0, []
     try:
+        import torch
+
         info = {"rank": world.rank, "local_rank": world.local_rank, "node_rank": world.node_rank,
-                "hostname": world.hostname,
-                "device": device, "device_name": env["device_name"],
-                "torch_threads": torch.get_num_threads()}
+                "hostname": world.hostname, "device": device,
+                "device_name": session.env["device_name"], "torch_threads": torch.get_num_threads()}
         ranks = distributed.all_gather(info, world)
-        writer = None
-        if world.is_main:
-            writer = RunWriter(out, mode="w" if segment.header else "a")
+        writer = RunWriter(out, mode="w" if segment.header else "a") if world.is_main else None
         try:
             if writer and segment.header:
-                command = list(segment.command or ("sdxl-bench", *sys.argv[1:]))
-                header = header_record(plan, command, env)
-                if saver:
-                    header["images_dir"] = str(saver.folder)
-                    saver.run_id = header["run_id"]
-                header["distributed"] = {
+                writer.write(session.header(command, **({"images_dir": str(folder)} if folder else {}),
+                                            distributed={
                     "world_size": world.world_size, "backend": distributed.BACKEND,
                     "nnodes": world.nnodes, "ranks": ranks,
                     "scaling": list(segment.world_sizes) if segment.world_sizes else None,
-                }
-                writer.write(header)
-            records, code = run_rank_sweep(plan, pipes, images, world, info, writer,
-                                           nvml_device, segment, bool(args.save_images), saver)
+                }))
+            execute = RankExecutor(session, world, info, bool(save_images), saver)
+            records, code = run_sweep(
+                plan, execute, writer,
+                skip_after_oom=skip_after_oom,
+                annotate=(lambda c, r: session.annotate(c, r, world.world_size))
+                if world.is_main else None,
+                label=execute.label(segment),
+                footer={"world_size": world.world_size} if segment.footer else None,
+            )
         finally:
+            _ignore_signals()
             if writer:
                 writer.close()
     except PeerFailure as exc:  # a peer died before the sweep began
@@ -235,7 +193,7 @@ def rank_main(args, world: World) -> int:
     finally:
         distributed.destroy_process_group()
     if world.is_main:
-        _print_results(records, plan, env, world, out)
+        _print_results(records, plan, session.env, world, out)
     return code
 
 

@@ -7,7 +7,10 @@ barrier, and the call's latency is the slowest rank's (all_reduce MAX).
 
 A rank whose call raises still walks through the barriers it owes, so the ranks stay in
 step and the config is recorded with that rank's error; a rank that *dies* breaks the
-process group instead (``PeerFailure``), which ends the run (see ``distributed_runner``).
+process group instead (``PeerFailure``), which ends the run (see ``ranks``).
+
+A data-parallel record is the single-process record of the config (every field the
+first working rank measured) with the aggregate fields over all ranks laid on top.
 """
 
 from __future__ import annotations
@@ -115,8 +118,8 @@ def _failure(exc: BaseException, config: Config, base: dict) -> dict:
 
 def measure_rank(prepare: Callable[[], ShardCall], config: Config, nvml_device,
                  check_repeats: bool) -> tuple[ShardCall | None, dict]:
-    """This rank's share (``prepare()``) measured: (the call, its result). A failing share
-    never raises: it pays the barriers it owes and reports; only ``PeerFailure`` and
+    """This rank's share (``prepare()``) measured: (the call, its whole record). A failing
+    share never raises: it pays the barriers it owes and reports; only ``PeerFailure`` and
     ``Interrupted`` propagate."""
     barriers = BarrierTracker(config.device)
     try:
@@ -136,11 +139,15 @@ def measure_rank(prepare: Callable[[], ShardCall], config: Config, nvml_device,
     except Exception as exc:  # this rank's call failed: pay the owed barriers, report it
         barriers.catch_up(config.repeats)
         return call, _failure(exc, config, base)
-    keep = ("status", "error", "latency_s", "images_per_s", "stages_s", "steps_run_measured",
-            "peak_memory_bytes", "device_memory_bytes", "memory_sampler", "energy_j_per_image",
-            "avg_power_w", "nan_images", "black_images", "image_sha256", "prompt_indices",
-            "repeats_identical", "vae_dtype", "vae_force_upcast", "watermark")
-    return call, {**base, **{key: record[key] for key in keep if key in record}}
+    shard_fields = set(call.config.describe()) - {"images_per_call"}
+    return call, {**{k: v for k, v in record.items() if k not in shard_fields}, **base}
+
+
+# What a rank's entry in the record's ``ranks`` list keeps (the rest is in the record).
+RANK_SUMMARY = ("rank", "local_rank", "node_rank", "hostname", "device", "device_name",
+                "torch_threads", "images_per_call", "image_indices", "status", "error",
+                "latency_s", "images_per_s", "peak_memory_bytes", "device_memory_bytes",
+                "energy_j_per_image", "avg_power_w", "nan_images", "black_images")
 
 
 def call_latencies(result: dict, repeats: int) -> list[float]:
@@ -159,23 +166,27 @@ def aggregate_record(config: Config, results: list[dict], latencies: list[float]
                      world: dict, config_id: str | None = None) -> dict:
     """The run-file record of one config over all ranks (pure: no torch).
 
-    ``results`` holds every rank's ``measure_rank`` dict (plus rank/device info) in rank
-    order; ``latencies`` the per-call maxima over ranks.
+    ``results`` holds every rank's ``measure_rank`` record (plus rank/device info) in rank
+    order; ``latencies`` the per-call maxima over ranks. Fields nobody aggregates (stage
+    timings, compile events, clocks, warm-up time, …) are the first working rank's, named
+    by ``stages_rank``.
     """
     record: dict = {"type": "config", **config.describe(),
                     "config_id": config_id or config.config_id,
                     "base_config_id": config.config_id, **world}
     failed = [r for r in results if r["status"] not in ("ok", "idle")]
-    record["ranks"] = results
+    record["ranks"] = [{k: r[k] for k in RANK_SUMMARY if k in r} for r in results]
     if failed:
         status = "oom" if any(r["status"] == "oom" for r in failed) else "error"
         record.update(status=status, latency_s=None, images_per_s=None,
                       error="; ".join(f"rank {r['rank']}: {r['error']}" for r in failed))
         return record
     working = [r for r in results if r["status"] == "ok"]
+    first = working[0]
+    own = set(record) | set(RANK_SUMMARY) - {"status", "error", "latency_s", "images_per_s"}
+    record.update({k: v for k, v in first.items() if k not in own})
     latency = summarize(latencies)
     images = sum(r["images_per_call"] for r in working)
-    first = working[0]
     joules = _sum_or_none(
         r["energy_j_per_image"] * r["images_per_call"] if r.get("energy_j_per_image") is not None
         else None for r in working
@@ -186,9 +197,7 @@ def aggregate_record(config: Config, results: list[dict], latencies: list[float]
         error=None,
         latency_s=latency,
         images_per_s=images / latency["median"] if latency["median"] > 0 else None,
-        stages_s=first.get("stages_s"),
         stages_rank=first["rank"],
-        steps_run_measured=first.get("steps_run_measured"),
         peak_memory_bytes={view: _sum_or_none((r.get("peak_memory_bytes") or {}).get(view)
                                               for r in working) for view in sorted(views)},
         device_memory_bytes=_sum_or_none(r.get("device_memory_bytes") for r in working),
@@ -198,12 +207,8 @@ def aggregate_record(config: Config, results: list[dict], latencies: list[float]
         black_images=sum(r.get("black_images", 0) for r in working),
         image_sha256=[h for r in working for h in r.get("image_sha256", [])],
         prompt_indices=[p for r in working for p in r.get("prompt_indices", [])],
-        vae_dtype=first.get("vae_dtype"),
-        vae_force_upcast=first.get("vae_force_upcast"),
-        watermark=first.get("watermark"),
         idle_ranks=[r["rank"] for r in results if r["status"] == "idle"],
     )
     if any("repeats_identical" in r for r in working):
         record["repeats_identical"] = all(r.get("repeats_identical", True) for r in working)
     return record
-

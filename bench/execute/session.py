@@ -1,0 +1,123 @@
+"""One session setup for every entry point: a request or plan in, everything to measure out.
+
+``run``, ``determinism``, ``max-batch``, ``reproduce``, the isolate worker, each
+data-parallel rank and the pytest plugin all go through ``prepare_plan`` (validate before
+anything heavy is imported) and ``open_session`` (device, input images, threads,
+pipelines, NVML, environment), in that order, so the steps cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from bench import __version__
+from bench.plan.request import SweepRequest, parse_peak_override, plan_request
+from bench.plan.sweep import Config, Plan
+from bench.store.run_file import SCHEMA_VERSION
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def prepare_plan(request: SweepRequest, device: str | None = None) -> Plan:
+    """The validated plan; also asks the installed torch/diffusers whether they can do the
+    optimizations requested (imported only when an option needs them). ``UsageError`` for
+    anything wrong, before any model is loaded."""
+    from bench.build.optimize import check_supported
+
+    plan = plan_request(request, device)
+    options = tuple(dict.fromkeys(c.optimizations for c in plan.configs))
+    dtypes = tuple(dict.fromkeys(c.dtype for c in plan.configs))
+    first = plan.configs[0]
+    check_supported(options, dtypes, first.device, first.warmup)
+    return plan
+
+
+def load_inputs(plan: Plan) -> tuple:
+    """The img2img input images at the plan's size (empty for text2img); unreadable images
+    are a ``UsageError`` before any model loads."""
+    if plan.scenario.task != "img2img":
+        return ()
+    from bench.measure.inputs import load_images
+
+    first = plan.configs[0]
+    return load_images(plan.images, plan.scenario.num_default_images, first.height, first.width)
+
+
+def set_threads(threads: int | None, device: str, ranks_on_node: int = 1) -> None:
+    """torch CPU threads: as asked; else the node's cores shared between its CPU ranks."""
+    import os
+
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    elif device == "cpu" and ranks_on_node > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // ranks_on_node))
+
+
+@dataclass
+class Session:
+    """A plan ready to measure in this process."""
+
+    plan: Plan
+    device: str
+    images: tuple  # img2img inputs (PIL images), empty for text2img
+    env: dict
+    pipes: Any = None  # PipelineGroups; None when configs are measured elsewhere (--isolate)
+    nvml_device: Any = None
+    peaks: dict[str, float] | None = None  # --peak-tflops, parsed
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def header(self, command: list[str], **extra: object) -> dict:
+        """The run file's first record."""
+        return {
+            "type": "header",
+            "schema": SCHEMA_VERSION,
+            "tool": "sdxl-bench",
+            "version": __version__,
+            "run_id": self.run_id,
+            "started_at": now_iso(),
+            "command": list(command),
+            "plan": self.plan.describe(),
+            "env": self.env,
+            **extra,
+        }
+
+    def annotate(self, config: Config, record: dict, world_size: int = 1) -> dict:
+        """Derived fields of a measured record: FLOPs, achieved TFLOP/s, MFU, warnings.
+        Never raises."""
+        from bench.measure.limits import limit_fields
+
+        return limit_fields(config, record, self.env["device_name"], self.peaks, world_size)
+
+
+def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool = True,
+                 pipes: Any = None, ranks_on_node: int = 1) -> Session:
+    """Input images, threads, the first pipeline group (a model that cannot load is a
+    one-line error here, before any measuring), NVML and the environment.
+
+    ``load=False`` builds no pipelines (the manager of ``--isolate``); ``pipes`` reuses
+    a ``PipelineGroups`` kept by the caller (the pytest plugin, across tests).
+    """
+    images = load_inputs(plan)
+    from bench.build.pipeline_groups import PipelineGroups
+    from bench.build.pipelines import quiet_libraries
+    from bench.measure import environment
+    from bench.measure.nvml import NvmlDevice
+
+    device = plan.configs[0].device
+    request = request or SweepRequest()
+    quiet_libraries()
+    set_threads(request.threads, device, ranks_on_node)
+    if load:
+        pipes = pipes or PipelineGroups(plan.model, device)
+        pipes.for_config(plan.configs[0])
+    peaks = parse_peak_override(request.peak_tflops) if request.peak_tflops else None
+    return Session(plan=plan, device=device, images=images, env=environment.collect(device),
+                   pipes=pipes if load else None, nvml_device=NvmlDevice.open(device),
+                   peaks=peaks)

@@ -1,0 +1,83 @@
+"""A sweep request: what a user asked to measure, typed, before anything is resolved.
+
+Every measuring entry point (``run``, ``determinism``, ``max-batch``, the isolate worker,
+each data-parallel rank, the pytest plugin) builds one of these and hands it to
+``plan_request``; commands make it from flags, the worker from JSON. It carries no
+argparse types, so nothing below ``bench/commands`` needs argparse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+from bench.errors import UsageError
+from bench.plan.models import resolve_model
+from bench.plan.scenario import load_scenario
+from bench.plan.sweep import DTYPES, Plan, SweepOptions, make_plan
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """Scenario, model and sweep values as given; ``options.device`` may be ``auto``."""
+
+    scenario: str = "t2i-prompts-x-images"
+    model: str = "tiny"
+    variant: str | None = None
+    options: SweepOptions = field(default_factory=SweepOptions)
+    threads: int | None = None  # torch CPU threads; None: torch's choice
+    peak_tflops: str | None = None  # ``--peak-tflops`` as typed (parsed when annotating)
+
+    def replace_options(self, **changes: object) -> SweepRequest:
+        return dataclasses.replace(self, options=dataclasses.replace(self.options, **changes))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> SweepRequest:
+        data = json.loads(text)
+        options = data.pop("options")
+        for name in ("prompts", "images"):
+            options[name] = tuple(options[name])
+        options["switches"] = tuple(tuple(pair) for pair in options["switches"])
+        return cls(**data, options=SweepOptions(**options))
+
+
+def plan_request(request: SweepRequest, device: str | None = None) -> Plan:
+    """Validate every value and expand the grid; ``UsageError`` before any loading.
+
+    ``device`` is the resolved device (``cuda:0``, ``cpu``); before resolving, the
+    requested one is validated as a string only.
+    """
+    if request.threads is not None and request.threads < 1:
+        raise UsageError(f"--threads {request.threads}: must be a positive integer")
+    if request.peak_tflops is not None:
+        parse_peak_override(request.peak_tflops)
+    options = request.options if device is None else dataclasses.replace(request.options,
+                                                                          device=device)
+    return make_plan(load_scenario(request.scenario), resolve_model(request.model, request.variant),
+                     options)
+
+
+def parse_peak_override(text: str) -> dict[str, float]:
+    """``--peak-tflops``: ``300`` (every dtype) or ``float32=60,bfloat16=900``."""
+    def number(value: str) -> float:
+        try:
+            tflops = float(value)
+        except ValueError:
+            tflops = -1.0
+        if not tflops > 0:
+            raise UsageError(f"--peak-tflops {text!r}: {value!r} is not a positive number of TFLOP/s")
+        return tflops
+
+    if "=" not in text:
+        return dict.fromkeys(DTYPES, number(text.strip()))
+    peaks = {}
+    for item in text.split(","):
+        dtype, _, value = item.partition("=")
+        if dtype.strip() not in DTYPES:
+            raise UsageError(f"--peak-tflops {text!r}: {dtype.strip()!r} is not one of {', '.join(DTYPES)}")
+        peaks[dtype.strip()] = number(value.strip())
+    return peaks
