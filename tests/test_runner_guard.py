@@ -9,9 +9,9 @@ import signal
 
 import pytest
 
-from bench.execute.executors import failed_record
 from bench.execute.interrupts import Interrupted, InterruptGuard
 from bench.execute.sweep import run_sweep
+from bench.measure.config import failed_record
 from bench.plan.models import resolve_model
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
@@ -28,7 +28,7 @@ def sweep(tmp_path, execute, the_plan=None, **kwargs):
     path = tmp_path / "run.jsonl"
     with RunWriter(path) as writer:
         writer.write({"type": "header", "schema": 1, "tool": "sdxl-bench", "plan": {}})
-        records, code = run_sweep(the_plan, None, (), writer, execute=execute, **kwargs)
+        records, code = run_sweep(the_plan, execute, writer, footer={}, **kwargs)
     return records, code, read_run(path)
 
 

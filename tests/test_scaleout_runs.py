@@ -146,6 +146,20 @@ def test_scaling_efficiency_is_recorded_from_the_measured_throughputs(scaling):
     assert run.footer["status"] == "complete" and out.with_suffix(".scaling.png").is_file()
 
 
+def test_data_parallel_record_carries_every_field_of_the_single_process_record(scaling, plain):
+    single = by_id(plain)["t2i-prompts-x-images/bs3-n2"]
+    ranked = by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]
+    assert single["status"] == ranked["status"] == "ok"
+    assert set(single) - set(ranked) == set()
+
+
+def test_data_parallel_record_adds_its_aggregate_fields(scaling, plain):
+    single = by_id(plain)["t2i-prompts-x-images/bs3-n2"]
+    ranked = by_id(scaling[0])["t2i-prompts-x-images/bs3-n2/np2"]
+    assert set(ranked) - set(single) == {"world_size", "backend", "ranks", "idle_ranks",
+                                         "stages_rank", "base_config_id"}
+
+
 def test_header_lists_every_rank_with_its_device(failing):
     ranks = failing[1].header["distributed"]["ranks"]
     assert [(r["rank"], r["device"]) for r in ranks] == [(0, "cpu"), (1, "cpu")]
