@@ -11,8 +11,6 @@ import os
 from bench.errors import UsageError
 from bench.plan.sweep import parse_int_list
 
-LAUNCHER_FLAGS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint", "scaling")
-
 
 def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(

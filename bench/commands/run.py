@@ -26,7 +26,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--save-images", default=None, metavar="DIR",
                         help="save the last timed call's images of every config as PNG, with a"
                         " manifest.json of prompts and seeds (written after timing); with --nproc,"
-                        " rank 0 gathers them as DIR/<config>/<global index>.png")
+                        " rank 0 gathers every rank's share and saves them under the same names")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_reliability_arguments(parser, resume=True)
     add_distributed_arguments(parser)
