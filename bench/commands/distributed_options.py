@@ -14,7 +14,7 @@ from bench.plan.sweep import parse_int_list
 
 def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "scale-out (data parallel through torch.distributed.run; see README)")
+        "scale-out (data parallel through torch.distributed.run; see docs/scale-out.md)")
     group.add_argument("--nproc", type=int, default=None, metavar="N",
                        help="start N ranks on this node with torchrun; each measures its share"
                        " of every call's prompts (one GPU per rank, or the CPU)")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 LEVEL = 1.0 / 255.0
-# Default batch-invariance tolerances by dtype (README, "Determinism and reproducing an
-# image", gives the measurements). float32: one 8-bit level, what rounding to a PNG can
+# Default batch-invariance tolerances by dtype (docs/determinism.md explains them and
+# docs/measurements/ holds the measurements). float32: one 8-bit level, what rounding to a PNG can
 # already hide (measured differences ~1e-6). Half precision: batched and single images
 # differ by a few half-precision steps (measured up to 0.0156 on sdxl-arch in bfloat16),
 # so the default is eight 8-bit levels: still far below the pitfalls this check is for
