@@ -146,8 +146,10 @@ def measure_rank(prepare: Callable[[], ShardCall], config: Config, nvml_device,
 # What a rank's entry in the record's ``ranks`` list keeps (the rest is in the record).
 RANK_SUMMARY = ("rank", "local_rank", "node_rank", "hostname", "device", "device_name",
                 "torch_threads", "images_per_call", "image_indices", "status", "error",
-                "latency_s", "images_per_s", "peak_memory_bytes", "device_memory_bytes",
-                "energy_j_per_image", "avg_power_w", "nan_images", "black_images")
+                "latency_s", "images_per_s", "stages_s", "steps_run_measured", "peak_memory_bytes",
+                "device_memory_bytes", "memory_sampler", "energy_j_per_image", "avg_power_w",
+                "nan_images", "black_images", "image_sha256", "prompt_indices",
+                "repeats_identical", "vae_dtype", "vae_force_upcast", "watermark")
 
 
 def call_latencies(result: dict, repeats: int) -> list[float]:
@@ -183,8 +185,9 @@ def aggregate_record(config: Config, results: list[dict], latencies: list[float]
         return record
     working = [r for r in results if r["status"] == "ok"]
     first = working[0]
-    own = set(record) | set(RANK_SUMMARY) - {"status", "error", "latency_s", "images_per_s"}
-    record.update({k: v for k, v in first.items() if k not in own})
+    rank_only = ("rank", "local_rank", "node_rank", "hostname", "device_name", "torch_threads",
+                 "image_indices")
+    record.update({k: v for k, v in first.items() if k not in record and k not in rank_only})
     latency = summarize(latencies)
     images = sum(r["images_per_call"] for r in working)
     joules = _sum_or_none(
