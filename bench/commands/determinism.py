@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench.commands.sweep_options import add_sweep_arguments, request_from_args
 from bench.errors import UsageError
@@ -81,34 +79,11 @@ def compare_runs(args: argparse.Namespace) -> int:
     return 1 if result.mismatched else 0
 
 
-@dataclass
-class CheckExecutor:
-    """Executor for the sweep loop: every check of one config, one record per check."""
-
-    checks: Any  # a CheckSession
-    strict: bool
-    results: list = field(default_factory=list)
-    run_wide: bool = True  # the run-wide checks go with the first config
-
-    def __call__(self, plan, config) -> list[dict]:
-        from bench.determinism.verdicts import ERROR, CheckResult
-        from bench.measure.oom import release_memory
-
-        try:
-            results = self.checks.check_config(config, run_wide=self.run_wide)
-            self.run_wide = False
-        except Exception as exc:  # one failing config must not lose the others
-            results = [CheckResult("run", ERROR, f"{type(exc).__name__}: {exc}", config)]
-            release_memory(config.device)
-        self.results.extend(results)
-        return [result.record(strict=self.strict) for result in results]
-
-
 def run_checks(args: argparse.Namespace, request) -> int:
     from bench.determinism import strict
 
     settings = strict.apply() if strict.in_strict_child() else None
-    from bench.determinism.checks import CheckSession
+    from bench.determinism.checks import CheckExecutor, CheckSession
     from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.determinism.pixels import DEFAULT_TOLERANCES
     from bench.determinism.verdicts import explanations, run_wide_lines, summary_line, verdict_table

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, replace
 
 from bench.determinism.pixels import bit_identical, default_tolerance, max_abs_diff, psnr_db
 from bench.determinism.single import ImageSource, image_sources, single_call
-from bench.determinism.verdicts import FAIL, INFO, NOT_APPLICABLE, PASS, CheckResult
+from bench.determinism.verdicts import ERROR, FAIL, INFO, NOT_APPLICABLE, PASS, CheckResult
 from bench.measure.config import PreparedCall, prepare_call
 from bench.measure.generators import generator_device, make_generators
 from bench.measure.images import content_hash, has_nan, is_black
+from bench.measure.oom import release_memory
 from bench.plan.sweep import Config
 
 
@@ -247,3 +248,23 @@ def check_image_sanity(config: Config, batches: list) -> CheckResult:
     detail = f"{len(images)} images: {nan} with NaN, {black} all black"
     return CheckResult("image-sanity", verdict, detail, config,
                        extra={"checked_images": len(images), "nan_images": nan, "black_images": black})
+
+
+@dataclass
+class CheckExecutor:
+    """Executor for the sweep loop: every check of one config, one record per check."""
+
+    checks: CheckSession
+    strict: bool
+    results: list = field(default_factory=list)
+    run_wide: bool = True  # the run-wide checks go with the first config
+
+    def __call__(self, plan, config) -> list[dict]:
+        try:
+            results = self.checks.check_config(config, run_wide=self.run_wide)
+            self.run_wide = False
+        except Exception as exc:  # one failing config must not lose the others
+            results = [CheckResult("run", ERROR, f"{type(exc).__name__}: {exc}", config)]
+            release_memory(config.device)
+        self.results.extend(results)
+        return [result.record(strict=self.strict) for result in results]
