@@ -1,0 +1,1 @@
+"""Build: model preset → pipelines on the device, with optimizations applied."""
