@@ -13,8 +13,7 @@ from typing import Any
 
 from bench.measure.oom import MemoryBudget, is_out_of_memory, memory_reached, release_memory, reset_peaks
 from bench.plan.sweep import Config, Plan
-
-GIB = 1024**3
+from bench.units import GIB
 
 
 def failed_record(config: Config, status: str, error: str, **extra) -> dict:

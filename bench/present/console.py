@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-GIB = 1024**3
+from bench.units import GIB
+
 MEMORY_PREFERENCE = ("nvml_process_used", "torch_reserved", "nvml_device_used", "process_rss")
 
 

@@ -16,7 +16,8 @@ from bench.present.document import Block, Bullets, Heading, Image, Paragraph, ta
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
 from bench.store.run_file import Run
-from bench.store.schema import GIB, MEMORY_VIEWS, latency_stat, memory_bytes
+from bench.store.schema import MEMORY_VIEWS, latency_stat, memory_bytes
+from bench.units import GIB
 
 ENV_FIELDS = (
     "device_name",

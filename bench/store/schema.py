@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.plan.optimizations import Optimizations
-
-GIB = 2**30
+from bench.units import GIB as GIB  # re-exported: readers of records have long found it here
 
 # Every memory view a record may carry, in the order tables show them.
 MEMORY_VIEWS = (
