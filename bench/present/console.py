@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from bench.store.schema import budget_memory
 from bench.units import GIB
-
-MEMORY_PREFERENCE = ("nvml_process_used", "torch_reserved", "nvml_device_used", "process_rss")
 
 
 def peak_memory_view(record: dict) -> tuple[str, int] | tuple[None, None]:
-    """The most telling peak-memory view present: the process's GPU memory first."""
-    peaks = record.get("peak_memory_bytes") or {}
-    for view in MEMORY_PREFERENCE:
-        if peaks.get(view) is not None:
-            return view, peaks[view]
-    return None, None
+    """The most telling peak-memory view present, in ``BUDGET_VIEWS`` order (the process's
+    GPU memory first): the same view the report and the recommendation name."""
+    found = budget_memory(record)
+    return found if found is not None else (None, None)
 
 
 def _fmt(value: float | None, spec: str) -> str:
