@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import MISSING, Field, field, fields, make_dataclass
+from typing import Any
 
 from bench.plan.optimizations import Optimizations
 from bench.plan.sweep import Config
@@ -99,7 +100,7 @@ _READERS: dict[str, tuple[type, Callable[[dict, str], object]]] = {
 }
 
 
-def _key_text(key) -> str:
+def _key_text(key: Any) -> str:
     extra = "".join(f" {token}" for token in key.optimizations)
     ranks = f" np{key.world_size}" if key.world_size != 1 else ""
     others = "".join(f" {f.name}={getattr(key, f.name)}" for f in fields(key)
@@ -148,7 +149,7 @@ ConfigKey = make_config_key_type(Config)
 UNMATCHED_ARGUMENTS = field_names(Config, UNMATCHED)
 
 
-def config_key(record: dict, key_type: type = ConfigKey):
+def config_key(record: dict, key_type: type = ConfigKey) -> Any:
     """The matching key of a config record (``key_type``: another Config's key, for tests)."""
     values = {}
     for key_field in fields(key_type):
