@@ -16,6 +16,18 @@ from bench.errors import UsageError
 
 COMMANDS = ("run", "list", "env", "max-batch", "determinism", "reproduce", "report", "compare", "gate")
 
+# Packages of the ``measure`` extra that the measuring commands import; the readers of run
+# files (list, report, compare, gate) work without them.
+MEASURING_STACK = ("torch", "diffusers", "transformers", "accelerate")
+MEASURE_EXTRA = "pip install 'sdxl-bench[measure]'"
+
+
+def missing_measuring_module(exc: ModuleNotFoundError) -> str | None:
+    """The measuring-stack module whose absence raised ``exc``, or None for any other
+    module (a missing module of our own is a bug and keeps its traceback)."""
+    root = (exc.name or "").split(".")[0]
+    return root if root in MEASURING_STACK else None
+
 
 def _strict_int(text: str) -> int:
     try:
@@ -73,6 +85,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"sdxl-bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        missing = missing_measuring_module(exc)
+        if missing is None or args.debug:
+            raise
+        print(
+            f"sdxl-bench: error: {args.command} needs the measuring stack (torch, diffusers,"
+            f" transformers): {MEASURE_EXTRA} (missing module: {missing})",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("sdxl-bench: interrupted", file=sys.stderr)
         return 130

@@ -125,18 +125,7 @@ def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
     from bench.measure.device import resolve_device
     from bench.measure.environment import collect
 
+    from bench.store.schema import ENVIRONMENT_FIELDS
+
     env = collect(resolve_device("auto"))
-    machine_info["sdxl_bench"] = {
-        name: env.get(name)
-        for name in (
-            "device_name",
-            "device_memory_bytes",
-            "driver",
-            "cuda",
-            "torch",
-            "diffusers",
-            "transformers",
-            "sdxl_bench",
-            "git_commit",
-        )
-    }
+    machine_info["sdxl_bench"] = {name: env.get(name) for name in ENVIRONMENT_FIELDS}

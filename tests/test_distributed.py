@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.analyse.scaling import drop_torn_tail, efficiency, scaling_records
+from bench.analyse.scaling import efficiency, scaling_records
 from bench.execute.distributed.launch import rank_argv, torchrun_command
 from bench.execute.distributed.ranks import injected_fault
 from bench.execute.distributed.shards import aggregate_record, call_latencies, shard_inputs
 from bench.execute.distributed.world import share, world_from_env
 from bench.measure.inputs import layout_call
 from bench.plan.sweep import Config
+from bench.store.run_file import drop_torn_tail
 
 ROOT = Path(__file__).resolve().parent.parent
 

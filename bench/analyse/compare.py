@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.analyse.significance import MannWhitney, mann_whitney_u
-from bench.present.tables import number, ratio
 from bench.store.result_files import Entry, ResultSet
-from bench.store.schema import BUDGET_VIEWS, GIB
+from bench.store.schema import BUDGET_VIEWS
+from bench.units import GIB, number, ratio
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.store.schema import GIB, budget_memory, latency_stat
+from bench.store.schema import budget_memory, latency_stat
+from bench.units import GIB
 
 LATENCY_STAT = "p90"
 

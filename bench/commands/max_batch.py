@@ -10,9 +10,9 @@ from bench.commands.reliability_options import check_reliability_args
 from bench.commands.sweep_options import add_sweep_arguments, request_from_args
 from bench.errors import UsageError
 from bench.plan.sweep import parse_int_list
+from bench.units import GIB
 
 AXIS_FLAGS = {"batch_size": "--batch-sizes", "num_images_per_prompt": "--images-per-prompt"}
-GIB = 1024**3
 
 
 def register(subparsers) -> argparse.ArgumentParser:

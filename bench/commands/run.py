@@ -63,7 +63,12 @@ def main(args: argparse.Namespace) -> int:
             from bench.determinism.manifest import check_images_dir
 
             check_images_dir(args.save_images)
-        return launch(launch_spec(args), sys.argv[1:], out, args.option_strings)
+        code, scaling = launch(launch_spec(args), sys.argv[1:], out, args.option_strings)
+        if args.scaling is not None:
+            from bench.present.scaling import show_scaling
+
+            show_scaling(scaling, out)
+        return code
     if args.out:
         check_writable(Path(args.out))
     if args.resume:
@@ -83,13 +88,13 @@ def run_sweep_command(args: argparse.Namespace, request) -> int:
     from bench.execute.isolate import Isolated
     from bench.execute.output import check_writable, default_out
     from bench.execute.resume import load_for_resume, rewrite
-    from bench.execute.session import now_iso, open_session, prepare_plan
+    from bench.execute.session import open_session, prepare_plan
     from bench.execute.sweep import run_sweep
     from bench.measure.device import resolve_device
     from bench.present.console import console, progress_bar, results_table
     from bench.present.optimization_table import WIDTH as TABLE_WIDTH
     from bench.present.optimization_table import optimization_table
-    from bench.store.run_file import RunWriter
+    from bench.store.run_file import RunWriter, now_iso
 
     device = resolve_device(request.options.device)
     plan = prepare_plan(request, device)
@@ -145,9 +150,7 @@ def run_sweep_command(args: argparse.Namespace, request) -> int:
     out_console.print(results_table(shown, title=f"{plan.scenario.name} · {plan.model.name}"
                                     f" · {env['device_name']} · {dtypes}"))
     if not out_console.is_terminal:  # a file or pipe: no reason to squeeze the table into 80
-        from rich.console import Console
-
-        out_console = Console(width=max(out_console.width, TABLE_WIDTH), highlight=False)
+        out_console = console(width=max(out_console.width, TABLE_WIDTH))
     out_console.print(optimization_table(shown))
     out_console.print(f"run file: {out}")
     if code:

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from bench import __version__
 from bench.plan.request import SweepRequest, parse_peak_override, plan_request
 from bench.plan.sweep import Config, Plan
-from bench.store.run_file import SCHEMA_VERSION
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+from bench.store.run_file import SCHEMA_VERSION, now_iso
 
 
 def prepare_plan(request: SweepRequest, device: str | None = None) -> Plan:

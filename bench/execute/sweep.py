@@ -18,11 +18,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bench.execute.interrupts import Interrupted, InterruptGuard
-from bench.execute.session import now_iso
 from bench.measure.config import failed_record
 from bench.measure.oom import skip_reason
 from bench.plan.sweep import Config, Plan
-from bench.store.run_file import RunWriter
+from bench.store.run_file import RunWriter, footer_record
 
 
 class Executor(Protocol):
@@ -118,13 +117,8 @@ def run_sweep(
         finally:
             if writer is not None and footer is not None:
                 extra = footer(records) if callable(footer) else footer
-                writer.write({
-                    "type": "footer",
-                    "status": "interrupted" if guard.signum or aborted else "complete",
-                    "finished_at": now_iso(),
-                    "duration_s": time.perf_counter() - started,
-                    "configs": len(previous) + measured,
-                    **({"error": aborted.reason} if aborted else {}),
-                    **extra,
-                })
+                writer.write(footer_record(
+                    "interrupted" if guard.signum or aborted else "complete",
+                    time.perf_counter() - started, len(previous) + measured,
+                    **({"error": aborted.reason} if aborted else {}), **extra))
     return records, aborted.exit_code if aborted else guard.exit_code

@@ -19,8 +19,7 @@ from bench.measure.trackers.latency import LatencyTracker
 from bench.measure.trackers.memory import MemoryTracker
 from bench.measure.trackers.stages import StageTracker
 from bench.plan.sweep import Config
-
-GIB = 1024**3
+from bench.units import GIB
 
 
 @dataclass(frozen=True)

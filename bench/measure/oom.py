@@ -19,8 +19,8 @@ from bench.measure.trackers.memory import (
     reset_rss_high_water_mark,
     rss_high_water_mark,
 )
+from bench.units import GIB
 
-GIB = 1024**3
 # The VAE decoder at large batches fails inside torch with this RuntimeError, not an OOM.
 INT_MAX_MESSAGE = "INT_MAX elements"
 

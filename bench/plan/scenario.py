@@ -1,7 +1,8 @@
 """Scenarios: small modules that declare a workload; loaded by name or by file path.
 
 A scenario module defines ``SCENARIO = Scenario(...)``. Built-in ones live in the
-repository's ``scenarios/`` folder; ``--scenario path/to/file.py`` loads any other.
+repository's ``scenarios/`` folder, which the wheel ships as ``bench/scenarios/``;
+``--scenario path/to/file.py`` loads any other.
 """
 
 from __future__ import annotations
@@ -16,7 +17,18 @@ from bench.errors import UsageError
 
 TASKS = ("text2img", "img2img")
 AXES = ("batch_size", "num_images_per_prompt")
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def _builtin_dir() -> Path:
+    """Where the built-in scenarios are: ``bench/scenarios/`` in an installed wheel (the
+    packaging maps the top-level ``scenarios/`` there), else ``scenarios/`` beside the
+    ``bench`` package in a source checkout or an editable install."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "scenarios"
+    return installed if installed.is_dir() else package.parent / "scenarios"
+
+
+BUILTIN_DIR = _builtin_dir()
 
 # The three prompts of the diffusers batch-inference guide.
 DEFAULT_PROMPTS = (

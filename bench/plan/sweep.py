@@ -44,26 +44,34 @@ def positive_int(value: int, flag: str) -> int:
 
 @dataclass(frozen=True)
 class Config:
-    """One point of a sweep: everything needed to make one pipeline call."""
+    """One point of a sweep: everything needed to make one pipeline call.
 
-    scenario: str
-    task: str
-    model: str
-    device: str
-    dtype: str
-    batch_size: int
-    num_images_per_prompt: int
-    num_inference_steps: int
-    height: int
-    width: int
-    guidance_scale: float
-    strength: float | None
-    seed: int
-    generator_device: str
-    warmup: int
-    repeats: int
-    optimizations: Optimizations = Optimizations()
-    id_axes: tuple[str, ...] = ()  # axes that vary in the sweep, named in the config id
+    Every field says how run files are matched across runs (``bench.store.schema`` derives
+    the key from this, so a field is classified once, here): ``"key"`` identifies the
+    workload, ``"unmatched"`` is a call argument outside the key that a comparison reports
+    when it differs, ``"neither"`` is neither (device deliberately: the same workload on
+    two machines must match).
+    """
+
+    scenario: str = field(metadata={"match": "key"})
+    task: str = field(metadata={"match": "unmatched"})
+    model: str = field(metadata={"match": "key"})
+    device: str = field(metadata={"match": "neither"})
+    dtype: str = field(metadata={"match": "key"})
+    batch_size: int = field(metadata={"match": "key"})
+    num_images_per_prompt: int = field(metadata={"match": "key"})
+    num_inference_steps: int = field(metadata={"match": "key"})
+    height: int = field(metadata={"match": "key"})
+    width: int = field(metadata={"match": "key"})
+    guidance_scale: float = field(metadata={"match": "unmatched"})
+    strength: float | None = field(metadata={"match": "unmatched"})
+    seed: int = field(metadata={"match": "unmatched"})
+    generator_device: str = field(metadata={"match": "unmatched"})
+    warmup: int = field(metadata={"match": "neither"})
+    repeats: int = field(metadata={"match": "neither"})
+    optimizations: Optimizations = field(default=Optimizations(), metadata={"match": "key"})
+    # axes that vary in the sweep, named in the config id
+    id_axes: tuple[str, ...] = field(default=(), metadata={"match": "neither"})
 
     @property
     def images_per_call(self) -> int:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-GIB = 1024**3
-MEMORY_PREFERENCE = ("nvml_process_used", "torch_reserved", "nvml_device_used", "process_rss")
+from bench.store.schema import budget_memory
+from bench.units import GIB
 
 
 def peak_memory_view(record: dict) -> tuple[str, int] | tuple[None, None]:
-    """The most telling peak-memory view present: the process's GPU memory first."""
-    peaks = record.get("peak_memory_bytes") or {}
-    for view in MEMORY_PREFERENCE:
-        if peaks.get(view) is not None:
-            return view, peaks[view]
-    return None, None
+    """The most telling peak-memory view present, in ``BUDGET_VIEWS`` order (the process's
+    GPU memory first): the same view the report and the recommendation name."""
+    found = budget_memory(record)
+    return found if found is not None else (None, None)
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -54,10 +52,10 @@ def results_table(records: list[dict], title: str | None = None):
     return table
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, width: int | None = None):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def progress_bar(total: int):

@@ -17,7 +17,8 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
 from bench.analyse.pareto import frontier_records, measured  # noqa: E402
-from bench.store.schema import GIB, budget_memory, config_key, is_ok, latency_stat  # noqa: E402
+from bench.store.schema import budget_memory, config_key, is_ok, latency_stat  # noqa: E402
+from bench.units import GIB  # noqa: E402
 
 STAGES = (
     ("vae_encode", "VAE encode"),

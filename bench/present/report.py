@@ -16,23 +16,8 @@ from bench.present.document import Block, Bullets, Heading, Image, Paragraph, ta
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
 from bench.store.run_file import Run
-from bench.store.schema import GIB, MEMORY_VIEWS, latency_stat, memory_bytes
-
-ENV_FIELDS = (
-    "device_name",
-    "device_memory_bytes",
-    "driver",
-    "cuda",
-    "torch",
-    "diffusers",
-    "transformers",
-    "python",
-    "platform",
-    "cpu",
-    "cpu_count",
-    "git_commit",
-    "nvml",
-)
+from bench.store.schema import ENVIRONMENT_FIELDS, MEMORY_VIEWS, latency_stat, memory_bytes
+from bench.units import GIB
 
 
 def device_name(run: Run) -> str:
@@ -102,7 +87,7 @@ def summary_table(records: Sequence[dict]) -> Block:
 def environment_table(run: Run) -> Block:
     env = run.header.get("env") or {}
     rows = []
-    for name in ENV_FIELDS:
+    for name in ENVIRONMENT_FIELDS:
         value = env.get(name)
         if name == "device_memory_bytes" and value:
             value = f"{value / GIB:.1f} GiB"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.store.schema import GIB
+from bench.units import GIB, number, ratio
+
+__all__ = ["MISSING", "gib", "markdown_table", "number", "percent_change", "ratio"]
 
 MISSING = "—"
 
@@ -24,11 +26,6 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     return "\n".join([line(list(headers)), separator, *(line(row) for row in cells)])
 
 
-def number(value: float | None, digits: int = 3) -> str | None:
-    """Significant-digit formatting; None stays None (shown as a dash)."""
-    return None if value is None else f"{float(value):.{digits}g}"
-
-
 def gib(value: int | None) -> str | None:
     """Bytes as GiB with two decimals."""
     return None if value is None else f"{value / GIB:.2f}"
@@ -37,7 +34,3 @@ def gib(value: int | None) -> str | None:
 def percent_change(ratio: float | None) -> str | None:
     return None if ratio is None else f"{ratio - 1:+.1%}"
 
-
-def ratio(value: float | None) -> str | None:
-    """A ratio such as candidate / baseline, written ``1.05x``."""
-    return None if value is None else f"{value:.3f}x"

@@ -11,12 +11,31 @@ import json
 import os
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
 from bench.errors import UsageError
 
 SCHEMA_VERSION = 1
+
+
+def now_iso() -> str:
+    """Timestamps in records: UTC, seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def footer_record(status: str, duration_s: float, configs: int, **extra: object) -> dict:
+    """The run file's last record (the only place that builds one)."""
+    return {"type": "footer", "status": status, "finished_at": now_iso(),
+            "duration_s": duration_s, "configs": configs, **extra}
+
+
+def drop_torn_tail(path: Path) -> None:
+    """Cut a torn last line (a process killed mid-write) so appended records stay readable."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
 class RunWriter:

@@ -133,9 +133,11 @@ class Launch:
     scaling: tuple[int, ...] | None = None  # world sizes, ascending, 1 first
 
 
-def launch(spec: Launch, argv: list[str], out: Path, option_strings: list[str]) -> int:
-    """Start the ranks (once, or once per world size with ``--scaling``); returns the exit code."""
-    from bench.analyse.scaling import drop_torn_tail
+def launch(spec: Launch, argv: list[str], out: Path, option_strings: list[str]
+           ) -> tuple[int, list[dict]]:
+    """Start the ranks (once, or once per world size with ``--scaling``); returns the exit
+    code and the scaling records appended (none without ``--scaling``)."""
+    from bench.store.run_file import drop_torn_tail
 
     check_gpu_count(spec.device, spec.nproc)
     user_command = ("sdxl-bench", *argv)
@@ -146,7 +148,7 @@ def launch(spec: Launch, argv: list[str], out: Path, option_strings: list[str]) 
         code = _run_torchrun(command, Segment(command=user_command))
         if code:
             _report_failure(code, out)
-        return code
+        return code, []
     sizes = spec.scaling
     started = time.perf_counter()
     code = 0
@@ -159,11 +161,31 @@ def launch(spec: Launch, argv: list[str], out: Path, option_strings: list[str]) 
         if code:
             _report_failure(code, out)
             break
+    records = []
     if out.exists():
-        from bench.analyse.scaling import finish_scaling_run
+        records = close_scaling_run(out, sizes, time.perf_counter() - started, failed=bool(code))
+    return code, records
 
-        finish_scaling_run(out, sizes, time.perf_counter() - started, failed=bool(code))
-    return code
+
+def close_scaling_run(out: Path, sizes: tuple[int, ...], duration_s: float,
+                      failed: bool) -> list[dict]:
+    """Append the scaling records and the footer once every launch has finished."""
+    import warnings
+
+    from bench.analyse.scaling import scaling_records
+    from bench.store.run_file import RunWriter, drop_torn_tail, footer_record, read_run
+
+    drop_torn_tail(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no footer yet: that is what we are adding
+        run = read_run(out)
+    records = scaling_records(run.configs)
+    with RunWriter(out, mode="a") as writer:
+        for record in records:
+            writer.write(record)
+        writer.write(footer_record("interrupted" if failed else "complete", duration_s,
+                                   len(run.configs), world_sizes=list(sizes)))
+    return records
 
 
 def _report_failure(code: int, out: Path) -> None:
