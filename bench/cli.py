@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 
 from bench import __version__
 from bench.errors import UsageError
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback as well, never another exit code
+            traceback.print_exc()
         print(f"sdxl-bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except ModuleNotFoundError as exc:

@@ -30,10 +30,21 @@ def plan_one_config(
 ):
     """The plan of exactly one config (one batch size, one images-per-prompt value),
     validated like ``sdxl-bench run`` flags: a bad value raises ``UsageError``."""
+    import dataclasses
+
+    from bench.errors import UsageError
     from bench.execute.session import prepare_plan
     from bench.plan.request import SweepRequest
     from bench.plan.sweep import SweepOptions
 
+    allowed = {f.name for f in dataclasses.fields(SweepOptions)} - {
+        "batch_sizes", "images_per_prompt", "device"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        valid = sorted(allowed | {"scenario", "model", "batch_size", "num_images_per_prompt",
+                                  "device", "warmup_rounds", "rounds"})
+        raise UsageError(f"sdxl_bench(): unknown keyword {unknown[0]!r}; valid keywords:"
+                         f" {', '.join(valid)}")
     return prepare_plan(SweepRequest(
         scenario=scenario,
         model=model,
@@ -124,7 +135,6 @@ def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
     """GPU and library versions next to pytest-benchmark's CPU info (imports torch)."""
     from bench.measure.device import resolve_device
     from bench.measure.environment import collect
-
     from bench.store.schema import ENVIRONMENT_FIELDS
 
     env = collect(resolve_device("auto"))

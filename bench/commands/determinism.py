@@ -39,6 +39,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="run file (default: reports/runs/<time>_determinism-<scenario>_"
                         "<model>_<device>.jsonl)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out file (by default it is refused)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -56,10 +58,14 @@ def main(args: argparse.Namespace) -> int:
                              f" {' '.join(args.runs)}")
         return compare_runs(args)
     from bench.determinism import strict
+    from bench.execute.output import check_out
     from bench.execute.session import prepare_plan
 
     request = request_from_args(args)
     prepare_plan(request)  # validate every flag before loading anything
+    if args.save_images is not None and not args.save_images.strip():
+        raise UsageError("--save-images '': give a folder, or leave --save-images out")
+    check_out(args.out, force=args.force, resumable=False)
     if args.strict and not strict.in_strict_child():
         return strict.relaunch(sys.argv[1:])
     return run_checks(args, request)
@@ -83,22 +89,33 @@ def run_checks(args: argparse.Namespace, request) -> int:
     from bench.determinism import strict
 
     settings = strict.apply() if strict.in_strict_child() else None
-    from bench.determinism.checks import CheckExecutor, CheckSession
-    from bench.determinism.manifest import ImageSaver, check_images_dir
-    from bench.determinism.pixels import DEFAULT_TOLERANCES
-    from bench.determinism.verdicts import explanations, run_wide_lines, summary_line, verdict_table
     from bench.execute.output import check_writable, default_out
-    from bench.execute.session import open_session, prepare_plan
-    from bench.execute.sweep import run_sweep
+    from bench.execute.session import prepare_plan
     from bench.measure.device import resolve_device
-    from bench.present.console import console, progress_bar
-    from bench.store.run_file import RunWriter
+    from bench.store.run_file import RunFileLock
 
     device = resolve_device(request.options.device)
     plan = prepare_plan(request, device)
     out = Path(args.out) if args.out else default_out(
         f"determinism_{plan.scenario.name}", plan.model.name, device)
     check_writable(out)
+    with RunFileLock(out):
+        return _check(args, request, plan, out, settings)
+
+
+def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | None) -> int:
+    """The checks under the run file's lock."""
+    from bench.determinism import strict
+    from bench.determinism.checks import CheckExecutor, CheckSession
+    from bench.determinism.manifest import ImageSaver, check_images_dir
+    from bench.determinism.pixels import DEFAULT_TOLERANCES
+    from bench.determinism.verdicts import explanations, run_wide_lines, summary_line, verdict_table
+    from bench.execute.session import open_session
+    from bench.execute.sweep import run_sweep
+    from bench.present.console import console, progress_bar
+    from bench.store.run_file import RunWriter
+
+    device = plan.configs[0].device
     images_dir = check_images_dir(args.save_images) if args.save_images else None
     session = open_session(plan, request)
     settings = settings or strict.settings()

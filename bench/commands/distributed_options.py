@@ -6,6 +6,7 @@ Kept apart from the sweep flags: they say *how many processes* measure, not *wha
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from bench.errors import UsageError
@@ -46,7 +47,7 @@ def scaling_sizes(args: argparse.Namespace) -> tuple[int, ...]:
 
 def check_distributed_arguments(args: argparse.Namespace, under_torchrun: bool) -> None:
     """Refuse flag combinations that cannot work, before anything is loaded."""
-    if args.dist_timeout <= 0:
+    if not math.isfinite(args.dist_timeout) or args.dist_timeout <= 0:
         raise UsageError(f"--dist-timeout {args.dist_timeout}: must be a positive number of seconds")
     if under_torchrun or args.nproc is not None:
         for flag in ("isolate", "resume", "memory_budget"):

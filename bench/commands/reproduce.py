@@ -52,7 +52,7 @@ def _validate(args) -> None:
         raise UsageError("--prompt and --exact cannot be combined: --exact re-runs the original"
                          " batch with its original prompts")
     if args.prompt is not None and not args.prompt.strip():
-        raise UsageError("--prompt '': a prompt must not be empty")
+        raise UsageError(f"--prompt {args.prompt!r}: a prompt must not be empty or only spaces")
     if args.tolerance is not None and not 0.0 <= args.tolerance <= 1.0:
         raise UsageError(f"--tolerance {args.tolerance}: must be between 0 and 1 (full scale)")
     if args.threads is not None and args.threads < 1:

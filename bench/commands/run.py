@@ -27,6 +27,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="save the last timed call's images of every config as PNG, with a"
                         " manifest.json of prompts and seeds (written after timing); with --nproc,"
                         " rank 0 gathers every rank's share and saves them under the same names")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out file (by default it is refused)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_reliability_arguments(parser, resume=True)
     add_distributed_arguments(parser)
@@ -34,13 +36,58 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+# Flags that say how this invocation behaves, not what the run measures: a resumed run
+# takes everything else from the command recorded in its header.
+INVOCATION_FLAGS = {"resume", "out", "force", "quiet", "debug", "handler", "option_strings",
+                    "command"}
+
+
+def with_recorded_flags(args: argparse.Namespace) -> argparse.Namespace:
+    """``--resume FILE`` alone continues the run as it was started: its flags come from the
+    file's header. Flags given now are allowed only where they agree with it."""
+    from bench.cli import build_parser
+    from bench.execute.resume import refuse_other_kinds
+    from bench.store.run_file import read_run
+
+    with warnings.catch_warnings():  # a partial file is expected; bad files fail here
+        warnings.simplefilter("ignore")
+        header = read_run(args.resume).header
+    refuse_other_kinds(args.resume, header)
+    command = list(header.get("command") or [])
+    parser = build_parser()
+    try:
+        recorded = parser.parse_args(command[1:])
+    except SystemExit:
+        raise UsageError(f"--resume {args.resume!r}: its recorded command cannot be read"
+                         f" ({' '.join(command)})") from None
+    defaults = parser.parse_args(["run"])
+    merged = argparse.Namespace(**vars(args))
+    for name, value in vars(recorded).items():
+        if name in INVOCATION_FLAGS:
+            continue
+        given = getattr(args, name, None)
+        if given != getattr(defaults, name, None) and given != value:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"--resume {args.resume!r}: {flag} {given!r} differs from the run's"
+                             f" {value!r}; drop {flag} (a resumed run keeps its flags)")
+        setattr(merged, name, value)
+    return merged
+
+
 def main(args: argparse.Namespace) -> int:
-    from bench.commands.distributed_options import check_distributed_arguments, launch_spec
+    from bench.commands.distributed_options import check_distributed_arguments
     from bench.execute.distributed.world import world_from_env
-    from bench.execute.output import check_writable, default_out
+    from bench.execute.output import check_out, check_writable
     from bench.execute.session import prepare_plan
 
     check_reliability_args(args)
+    if args.resume:
+        if args.force:
+            raise UsageError("--force replaces a run file; --resume continues one: drop one")
+        check_writable(Path(args.resume))
+        args = with_recorded_flags(args)
+    if args.save_images is not None and not args.save_images.strip():
+        raise UsageError("--save-images '': give a folder, or leave --save-images out")
     if args.save_images and args.isolate:
         raise UsageError("--save-images cannot be combined with --isolate (each worker would"
                          " start its own manifest); drop one of them")
@@ -51,64 +98,92 @@ def main(args: argparse.Namespace) -> int:
     if world is not None:
         from bench.execute.distributed.ranks import rank_main
 
-        return rank_main(request, world, Path(args.out) if args.out else None, args.save_images,
-                         args.dist_timeout, args.skip_after_oom)
+        out = Path(args.out) if args.out else None
+        if world.is_main and not launched_for(out):  # plain torchrun: refuse like a run
+            check_out(args.out, force=args.force)
+        return rank_main(request, world, out, args.save_images, args.dist_timeout,
+                         args.skip_after_oom)
+    out = check_out(args.out, force=args.force)
     if args.nproc is not None:
-        from bench.execute.distributed.launch import launch
+        return launch_ranks(args, draft, out)
+    return run_sweep_command(args, request, out)
 
-        out = Path(args.out) if args.out else default_out(
-            draft.scenario.name, draft.model.name, f"{args.device}-x{args.nproc * args.nnodes}")
-        check_writable(out)
-        if args.save_images:
-            from bench.determinism.manifest import check_images_dir
 
-            check_images_dir(args.save_images)
+def launched_for(out: Path | None) -> bool:
+    """Whether an ``--nproc`` launcher started this rank for ``out`` (and holds its lock)."""
+    import os
+
+    from bench.store.run_file import LOCK_HELD_ENV
+
+    return out is not None and os.environ.get(LOCK_HELD_ENV) == str(out.resolve())
+
+
+def launch_ranks(args: argparse.Namespace, draft, out: Path | None) -> int:
+    """``--nproc``: the launcher holds the run file's lock while its ranks write it."""
+    import os
+
+    from bench.commands.distributed_options import launch_spec
+    from bench.execute.distributed.launch import launch
+    from bench.execute.output import check_writable, default_out
+    from bench.store.run_file import LOCK_HELD_ENV, RunFileLock
+
+    out = out or default_out(draft.scenario.name, draft.model.name,
+                             f"{args.device}-x{args.nproc * args.nnodes}")
+    check_writable(out)
+    if args.save_images:
+        from bench.determinism.manifest import check_images_dir
+
+        check_images_dir(args.save_images)
+    with RunFileLock(out):
+        os.environ[LOCK_HELD_ENV] = str(out.resolve())
         code, scaling = launch(launch_spec(args), sys.argv[1:], out, args.option_strings)
-        if args.scaling is not None:
-            from bench.present.scaling import show_scaling
+    if args.scaling is not None:
+        from bench.present.scaling import show_scaling
 
-            show_scaling(scaling, out)
-        return code
-    if args.out:
-        check_writable(Path(args.out))
-    if args.resume:
-        from bench.store.run_file import read_run
-
-        with warnings.catch_warnings():  # a partial file is expected; bad files fail here
-            warnings.simplefilter("ignore")
-            read_run(args.resume)
-        check_writable(Path(args.resume))
-    return run_sweep_command(args, request)
+        show_scaling(scaling, out)
+    return code
 
 
-def run_sweep_command(args: argparse.Namespace, request) -> int:
+def run_sweep_command(args: argparse.Namespace, request, out: Path | None) -> int:
     """One process (or one worker per config with ``--isolate``): measure, store, print."""
+    from bench.execute.output import check_writable, default_out
+    from bench.execute.session import prepare_plan
+    from bench.measure.device import resolve_device
+    from bench.store.run_file import RunFileLock
+
+    device = resolve_device(request.options.device)
+    plan = prepare_plan(request, device)
+    out = Path(args.resume) if args.resume else out or default_out(
+        plan.scenario.name, plan.model.name, device)
+    check_writable(out)
+    with RunFileLock(out):
+        return _measure(args, request, plan, out)
+
+
+def _measure(args: argparse.Namespace, request, plan, out: Path) -> int:
+    """Measure under the run file's lock (a second writer is refused with our pid)."""
     from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.execute.executors import InProcess
     from bench.execute.isolate import Isolated
-    from bench.execute.output import check_writable, default_out
-    from bench.execute.resume import load_for_resume, rewrite
-    from bench.execute.session import open_session, prepare_plan
+    from bench.execute.resume import load_for_resume, rewrite, setting_difference
+    from bench.execute.session import open_session
     from bench.execute.sweep import run_sweep
-    from bench.measure.device import resolve_device
     from bench.present.console import console, progress_bar, results_table
     from bench.present.optimization_table import WIDTH as TABLE_WIDTH
     from bench.present.optimization_table import optimization_table
     from bench.store.run_file import RunWriter, now_iso
 
-    device = resolve_device(request.options.device)
-    plan = prepare_plan(request, device)
+    device = plan.configs[0].device
     resumed = load_for_resume(args.resume, plan) if args.resume else None
-    out = Path(args.resume or args.out or default_out(plan.scenario.name, plan.model.name, device))
-    check_writable(out)
     images_dir = check_images_dir(args.save_images) if args.save_images else None
     session = open_session(plan, request, load=not args.isolate)
     env = session.env
-    if resumed and resumed.header.get("env", {}).get("device_name") != env["device_name"]:
-        raise UsageError(
-            f"--resume {args.resume!r}: that run was measured on"
-            f" {resumed.header['env'].get('device_name')!r}, this is {env['device_name']!r}"
-        )
+    if resumed:
+        difference = setting_difference(resumed.header.get("env") or {}, env)
+        if difference:
+            raise UsageError(f"--resume {args.resume!r}: that run was measured with other"
+                             f" settings ({difference}); finish it where it was started, or"
+                             " start a new run")
     options = {"isolate": args.isolate, "memory_budget_gib": args.memory_budget,
                "skip_after_oom": args.skip_after_oom}
     argv = ["sdxl-bench", *sys.argv[1:]]
@@ -155,5 +230,5 @@ def run_sweep_command(args: argparse.Namespace, request) -> int:
     out_console.print(f"run file: {out}")
     if code:
         print(f"sdxl-bench: interrupted; finished configs are in {out}; continue with"
-              f" --resume {out} and the same flags", file=sys.stderr)
+              f" sdxl-bench run --resume {out}", file=sys.stderr)
     return code

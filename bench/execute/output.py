@@ -1,4 +1,8 @@
-"""Where a run's file goes: the default name, and a check that it can be written at all."""
+"""Where a run's file goes: the default name, and checks before anything is measured.
+
+A run file is never overwritten by accident: an existing file is refused unless the user
+says ``--force`` (replace) or ``--resume`` (continue it).
+"""
 
 from __future__ import annotations
 
@@ -35,3 +39,21 @@ def check_writable(path: Path) -> None:
         path.unlink()
     for folder in missing:  # deepest first
         folder.rmdir()
+
+
+def check_out(out: str | None, flag: str = "--out", force: bool = False,
+              resumable: bool = True) -> Path | None:
+    """The ``--out`` value checked: not empty, not a folder, not an existing file unless
+    ``force`` (then it is replaced), writable."""
+    if out is None:
+        return None
+    if not out.strip():
+        raise UsageError(f"{flag} {out!r}: give a file name, or leave {flag} out for the default")
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{flag} {out!r} is a folder; give a file name inside it")
+    if path.exists() and not force:
+        hint = f", or continue that run with --resume {out}" if resumable else ""
+        raise UsageError(f"{flag} {out!r} exists; add --force to replace it{hint}")
+    check_writable(path)
+    return path

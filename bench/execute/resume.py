@@ -67,11 +67,37 @@ def plan_difference(recorded: dict, plan: dict) -> str | None:
     return None
 
 
+# Environment fields that change a measurement: a resumed run must match them all, or its
+# records would mix two setups under one header.
+MEASUREMENT_SETTINGS = ("device_name", "torch_threads", "torch", "diffusers", "transformers",
+                        "cuda", "driver")
+
+
+def refuse_other_kinds(path: str | Path, header: dict) -> None:
+    """Only single-process ``run`` files can be resumed."""
+    if header.get("mode") == "determinism":
+        raise UsageError(f"--resume {str(path)!r} is a determinism run; run `sdxl-bench"
+                         " determinism` again instead (its checks are not resumable)")
+    if header.get("distributed"):
+        size = header["distributed"].get("world_size")
+        raise UsageError(f"--resume {str(path)!r} is a data-parallel run ({size} ranks);"
+                         " --resume works for single-process runs only")
+
+
+def setting_difference(recorded_env: dict, env: dict) -> str | None:
+    """The first measurement setting that differs between the file and this process."""
+    for name in MEASUREMENT_SETTINGS:
+        if recorded_env.get(name) != env.get(name):
+            return f"{name} was {_short(recorded_env.get(name))}, now {_short(env.get(name))}"
+    return None
+
+
 def load_for_resume(path: str | Path, plan: Plan) -> Resumed:
     """Check that ``path`` is a run of the same plan; what to keep and what to run."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a missing footer or torn line is expected here
         run = read_run(path)
+    refuse_other_kinds(path, run.header)
     difference = plan_difference(run.header.get("plan") or {}, plan.describe())
     if difference:
         command = " ".join(run.header.get("command") or [])

@@ -8,6 +8,7 @@ pipelines, NVML, environment), in that order, so the steps cannot drift apart.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +41,8 @@ def load_inputs(plan: Plan) -> tuple:
     from bench.measure.inputs import load_images
 
     first = plan.configs[0]
-    return load_images(plan.images, plan.scenario.num_default_images, first.height, first.width)
+    return load_images(plan.images, plan.scenario.num_default_images, first.height, first.width,
+                       plan.images_from)
 
 
 def set_threads(threads: int | None, device: str, ranks_on_node: int = 1) -> None:
@@ -66,6 +68,7 @@ class Session:
     pipes: Any = None  # PipelineGroups; None when configs are measured elsewhere (--isolate)
     nvml_device: Any = None
     peaks: dict[str, float] | None = None  # --peak-tflops, parsed
+    warnings: list[str] = field(default_factory=list)  # about the inputs, for header and terminal
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def header(self, command: list[str], **extra: object) -> dict:
@@ -80,6 +83,7 @@ class Session:
             "command": list(command),
             "plan": self.plan.describe(),
             "env": self.env,
+            **({"warnings": self.warnings} if self.warnings else {}),
             **extra,
         }
 
@@ -113,6 +117,14 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
         pipes = pipes or PipelineGroups(plan.model, device)
         pipes.for_config(plan.configs[0])
     peaks = parse_peak_override(request.peak_tflops) if request.peak_tflops else None
+    notes = []
+    if load:
+        from bench.measure.inputs import truncated_prompts
+
+        notes = truncated_prompts(pipes.for_config(plan.configs[0]).text2img.tokenizer,
+                                  plan.prompts)
+        for note in notes:
+            print(f"sdxl-bench: warning: {note}", file=sys.stderr)
     return Session(plan=plan, device=device, images=images, env=environment.collect(device),
                    pipes=pipes if load else None, nvml_device=NvmlDevice.open(device),
-                   peaks=peaks)
+                   peaks=peaks, warnings=notes)

@@ -115,7 +115,7 @@ def run_sweep(
                 if aborted:
                     break
         finally:
-            if writer is not None and footer is not None:
+            if writer is not None and footer is not None and not writer.failed:
                 extra = footer(records) if callable(footer) else footer
                 writer.write(footer_record(
                     "interrupted" if guard.signum or aborted else "complete",

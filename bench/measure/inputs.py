@@ -77,8 +77,11 @@ def default_images(count: int, height: int, width: int) -> tuple:
     )
 
 
-def load_image(source: str, height: int, width: int):
-    """A path or URL → an RGB PIL image of the config's size; bad input is a UsageError."""
+def load_image(source: str, height: int, width: int, origin: str = "--image"):
+    """A path or URL → an RGB PIL image of the config's size; bad input is a UsageError
+    that names where the value came from (``--image`` or the scenario file)."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -87,17 +90,60 @@ def load_image(source: str, height: int, width: int):
                 data = response.read()
         else:
             data = Path(source).expanduser().read_bytes()
-        image = Image.open(io.BytesIO(data))
-        image.load()
+        with warnings.catch_warnings():  # PIL only warns below twice its pixel limit
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()
     except UnidentifiedImageError:
-        raise UsageError(f"--image {source!r} is not an image PIL can read") from None
+        raise UsageError(f"{origin} {source!r} is not an image PIL can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UsageError(f"{origin} {source!r} is too large to decode safely (over"
+                         f" {Image.MAX_IMAGE_PIXELS:,} pixels); resize it first") from None
     except (OSError, ValueError) as exc:
-        raise UsageError(f"--image {source!r} cannot be read: {exc}") from None
-    return image.convert("RGB").resize((width, height))
+        raise UsageError(f"{origin} {source!r} cannot be read: {exc}") from None
+    return to_rgb(image, f"{origin} {source!r}").resize((width, height))
 
 
-def load_images(sources: tuple[str, ...], count: int, height: int, width: int) -> tuple:
+# Integer modes deeper than 8 bits, by the largest value of their depth.
+DEEP_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I;16N": 65535, "I": 65535}
+
+
+def to_rgb(image, name: str = "image"):
+    """8-bit RGB, keeping the picture: 16-bit greyscale is scaled down, not clipped (PIL's
+    own ``convert("RGB")`` saturates nearly every pixel of such an image)."""
+    import numpy as np
+    from PIL import Image
+
+    if image.mode in DEEP_MODES or image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode == "F":
+            top = 1.0 if values.max(initial=0.0) <= 1.0 else 255.0
+        elif image.mode == "I" and values.max(initial=0) > 65535:
+            raise UsageError(f"{name}: 32-bit integer pixels are not supported; save it as"
+                             " 8- or 16-bit")
+        else:
+            top = DEEP_MODES[image.mode]
+        grey = np.clip(np.rint(values / top * 255.0), 0, 255).astype("uint8")
+        return Image.fromarray(grey, "L").convert("RGB")
+    return image.convert("RGB")
+
+
+def load_images(sources: tuple[str, ...], count: int, height: int, width: int,
+                origin: str = "--image") -> tuple:
     """The user's images, or ``count`` generated defaults."""
     if sources:
-        return tuple(load_image(s, height, width) for s in sources)
+        return tuple(load_image(s, height, width, origin) for s in sources)
     return default_images(count, height, width)
+
+
+def truncated_prompts(tokenizer, prompts: tuple[str, ...]) -> list[str]:
+    """One warning per prompt longer than the text encoder reads (CLIP: 77 tokens): diffusers
+    cuts such prompts silently, so the images ignore their end."""
+    limit = int(getattr(tokenizer, "model_max_length", 77) or 77)
+    notes = []
+    for index, prompt in enumerate(prompts):
+        count = len(tokenizer(prompt, truncation=False).input_ids)
+        if count > limit:
+            notes.append(f"prompt {index} has {count} tokens; the text encoder reads the first"
+                         f" {limit}, the rest is ignored")
+    return notes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 
 from bench.errors import UsageError
@@ -68,7 +69,7 @@ def parse_peak_override(text: str) -> dict[str, float]:
             tflops = float(value)
         except ValueError:
             tflops = -1.0
-        if not tflops > 0:
+        if not (math.isfinite(tflops) and tflops > 0):
             raise UsageError(f"--peak-tflops {text!r}: {value!r} is not a positive number of TFLOP/s")
         return tflops
 

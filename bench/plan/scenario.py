@@ -7,6 +7,7 @@ repository's ``scenarios/`` folder, which the wheel ships as ``bench/scenarios/`
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,4 +105,16 @@ def _import_scenario(path: Path) -> Scenario:
     scenario = getattr(module, "SCENARIO", None)
     if not isinstance(scenario, Scenario):
         raise UsageError(f"scenario file {path} defines no SCENARIO = Scenario(...)")
-    return scenario
+    return _images_beside(scenario, path.resolve().parent)
+
+
+def _images_beside(scenario: Scenario, folder: Path) -> Scenario:
+    """A scenario's relative image paths are relative to its own file, not to wherever
+    the user happens to run ``sdxl-bench``."""
+    def resolve(image: str) -> str:
+        if image.startswith(("http://", "https://")) or Path(image).expanduser().is_absolute():
+            return image
+        return str(folder / image)
+
+    images = tuple(resolve(image) for image in scenario.images)
+    return scenario if images == scenario.images else dataclasses.replace(scenario, images=images)

@@ -7,6 +7,7 @@ Every bad input is rejected here, before any model is loaded, with a one-line
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from bench.errors import UsageError
@@ -16,6 +17,7 @@ from bench.plan.optimizations import Optimizations
 from bench.plan.scenario import Scenario
 
 DTYPES = ("float32", "float16", "bfloat16")
+MAX_SEED = 2**63  # torch generators take 64-bit seeds; run files and numpy want int64
 GENERATOR_DEVICES = ("cpu", "device")
 
 
@@ -115,6 +117,7 @@ class Plan:
     prompts: tuple[str, ...]
     images: tuple[str, ...]  # paths/URLs; empty → generated defaults
     configs: tuple[Config, ...] = field(default_factory=tuple)
+    images_from: str = "--image"  # where ``images`` came from, for messages about them
 
     def describe(self) -> dict:
         return {
@@ -235,13 +238,17 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
                          " size, so only one size per run (sweep --size with a text2img scenario)")
     if options.seed < 0:
         raise UsageError(f"--seed {options.seed}: must be 0 or a positive integer")
+    largest_call = max(batch_sizes) * max(per_prompt)
+    if options.seed + largest_call > MAX_SEED:
+        raise UsageError(f"--seed {options.seed}: image seeds run up to seed + {largest_call - 1},"
+                         f" which must stay below 2**63 ({MAX_SEED})")
 
     call = dict(scenario.call_kwargs)
     guidance = options.guidance_scale if options.guidance_scale is not None else float(
         call.get("guidance_scale", 5.0)
     )
-    if guidance < 0:
-        raise UsageError(f"--guidance-scale {guidance}: must be 0 or more")
+    if not math.isfinite(guidance) or guidance < 0:
+        raise UsageError(f"--guidance-scale {guidance}: must be a finite number, 0 or more")
     strength = None
     if scenario.task == "img2img":
         strength = float(options.strength if options.strength is not None
@@ -265,7 +272,7 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
     prompts = tuple(options.prompts) or scenario.prompts
     for prompt in prompts:
         if not prompt.strip():
-            raise UsageError("--prompt '': a prompt must not be empty")
+            raise UsageError(f"--prompt {prompt!r}: a prompt must not be empty or only spaces")
     images = tuple(options.images) or scenario.images
     if scenario.task == "img2img":
         pair_count(scenario, prompts, images)
@@ -301,4 +308,6 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
         for b in batch_sizes
         for n in per_prompt
     )
-    return Plan(scenario=scenario, model=model, prompts=prompts, images=images, configs=configs)
+    images_from = "--image" if options.images else f"scenario {scenario.name!r}"
+    return Plan(scenario=scenario, model=model, prompts=prompts, images=images, configs=configs,
+                images_from=images_from)

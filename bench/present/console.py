@@ -26,6 +26,7 @@ def results_table(records: list[dict], title: str | None = None):
         table.add_column(name, justify="right")
     table.add_column("status")
     views = set()
+    notes: list[str] = []  # the reason of every config that did not measure, numbered
     for record in records:
         latency = record.get("latency_s") or {}
         view, peak = peak_memory_view(record)
@@ -41,15 +42,32 @@ def results_table(records: list[dict], title: str | None = None):
             flags.append("repeats differ")
         if flags:
             status += " (" + ", ".join(flags) + ")"
+        if record.get("status") != "ok" and record.get("error"):
+            notes.append(f"[{len(notes) + 1}] {short_config(record)}: {one_line(record['error'])}")
+            status += f" [{len(notes)}]"
         table.add_row(
             str(record["batch_size"]), str(record["num_images_per_prompt"]),
             str(record["images_per_call"]), _fmt(record.get("images_per_s"), ".3f"),
             _fmt(latency.get("median"), ".4f"), _fmt(latency.get("p90"), ".4f"),
             _fmt(peak / GIB if peak is not None else None, ".2f"), status,
         )
-    if views:
-        table.caption = "peak memory view: " + ", ".join(sorted(views))
+    caption = ["peak memory view: " + ", ".join(sorted(views))] if views else []
+    if caption or notes:
+        table.caption = "\n".join(caption + notes)
+        table.caption_justify = "left" if notes else "center"
     return table
+
+
+def short_config(record: dict) -> str:
+    """``bs2-n4`` (plus the varying axes) from a record's config id."""
+    config_id = str(record.get("config_id") or "?")
+    return config_id.split("/", 1)[1] if "/" in config_id else config_id
+
+
+def one_line(text: str, width: int = 160) -> str:
+    """An error message shortened to one line for the terminal (the run file keeps it all)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def console(stderr: bool = False, width: int | None = None):

@@ -2,11 +2,15 @@
 
 Every record is written as one line and flushed (and fsynced) at once, so a crash loses
 at most the config in flight; a process killed mid-write leaves at most a torn last
-line, which ``read_run`` skips with a warning.
+line, which ``read_run`` skips with a warning. A write that fails (disk full) is cut back
+to the last whole record and ends the run with ``StorageError``: the file stays readable
+and resumable. While a run writes its file it holds ``RunFileLock``, so a second writer
+is refused instead of mixing two runs in one file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import warnings
@@ -15,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
-from bench.errors import UsageError
+from bench.errors import StorageError, UsageError
 
 SCHEMA_VERSION = 1
 
@@ -38,31 +42,123 @@ def drop_torn_tail(path: Path) -> None:
         path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
+# A launcher that holds the lock for its ranks names the file here, so rank 0 writes
+# under the launcher's lock instead of being refused by it.
+LOCK_HELD_ENV = "SDXL_BENCH_RUN_FILE_LOCKED"
+
+
+class RunFileLock:
+    """One writer per run file: an exclusive ``flock`` on ``FILE.lock`` holding the pid.
+
+    Held from planning to the footer; a second run given the same file is refused with
+    the holder's pid. The lock dies with its process, so a killed run never blocks the
+    next one (its stale ``.lock`` file is simply taken over).
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> RunFileLock:
+        if os.environ.get(LOCK_HELD_ENV) == str(self.path.resolve()):
+            return self  # the launcher that started this rank holds it
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(f"run file {self.path} is being written by another sdxl-bench"
+                             f" (pid {holder}); wait for it to finish or choose another --out"
+                             ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.lock_path.unlink()
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> RunFileLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class RunWriter:
     """Appends records to a run file, one flushed line each."""
 
     def __init__(self, path: Path, mode: str = "w") -> None:
         self.path = Path(path)
+        self.records = 0  # whole records written by this writer
+        self.failed = False  # a write failed: the file ends at its last whole record
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: IO[str] = open(self.path, mode, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write run file {self.path}: {exc.strerror}") from exc
+        self._good = self._file.tell()  # end of the last whole record
 
     def write(self, record: dict) -> None:
-        self._file.write(json.dumps(record, allow_nan=False, default=_jsonable) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        line = json.dumps(record, allow_nan=False, default=_jsonable) + "\n"  # may raise: nothing written
+        try:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            self._fail(exc)
+        self._good = self._file.tell()
+        self.records += 1
+
+    def _fail(self, exc: OSError) -> None:
+        """Cut the file back to its last whole record and say what is safe in it."""
+        self.failed = True
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        try:
+            os.truncate(self.path, self._good)
+        except OSError:
+            pass  # read_run skips a torn last line anyway
+        safe = sum(1 for _ in _config_lines(self.path))
+        raise StorageError(f"cannot write run file {self.path}: {exc.strerror or exc};"
+                           f" {safe} finished config record(s) are safe in it"
+                           f" (free space, then continue with --resume {self.path})") from exc
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass
 
     def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _config_lines(path: Path):
+    """The whole config records of a file (for counting what a failed write left)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            for line in file:
+                if line.endswith("\n") and '"type": "config"' in line:
+                    yield line
+    except OSError:
+        return
 
 
 def _jsonable(value: object) -> object:

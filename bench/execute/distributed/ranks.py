@@ -131,7 +131,7 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
     from bench.execute.distributed.world import rank_device
     from bench.execute.session import open_session, prepare_plan
     from bench.execute.sweep import run_sweep
-    from bench.store.run_file import RunWriter
+    from bench.store.run_file import RunFileLock, RunWriter
 
     segment = segment_from_env()
     device = rank_device(request.options.device, world)
@@ -156,9 +156,11 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
 
         saver = ImageSaver(folder, plan.model.name, plan.prompts, plan.images,
                            plan.scenario.num_default_images, session.run_id, command)
-    distributed.init_process_group(world, dist_timeout)
+    # Rank 0 writes; a no-op when the --nproc launcher holds the lock for it.
+    lock = RunFileLock(out).acquire() if world.is_main else None
     code, records = 0, []
     try:
+        distributed.init_process_group(world, dist_timeout)
         import torch
 
         info = {"rank": world.rank, "local_rank": world.local_rank, "node_rank": world.node_rank,
@@ -192,6 +194,8 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
         return 1
     finally:
         distributed.destroy_process_group()
+        if lock:
+            lock.release()
     if world.is_main:
         _print_results(records, plan, session.env, world, out)
     return code
