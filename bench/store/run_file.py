@@ -151,7 +151,10 @@ class RunWriter:
 
 
 def _config_lines(path: Path):
-    """The whole config records of a file (for counting what a failed write left)."""
+    """The whole config records of a file (for counting what a failed write left); a
+    device such as /dev/full is not read (it never ends)."""
+    if not path.is_file():
+        return
     try:
         with open(path, encoding="utf-8") as file:
             for line in file:

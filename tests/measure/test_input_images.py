@@ -16,7 +16,7 @@ from bench.plan.scenario import load_scenario
 def test_sixteen_bit_greyscale_keeps_its_tones(tmp_path):
     ramp = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
     path = tmp_path / "ramp16.png"
-    Image.fromarray(ramp, "I;16").save(path)
+    Image.fromarray(ramp).save(path)  # mode I;16
     pixels = np.asarray(load_image(str(path), 64, 64))
     assert pixels.shape == (64, 64, 3)
     assert 250 <= pixels.max() <= 255 and pixels.min() <= 5
@@ -25,7 +25,7 @@ def test_sixteen_bit_greyscale_keeps_its_tones(tmp_path):
 
 def test_palette_image_becomes_rgb_with_its_colours(tmp_path):
     path = tmp_path / "palette.png"
-    Image.new("RGB", (16, 16), (200, 30, 40)).convert("P").save(path)
+    Image.new("RGB", (16, 16), (200, 30, 40)).convert("P", palette=Image.Palette.ADAPTIVE).save(path)
     pixels = np.asarray(load_image(str(path), 16, 16))
     assert tuple(pixels[0, 0]) == (200, 30, 40)
 

@@ -94,17 +94,32 @@ def torchrun_command(argv: list[str], nproc: int, nnodes: int = 1, node_rank: in
 
 
 def _run_torchrun(command: list[str], segment: Segment) -> int:
-    """Run torchrun to the end; 130 after Ctrl-C. Ctrl-C reaches the ranks too (same
-    process group), so wait for them to write their records instead of leaving them."""
+    """Run torchrun to the end; 130 after Ctrl-C, 143 after SIGTERM, as a single-process
+    run ends. Ctrl-C reaches the ranks too (same process group); SIGTERM, sent to this
+    process alone, is passed on to torchrun, which stops its ranks. Either way the ranks
+    write the config in flight as ``interrupted`` and their footer: wait for them."""
+    import signal
+
     env = {**os.environ, LAUNCH_ENV: segment.to_env()}
     process = subprocess.Popen(command, env=env)
-    interrupted = False
-    while True:
-        try:
-            code = process.wait()
-            return 130 if interrupted and code else code
-        except KeyboardInterrupt:
-            interrupted = True
+    received: list[int] = []
+
+    def forward(signum, frame) -> None:
+        received.append(signum)
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                code = process.wait()
+                break
+            except KeyboardInterrupt:
+                received.append(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 128 + received[0] if received and code else code
 
 
 def check_gpu_count(device: str, nproc: int) -> None:
@@ -190,7 +205,7 @@ def close_scaling_run(out: Path, sizes: tuple[int, ...], duration_s: float,
 
 def _report_failure(code: int, out: Path) -> None:
     where = f"finished configs are in {out}" if out.exists() else "no run file was written"
-    if code == 130:
+    if code in (130, 143):
         print(f"sdxl-bench: interrupted; {where}", file=sys.stderr)
         return
     print(f"sdxl-bench: torchrun exited with code {code}: a rank failed or was stopped"
