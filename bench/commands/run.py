@@ -221,9 +221,10 @@ def _measure(args: argparse.Namespace, request, plan, out: Path) -> int:
     by_id = {r["config_id"]: r for r in (*previous, *records)}
     shown = [by_id[c.config_id] for c in plan.configs if c.config_id in by_id]
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
+    sizes = ", ".join(dict.fromkeys(f"{c.height}×{c.width}" for c in plan.configs))
     out_console = console()
     out_console.print(results_table(shown, title=f"{plan.scenario.name} · {plan.model.name}"
-                                    f" · {env['device_name']} · {dtypes}"))
+                                    f" · {env['device_name']} · {dtypes} · {sizes}"))
     if not out_console.is_terminal:  # a file or pipe: no reason to squeeze the table into 80
         out_console = console(width=max(out_console.width, TABLE_WIDTH))
     out_console.print(optimization_table(shown))

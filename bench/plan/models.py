@@ -57,10 +57,27 @@ def resolve_model(name: str, variant: str | None = None) -> ModelSpec:
             raise UsageError(
                 f"--model {name!r} is not a diffusers pipeline folder (no model_index.json)"
             )
-        return ModelSpec(str(path), "folder", **PRETRAINED_DEFAULTS, variant=variant)
+        return ModelSpec(str(path), "folder", folder_default_size(path),
+                         PRETRAINED_DEFAULTS["default_steps"], variant=variant)
     if name.count("/") != 1 or not all(name.split("/")):
         raise UsageError(
             f"--model {name!r} is not a preset ({', '.join(PRESETS)}), a folder, or a hub id"
             " of the form owner/name"
         )
     return ModelSpec(name, "hub", **PRETRAINED_DEFAULTS, variant=variant)
+
+
+def folder_default_size(folder: Path) -> int:
+    """The image size diffusers itself would use for a pipeline folder: the UNet's
+    ``sample_size`` times the VAE's scale factor (2 ** (number of VAE blocks - 1)); 1024
+    when the configs do not say (SDXL's own size)."""
+    import json
+
+    try:
+        unet = json.loads((folder / "unet" / "config.json").read_text())
+        vae = json.loads((folder / "vae" / "config.json").read_text())
+        sample = unet["sample_size"]
+        sample = sample[0] if isinstance(sample, list) else int(sample)
+        return int(sample) * 2 ** (len(vae["block_out_channels"]) - 1)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return PRETRAINED_DEFAULTS["default_size"]
