@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 HELP = "write Markdown/HTML reports with tables, plots and a recommendation"
@@ -54,6 +55,9 @@ def main(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # read_run keeps its notes on Run.warnings
         runs = [read_run(path) for path in args.runs]
+    for run in runs:  # the report carries them too; a terminal user must see them now
+        for note in run.warnings:
+            print(f"sdxl-bench: warning: {note}", file=sys.stderr)
     blocks = report_blocks(runs, Budget(args.max_latency, args.max_memory))
     for path in document.write(args.out, "report", args.title, blocks, formats):
         if path.suffix != ".png":

@@ -172,6 +172,15 @@ def _jsonable(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _is_pytest_benchmark(text: str) -> bool:
+    """A pytest-benchmark JSON file: one object with ``machine_info`` and ``benchmarks``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and "benchmarks" in data and "machine_info" in data
+
+
 @dataclass
 class Run:
     """A run file read back: header, config-like records, footer (None when missing)."""
@@ -213,10 +222,16 @@ def read_run(path: Path | str) -> Run:
             if is_last and objects:
                 notes.append(f"{path}: line {number} is torn (an interrupted write); skipped")
                 continue
+            if number == 1 and _is_pytest_benchmark(text):
+                raise UsageError(f"{path} is a pytest-benchmark file, not an sdxl-bench run file"
+                                 " (compare and gate read both)") from None
             raise UsageError(
                 f"{path} line {number} is not JSON: not an sdxl-bench run file"
             ) from None
         if not isinstance(obj, dict) or "type" not in obj:
+            if number == 1 and _is_pytest_benchmark(text):
+                raise UsageError(f"{path} is a pytest-benchmark file, not an sdxl-bench run file"
+                                 " (compare and gate read both)")
             raise UsageError(f"{path} line {number} is not an sdxl-bench record")
         objects.append(obj)
     header = objects[0]

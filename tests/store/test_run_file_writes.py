@@ -69,3 +69,12 @@ def test_the_lock_is_released_and_its_file_removed_on_exit(tmp_path):
     assert not lock.lock_path.exists()
     with RunFileLock(out):  # free again
         pass
+
+
+def test_a_pytest_benchmark_file_is_refused_by_name(tmp_path):
+    from bench.errors import UsageError
+
+    path = tmp_path / "0001_bench.json"
+    path.write_text('{\n  "machine_info": {},\n  "benchmarks": []\n}\n')
+    with pytest.raises(UsageError, match="is a pytest-benchmark file, not an sdxl-bench run file"):
+        read_run(path)
