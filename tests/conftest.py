@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +10,6 @@ import pytest
 # One CPU thread per process: tests start CLI subprocesses (and several ranks or workers at
 # once), and torch's default of one thread per core oversubscribes a 2-core machine badly.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,14 +27,6 @@ def tiny_pipes(tiny_cache):
 
     quiet_libraries()
     return load_pipelines(resolve_model("tiny"), "cpu", "float32")
-
-
-def run_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    """``python -m bench ARGS`` in a real subprocess from the repository root."""
-    return subprocess.run(
-        [sys.executable, "-m", "bench", *args],
-        cwd=kwargs.pop("cwd", REPO), capture_output=True, text=True, timeout=timeout, **kwargs,
-    )
 
 
 def pytest_collection_modifyitems(config, items):
