@@ -1,6 +1,8 @@
-"""Every row of the README's "What happens when…" table: a real ``python -m bench``
-subprocess that exits 2 with one line on stderr naming the value, no traceback, and
-no model loaded (the fresh cache folder the run would build the model into stays absent)."""
+"""Bad flags and inputs of the measuring commands (``run``, ``max-batch``): every row of the
+README's "What happens when…" table, plus a few more, each a real ``python -m bench``
+subprocess started in an empty folder that exits 2 with one line on stderr naming the
+value, no traceback, no model loaded (the fresh cache folder the run would build the model
+into stays absent) and no ``reports/`` folder made where it was started."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_subprocess
+from tests.support.cli import REPO, run_subprocess
 
 
 @pytest.fixture
@@ -77,18 +79,25 @@ ROWS = [
     ("max-batch limit zero", ["max-batch", "--limit", "0"], "--limit 0"),
     ("max-batch given several dtypes", ["max-batch", "--dtype", "float32,bfloat16"],
      "probes one config per size"),
+    # Rows once in test_cli.py (the two it shared with the table above are kept there once).
+    ("height not multiple of 8 (30)", ["run", "--height", "30"], "--height 30"),
+    ("model folder missing", ["run", "--model", "./missing"], "--model './missing'"),
+    ("image file missing (other path)", ["run", "--scenario", "i2i-prompts", "--image", "/no/such.png"],
+     "--image '/no/such.png'"),
+    ("output under /proc", ["run", "--out", "/proc/forbidden/run.jsonl"], "cannot be written"),
 ]
 
 
-def run_cli(args: list[str], cache: Path, *extra: str):
-    env = {**os.environ, "SDXL_BENCH_CACHE": str(cache)}
-    return run_subprocess(*extra, *args, env=env, timeout=120)
+def run_cli(args: list[str], cache: Path, *extra: str, cwd: Path = REPO):
+    """``python -m bench EXTRA ARGS`` with a cache folder of its own, started in ``cwd``."""
+    env = {**os.environ, "SDXL_BENCH_CACHE": str(cache), "PYTHONPATH": str(REPO)}
+    return run_subprocess(*extra, *args, env=env, cwd=cwd, timeout=120)
 
 
 @pytest.mark.parametrize(("args", "expected"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
 def test_bad_input_is_one_line_exit_2_before_loading(args, expected, files, tmp_path):
     cache = tmp_path / "cache-never-built"
-    result = run_cli([a.format(**files) for a in args], cache)
+    result = run_cli([a.format(**files) for a in args], cache, cwd=tmp_path)
     assert result.code == 2, result.err
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
@@ -96,6 +105,7 @@ def test_bad_input_is_one_line_exit_2_before_loading(args, expected, files, tmp_
     assert expected.format(**files) in lines[0]
     assert "Traceback" not in result.err
     assert not cache.exists()  # the tiny model was never built or loaded
+    assert not (tmp_path / "reports").exists()  # no default output folder was made
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
