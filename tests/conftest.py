@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import Result, run_subprocess
 
 # One CPU thread per process: tests start CLI subprocesses (and several ranks or workers at
 # once), and torch's default of one thread per core oversubscribes a 2-core machine badly.
@@ -27,6 +30,33 @@ def tiny_pipes(tiny_cache):
 
     quiet_libraries()
     return load_pipelines(resolve_model("tiny"), "cpu", "float32")
+
+
+# The one small real run that tests only read: the default scenario's 2 prompts x 2 images,
+# one call, its images saved. ``run`` plus these flags, ``--out`` and ``--save-images``.
+TINY_RUN = ("run", "--scenario", "t2i-prompts-x-images", "--batch-sizes", "2", "--images-per-prompt", "2",
+            "--steps", "2", "--height", "32", "--width", "32", "--threads", "1", "--quiet",
+            "--warmup", "0", "--repeats", "1")
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    path: Path  # the run file
+    images: Path  # its --save-images folder
+    result: Result  # the finished ``sdxl-bench run`` process
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_cache) -> TinyRun:
+    """``TINY_RUN`` once per session, shared by every test that reads its run file or images.
+
+    Read-only: a test that changes the file or an image works on a copy in its own tmp_path.
+    """
+    folder = tmp_path_factory.mktemp("tiny-run")
+    out, images = folder / "run.jsonl", folder / "images"
+    result = run_subprocess(*TINY_RUN, "--out", str(out), "--save-images", str(images))
+    assert result.code == 0, result.err
+    return TinyRun(out, images, result)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,29 +12,23 @@ from PIL import Image
 from bench.determinism.manifest import load_png, read_manifest
 from bench.measure.images import pixels_hash
 from bench.store.run_file import read_run
+from tests.conftest import TINY_RUN
 from tests.support.cli import run_subprocess
 
-SMALL = ("--steps", "2", "--height", "32", "--width", "32", "--threads", "1", "--quiet",
-         "--warmup", "0", "--repeats", "1")
-LAYOUT = ("--batch-sizes", "2", "--images-per-prompt", "2")
 CHOSEN = "t2i-prompts-x-images_bs2-n2_i3_p1_c1_s3"
 
 
 @pytest.fixture(scope="module")
-def saved_run(tmp_path_factory):
-    """A batch run (2 prompts x 2 images) with its images saved."""
-    folder = tmp_path_factory.mktemp("saved")
-    out, images = folder / "run.jsonl", folder / "images"
-    proc = run_subprocess("run", *LAYOUT, *SMALL, "--out", str(out), "--save-images", str(images))
-    assert proc.code == 0, proc.err
-    return out, images
+def saved_run(tiny_run):
+    """A batch run (2 prompts x 2 images) with its images saved: the session's shared run."""
+    return tiny_run.path, tiny_run.images
 
 
 @pytest.fixture(scope="module")
 def second_run(tmp_path_factory):
     """The same sweep again, in another process, without saved images."""
     out = tmp_path_factory.mktemp("second") / "run.jsonl"
-    proc = run_subprocess("run", *LAYOUT, *SMALL, "--out", str(out))
+    proc = run_subprocess(*TINY_RUN, "--out", str(out))
     assert proc.code == 0, proc.err
     return out
 
