@@ -115,7 +115,7 @@ def test_console_and_report_name_the_same_memory_view_for_a_record_with_several(
 
 
 def test_gib_is_defined_only_in_bench_units():
-    bench = Path(__file__).resolve().parent.parent / "bench"
+    bench = Path(__file__).resolve().parents[2] / "bench"
     defining = sorted(
         path.relative_to(bench).as_posix()
         for path in bench.rglob("*.py")
