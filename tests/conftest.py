@@ -24,6 +24,18 @@ def tiny_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tiny_cache) -> Path:
+    """The tiny preset's folder in the session cache, built now if no test built it yet.
+
+    Tests that time concurrent runs ask for it first: otherwise both processes would build
+    the model at once, and one could be timed while the other is still building.
+    """
+    from bench.build.pipelines import tiny_folder
+
+    return tiny_folder()
+
+
+@pytest.fixture(scope="session")
 def tiny_pipes(tiny_cache):
     from bench.build.pipelines import load_pipelines, quiet_libraries
     from bench.plan.models import resolve_model

@@ -51,7 +51,7 @@ def run_pair(first: tuple, second: tuple, timeout: float = 240) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, tiny_model):
     folder = tmp_path_factory.mktemp("real-runs")
     paths = {name: folder / f"{name}.jsonl" for name in ("a1", "a2", "b", "slow")}
     run_pair((paths["a1"], BASELINE), (paths["a2"], BASELINE))

@@ -79,7 +79,7 @@ ROWS = [
     ("max-batch limit zero", ["max-batch", "--limit", "0"], "--limit 0"),
     ("max-batch given several dtypes", ["max-batch", "--dtype", "float32,bfloat16"],
      "probes one config per size"),
-    # Rows once in test_cli.py (the two it shared with the table above are kept there once).
+    # Once in test_cli.py; its other two cases (--batch-sizes 1,,2 and --scenario nope) are rows above.
     ("height not multiple of 8 (30)", ["run", "--height", "30"], "--height 30"),
     ("model folder missing", ["run", "--model", "./missing"], "--model './missing'"),
     ("image file missing (other path)", ["run", "--scenario", "i2i-prompts", "--image", "/no/such.png"],
