@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from bench.store.run_file import read_run
-from tests.cli_driver import run_cli
-from tests.conftest import REPO
+from tests.support.cli import REPO, Result, run_in_process, run_subprocess
 
 EXAMPLE = REPO / "reports" / "example" / "tiny-cpu.jsonl"
 SCENARIOS = sorted(p.name for p in (REPO / "scenarios").glob("*.py"))
@@ -44,13 +41,12 @@ sys.meta_path.insert(0, BlockMeasuringStack())
 '''
 
 
-def _python(args: list[str], pythonpath: list[Path], cwd: Path, timeout: float = 300):
+def _python(args: list[str], pythonpath: list[Path], cwd: Path, timeout: float = 300) -> Result:
     """``python ARGS`` with only ``pythonpath`` in front of the venv (environment kept, so
     the session's tiny-model cache is shared)."""
     env = dict(os.environ, OMP_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join(str(p) for p in pythonpath))
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return run_subprocess(*args, prefix=[], cwd=cwd, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +63,9 @@ def wheel(tmp_path_factory) -> Path:
     shutil.copytree(REPO, source, ignore=ignore)
     assert (source / "benchmarks").is_dir()
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         str(source), "-w", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_subprocess("wheel", "--no-deps", "--no-build-isolation", "-q", str(source), "-w", str(out),
+                          prefix=["-m", "pip"])
+    assert done.code == 0, done.err
     (built,) = out.glob("sdxl_bench-*.whl")
     return built
 
@@ -87,15 +80,12 @@ def wheel_names(wheel) -> list[str]:
 def installed(wheel, tmp_path_factory) -> Path:
     """The wheel installed with ``pip --target``; checked to be what a subprocess imports."""
     target = tmp_path_factory.mktemp("target")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-         str(wheel)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_subprocess("install", "--no-deps", "-q", "--target", str(target), str(wheel),
+                          prefix=["-m", "pip"])
+    assert done.code == 0, done.err
     origin = _python(["-c", "import bench; print(bench.__file__)"], [target],
                      cwd=tmp_path_factory.mktemp("cwd"))
-    assert Path(origin.stdout.strip()).is_relative_to(target), origin.stdout + origin.stderr
+    assert Path(origin.out.strip()).is_relative_to(target), origin.out + origin.err
     return target
 
 
@@ -106,11 +96,11 @@ def no_torch(tmp_path_factory) -> Path:
     (folder / "sitecustomize.py").write_text(BLOCKER)
     for name in BLOCKED:
         probe = _python(["-c", f"import {name}"], [folder, REPO], cwd=folder)
-        assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr, probe.stderr
+        assert probe.code != 0 and "ModuleNotFoundError" in probe.err, probe.err
     return folder
 
 
-def without_torch(no_torch: Path, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+def without_torch(no_torch: Path, tmp_path: Path, *argv: str) -> Result:
     """``python -m bench ARGV`` from a temporary folder with the measuring stack blocked."""
     return _python(["-m", "bench", *argv], [no_torch, REPO], cwd=tmp_path)
 
@@ -140,9 +130,9 @@ def test_wheel_registers_the_pytest_plugin(wheel_names, wheel):
 
 def test_installed_wheel_lists_the_builtin_scenarios(installed, tmp_path):
     done = _python(["-m", "bench", "list"], [installed], cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     for name in SCENARIOS:
-        assert name.removesuffix(".py").replace("_", "-") in done.stdout
+        assert name.removesuffix(".py").replace("_", "-") in done.out
 
 
 def test_installed_wheel_runs_a_tiny_sweep(installed, tmp_path):
@@ -150,42 +140,42 @@ def test_installed_wheel_runs_a_tiny_sweep(installed, tmp_path):
     done = _python(["-m", "bench", "run", "--batch-sizes", "1", "--images-per-prompt", "1",
                     "--steps", "1", "--warmup", "0", "--repeats", "1", "--quiet",
                     "--out", str(out)], [installed], cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     run = read_run(out)
     assert run.footer["status"] == "complete" and [c["status"] for c in run.configs] == ["ok"]
 
 
 def test_report_writes_its_files_without_torch(no_torch, tmp_path):
     done = without_torch(no_torch, tmp_path, "report", str(EXAMPLE), "--out", str(tmp_path / "r"))
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     assert (tmp_path / "r" / "report.md").is_file() and (tmp_path / "r" / "report.html").is_file()
 
 
 def test_compare_writes_its_report_without_torch(no_torch, tmp_path):
     done = without_torch(no_torch, tmp_path, "compare", str(EXAMPLE), str(EXAMPLE),
                          "--out", str(tmp_path / "c"))
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     assert "not significant" in (tmp_path / "c" / "compare.md").read_text()
 
 
 def test_gate_passes_a_run_against_itself_without_torch(no_torch, tmp_path):
     done = without_torch(no_torch, tmp_path, "gate", str(EXAMPLE), str(EXAMPLE))
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "PASS" in done.stdout
+    assert done.code == 0, done.out + done.err
+    assert "PASS" in done.out
 
 
 def test_list_works_without_torch(no_torch, tmp_path):
     done = without_torch(no_torch, tmp_path, "list")
-    assert done.returncode == 0, done.stderr
-    assert "t2i-prompts-x-images" in done.stdout
+    assert done.code == 0, done.err
+    assert "t2i-prompts-x-images" in done.out
 
 
 @pytest.mark.parametrize("command", ["run", "env", "determinism"])
 def test_measuring_command_without_torch_prints_one_line_naming_the_extra(no_torch, tmp_path,
                                                                           command):
     done = without_torch(no_torch, tmp_path, command)
-    assert done.returncode == 2
-    (line,) = done.stderr.splitlines()
+    assert done.code == 2
+    (line,) = done.err.splitlines()
     assert line.startswith(f"sdxl-bench: error: {command} needs the measuring stack")
     assert MEASURE_EXTRA in line and "torch" in line.rsplit(MEASURE_EXTRA, 1)[1]
 
@@ -202,7 +192,7 @@ def test_missing_measuring_submodule_becomes_the_one_line_error(monkeypatch):
 
     monkeypatch.setattr(bench.commands.env, "main",
                         _raising(ModuleNotFoundError("no", name="diffusers.models")))
-    result = run_cli("env")
+    result = run_in_process("env")
     assert result.code == 2
     assert result.err.strip().endswith("(missing module: diffusers)")
 
@@ -214,4 +204,4 @@ def test_missing_module_outside_the_measuring_stack_keeps_its_traceback(monkeypa
     monkeypatch.setattr(bench.commands.env, "main",
                         _raising(ModuleNotFoundError("no", name="bench.build.gone")))
     with pytest.raises(ModuleNotFoundError):
-        run_cli("env")
+        run_in_process("env")

@@ -1,0 +1,81 @@
+import json
+
+import pytest
+
+from bench.analyse.compare import compare_entries, match_results, side_by_side
+from bench.store.result_files import load_results
+from tests.support.fakeruns import record, write_run
+
+SLOW = [1.10, 1.12, 1.11, 1.13, 1.12, 1.14, 1.10, 1.11]
+FAST = [1.00, 1.01, 1.02, 1.00, 1.01, 1.03, 1.02, 1.00]
+
+
+def test_configs_match_across_devices_when_the_workload_is_the_same(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST)], device_name="A100"))
+    b = load_results(
+        write_run(tmp_path / "b.jsonl", [record(SLOW, device="cuda:0")], device_name="H100")
+    )
+    [matched] = match_results([a, b])
+    assert all(entry is not None for entry in matched.entries)
+
+
+def test_configs_with_different_steps_do_not_match(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST)]))
+    b = load_results(write_run(tmp_path / "b.jsonl", [record(FAST, num_inference_steps=8)]))
+    matched = match_results([a, b])
+    assert [m.entries[0] is None for m in matched] == [False, True]
+    assert [m.entries[1] is None for m in matched] == [True, False]
+
+
+def test_repeated_config_in_one_run_keeps_the_last_record(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST), record(SLOW)]))
+    [matched] = match_results([a])
+    assert matched.entries[0].latencies == tuple(SLOW)
+
+
+def test_change_reports_ratios_and_significance(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST, memory=100)]))
+    b = load_results(write_run(tmp_path / "b.jsonl", [record(SLOW, memory=150)]))
+    change = compare_entries(a.entries[0], b.entries[0])
+    assert change.latency_ratio == pytest.approx(1.115 / 1.01)
+    assert change.images_per_s_ratio == pytest.approx(1.01 / 1.115)
+    assert change.significance(0.05) == "significant"
+    assert change.memory_ratio == {"process_rss": 1.5}
+
+
+def test_side_by_side_says_too_few_samples_for_three_calls(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record([1.0, 1.01, 1.02])]))
+    b = load_results(write_run(tmp_path / "b.jsonl", [record([2.0, 2.01, 2.02])]))
+    headers, rows = side_by_side([a, b], alpha=0.05)
+    column = headers.index("significance")
+    assert [row[column] for row in rows] == ["baseline", "too few samples"]
+
+
+def test_configs_differing_only_in_optimizations_or_ranks_do_not_match(tmp_path):
+    default = {"attention": "sdpa", "compile": False, "channels_last": False}
+    compiled = {**default, "compile": True}
+    records = [
+        record(FAST, optimizations=default),
+        record(FAST, optimizations=compiled),
+        record(FAST, optimizations=default, world_size=2),
+    ]
+    run = load_results(write_run(tmp_path / "a.jsonl", records))
+    keys = [entry.key for entry in run.entries]
+    assert keys == [
+        "t2i bs1 n1 4steps 64x64 float32 tiny",
+        "t2i bs1 n1 4steps 64x64 float32 compile tiny",
+        "t2i bs1 n1 4steps 64x64 float32 np2 tiny",
+    ]
+
+
+def test_pytest_benchmark_device_is_the_plugins_gpu_else_the_cpu(tmp_path):
+    def saved(name, machine_info):
+        stats = {"median": 1.0, "data": [1.0, 1.1]}
+        doc = {"machine_info": machine_info, "benchmarks": [{"name": "t", "stats": stats}]}
+        (tmp_path / name).write_text(json.dumps(doc))
+        return load_results(tmp_path / name)
+
+    gpu = saved("gpu.json", {"cpu": {"brand_raw": "EPYC"}, "sdxl_bench": {"device_name": "H100"}})
+    assert gpu.device_name == "H100"
+    assert saved("cpu.json", {"cpu": {"brand_raw": "EPYC"}}).device_name == "EPYC"
+    assert saved("odd.json", {"cpu": "EPYC"}).device_name is None

@@ -1,0 +1,29 @@
+from bench.analyse.pareto import frontier_records, pareto_front
+from tests.support.fakeruns import record
+
+
+def test_dominated_points_are_left_off_the_frontier():
+    points = [(1.0, 10.0), (2.0, 15.0), (2.5, 12.0), (3.0, 20.0), (1.5, 9.0)]
+    # (2.5, 12) is beaten by (2.0, 15); (1.5, 9) by (1.0, 10).
+    assert pareto_front(points) == [0, 1, 3]
+
+
+def test_frontier_is_ordered_by_latency():
+    points = [(3.0, 20.0), (1.0, 10.0), (2.0, 15.0)]
+    assert pareto_front(points) == [1, 2, 0]
+
+
+def test_identical_points_are_both_kept():
+    assert pareto_front([(1.0, 5.0), (1.0, 5.0)]) == [0, 1]
+
+
+def test_equal_latency_keeps_only_the_higher_throughput():
+    assert pareto_front([(1.0, 5.0), (1.0, 6.0)]) == [1]
+
+
+def test_frontier_records_skip_failed_configs_and_order_by_latency():
+    fast = record([0.1] * 3, batch_size=1)  # 10 images/s at 0.1 s
+    big = record([0.4] * 3, batch_size=8)  # 20 images/s at 0.4 s
+    dominated = record([0.5] * 3, batch_size=4)  # 8 images/s at 0.5 s
+    failed = record([], batch_size=16, status="oom")
+    assert frontier_records([big, dominated, failed, fast]) == [fast, big]

@@ -1,0 +1,100 @@
+"""The analysis commands on real ``tiny`` CPU runs: A/A, a planted regression, no torch.
+
+Each pair of runs is measured concurrently, one torch thread each on the 2-core
+machine, so load from anything else running on the machine hits both sides alike; run
+one after the other, a busy neighbour can make one side many times slower and the
+"A/A" comparison would measure the neighbour, not the harness.
+"""
+
+import subprocess
+
+import pytest
+
+from tests.support.cli import REPO, command, run_subprocess
+
+RUN = [
+    "run",
+    "--model", "tiny",
+    "--scenario", "t2i-prompts",
+    "--batch-sizes", "1",
+    "--images-per-prompt", "1",
+    "--steps", "2",
+    "--height", "32",
+    "--width", "32",
+    "--warmup", "1",
+    "--repeats", "8",
+    "--threads", "1",
+    "--quiet",
+]  # fmt: skip
+# Without classifier-free guidance the UNet sees one latent per image; with it, two.
+# guidance_scale is a call argument, not part of the config key, so the gate matches the
+# two runs as the same config whose calls became genuinely slower (about +60 % to +120 % on a 2-core CPU).
+BASELINE = ["--guidance-scale", "1.0"]
+MORE_WORK = ["--guidance-scale", "5.0"]
+
+
+def run_pair(first: tuple, second: tuple, timeout: float = 240) -> None:
+    """Two ``sdxl-bench run`` processes at the same time; fail with their stderr."""
+    procs = [
+        subprocess.Popen(
+            command(*RUN, *extra, "--out", str(out)),
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for out, extra in (first, second)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=timeout)
+        assert proc.returncode == 0, err[-3000:]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, tiny_model):
+    folder = tmp_path_factory.mktemp("real-runs")
+    paths = {name: folder / f"{name}.jsonl" for name in ("a1", "a2", "b", "slow")}
+    run_pair((paths["a1"], BASELINE), (paths["a2"], BASELINE))
+    run_pair((paths["b"], BASELINE), (paths["slow"], MORE_WORK))
+    return paths
+
+
+def test_gate_passes_an_a_a_pair_of_real_tiny_runs(runs):
+    result = run_subprocess("gate", str(runs["a1"]), str(runs["a2"]))
+    assert result.code == 0, result.out
+    assert "PASS" in result.out
+    assert "note:" not in result.out
+
+
+def test_gate_fails_a_planted_regression_in_real_tiny_runs(runs):
+    result = run_subprocess("gate", str(runs["b"]), str(runs["slow"]))
+    assert result.code == 1, result.out
+    assert "regressed (fails)" in result.out
+    assert "t2i-prompts bs1 n1 2steps 32x32 float32 tiny" in result.out.split("FAIL")[1]
+    assert "note: guidance_scale 1.0 -> 5.0" in result.out
+
+
+def test_compare_of_real_runs_reports_significance(runs):
+    result = run_subprocess("compare", str(runs["b"]), str(runs["slow"]))
+    assert result.code == 0, result.err
+    assert "| significant " in result.out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["gate", "{a1}", "{a2}"],
+        ["compare", "{a1}", "{a2}"],
+        ["report", "{a1}", "--out", "{out}"],
+    ],
+)
+def test_analysis_commands_never_import_torch(runs, tmp_path, command):
+    argv = [part.format(**runs, out=tmp_path) for part in command]
+    probe = (
+        "import sys\n"
+        "from bench.cli import main\n"
+        f"code = main({argv!r})\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', code)\n"
+    )
+    done = run_subprocess(prefix=["-c", probe], timeout=120)
+    assert done.out.strip().splitlines()[-1] == "NO-TORCH 0", done.err[-2000:]

@@ -1,0 +1,51 @@
+from bench.analyse.recommend import Budget, recommend
+from bench.store.schema import GIB
+from tests.support.fakeruns import record
+
+
+def configs():
+    return [
+        record([1.0] * 5, batch_size=1, memory=2 * GIB),  # 1 image/s
+        record([1.5] * 5, batch_size=2, memory=3 * GIB),  # 1.33 images/s
+        record([2.5] * 5, batch_size=4, memory=5 * GIB),  # 1.6 images/s, slow
+        record([1.8] * 5, batch_size=8, memory=9 * GIB),  # 4.4 images/s, big
+        record([], batch_size=16, status="oom", memory=None),
+    ]
+
+
+def test_recommends_most_images_per_second_within_both_budgets():
+    result = recommend(configs(), Budget(max_latency_s=2.0, max_memory_gib=4.0))
+    assert result.best["batch_size"] == 2
+
+
+def test_every_other_config_gets_its_reason():
+    result = recommend(configs(), Budget(max_latency_s=2.0, max_memory_gib=4.0))
+    reasons = {rej.record["batch_size"]: rej.reason for rej in result.rejected}
+    assert set(reasons) == {1, 4, 8, 16}
+    assert reasons[1].startswith("fewer images/s")
+    assert "latency p90 2.5 s > 2 s" in reasons[4]
+    assert "peak memory (process_rss) 9 GiB > 4 GiB" in reasons[8]
+    assert reasons[16].startswith("status oom")
+
+
+def test_without_budget_the_fastest_ok_config_wins():
+    assert recommend(configs(), Budget()).best["batch_size"] == 8
+
+
+def test_no_config_fits_an_impossible_budget():
+    result = recommend(configs(), Budget(max_latency_s=0.5))
+    assert result.best is None
+    assert "no config meets latency p90 <= 0.5 s" == result.why
+    assert len(result.rejected) == 5
+
+
+def test_config_without_memory_view_fails_a_memory_budget():
+    result = recommend([record([1.0] * 3, memory=None)], Budget(max_memory_gib=1.0))
+    assert result.best is None
+    assert result.rejected[0].reason == "no memory measured"
+
+
+def test_without_budget_and_no_ok_config_says_so():
+    result = recommend([record([], status="oom", memory=None)], Budget())
+    assert result.best is None
+    assert result.why == "no config meets status ok (no budget given)"

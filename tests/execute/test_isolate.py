@@ -1,0 +1,106 @@
+"""``--isolate``: one worker process per config. A worker killed mid-config is recorded
+as ``crashed`` with its signal; a worker out of memory as ``oom``; the rest are measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.store.run_file import read_run
+from tests.support.cli import REPO, command, run_subprocess
+
+
+def workers(pid: int) -> list[int]:
+    """The manager's child processes running ``bench.execute.worker``."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    found = []
+    for child in (int(p) for p in text.split()):
+        try:
+            if b"bench.execute.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def isolated_sweep(tmp_path_factory):
+    """Sweep 1,64,2 with a memory budget; the first worker is killed with SIGKILL."""
+    out = tmp_path_factory.mktemp("isolate") / "run.jsonl"
+    manager = subprocess.Popen(
+        command("run", "--isolate", "--scenario", "t2i-prompts",
+                "--batch-sizes", "1,64,2", "--steps", "1", "--warmup", "0", "--repeats", "1",
+                "--threads", "1", "--memory-budget", "0.1", "--quiet", "--out", str(out)),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not workers(manager.pid):
+        assert manager.poll() is None, manager.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    first_worker = workers(manager.pid)[0]
+    os.kill(first_worker, signal.SIGKILL)
+    _, stderr = manager.communicate(timeout=600)
+    assert manager.returncode == 0, stderr
+    return read_run(out)
+
+
+def test_killed_worker_is_recorded_as_crashed_with_its_signal(isolated_sweep):
+    first = isolated_sweep.configs[0]
+    assert first["status"] == "crashed"
+    assert first["exit_signal"] == "SIGKILL"
+
+
+def test_worker_out_of_memory_is_recorded_as_oom(isolated_sweep):
+    assert isolated_sweep.configs[1]["status"] == "oom"
+
+
+def test_configs_after_a_crash_and_an_oom_are_measured(isolated_sweep):
+    last = isolated_sweep.configs[2]
+    assert last["status"] == "ok" and last["images_per_s"] > 0
+    assert isolated_sweep.header["options"]["isolate"] is True
+
+
+def test_sigint_to_the_manager_stops_the_worker_and_records_interrupted(tmp_path):
+    out = tmp_path / "run.jsonl"
+    manager = subprocess.Popen(
+        command("run", "--isolate", "--scenario", "t2i-prompts",
+                "--batch-sizes", "1,2", "--steps", "1", "--warmup", "0", "--repeats", "1", "--quiet",
+                "--out", str(out)),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not workers(manager.pid):
+        assert manager.poll() is None, manager.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    worker = workers(manager.pid)[0]
+    time.sleep(0.5)  # the worker is importing torch or measuring
+    manager.send_signal(signal.SIGINT)
+    _, stderr = manager.communicate(timeout=120)
+    assert manager.returncode == 130, stderr
+    assert not Path(f"/proc/{worker}").exists() or b"Z" in Path(f"/proc/{worker}/stat").read_bytes()
+    run = read_run(out)
+    assert [r["status"] for r in run.configs] == ["interrupted"]
+    assert run.footer["status"] == "interrupted"
+
+
+@pytest.mark.gpu
+def test_max_batch_finds_a_real_cuda_out_of_memory_boundary():
+    result = run_subprocess(
+        "max-batch", "--device", "cuda", "--isolate",
+        "--scenario", "t2i-prompts", "--steps", "1", "--height", "1024", "--width", "1024",
+        "--limit", "4096", "--json", timeout=600)
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    status = {p["size"]: p["status"] for p in summary["probes"]}
+    assert 1 < summary["max_size"] < 4096
+    assert min(size for size, s in status.items() if s != "ok") == summary["max_size"] + 1
+    assert summary["peak_memory_view"] in ("nvml_process_used", "torch_reserved")

@@ -1,0 +1,52 @@
+"""``max-batch``: the grow-then-bisect search alone, then the command on a real tiny model
+with a memory budget."""
+
+from __future__ import annotations
+
+import json
+
+from bench.execute.max_batch import Probe, find_max_batch
+from tests.support.cli import run_subprocess
+
+
+def threshold_probe(largest_fitting: int, asked: list[int]):
+    def probe(size: int) -> Probe:
+        asked.append(size)
+        return Probe(size, size <= largest_fitting, {"status": "ok"})
+    return probe
+
+
+def test_search_grows_by_doubling_then_bisects():
+    asked: list[int] = []
+    best, probes = find_max_batch(threshold_probe(37, asked), limit=256)
+    assert best == 37
+    assert asked[:7] == [1, 2, 4, 8, 16, 32, 64]
+    assert all(32 < size < 64 for size in asked[7:])
+    assert len(asked) == 7 + 5  # bisecting 32..64 takes log2(32) probes
+
+
+def test_search_stops_at_the_limit_when_everything_fits():
+    asked: list[int] = []
+    best, _ = find_max_batch(threshold_probe(1000, asked), limit=24)
+    assert best == 24
+    assert asked == [1, 2, 4, 8, 16, 24]
+
+
+def test_search_reports_none_when_even_one_does_not_fit():
+    asked: list[int] = []
+    best, probes = find_max_batch(threshold_probe(0, asked), limit=64)
+    assert best is None and asked == [1]
+
+
+def test_max_batch_finds_the_boundary_of_a_memory_budget():
+    result = run_subprocess(
+        "max-batch", "--scenario", "t2i-prompts", "--steps", "1",
+        "--threads", "1", "--memory-budget", "0.1", "--limit", "64", "--json", timeout=600)
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    status = {p["size"]: p["status"] for p in summary["probes"]}
+    best = summary["max_size"]
+    assert 1 < best < 64  # the budget, not the limit, stopped it
+    assert status[best] == "ok"
+    assert min(size for size, s in status.items() if s == "oom") == best + 1
+    assert summary["peak_bytes_per_image"] > 0
