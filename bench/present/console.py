@@ -26,7 +26,7 @@ def results_table(records: list[dict], title: str | None = None):
         table.add_column(name, justify="right")
     table.add_column("status")
     views = set()
-    notes: list[str] = []  # the reason of every config that did not measure, numbered
+    notes: list[str] = []  # why a config did not measure, and its warnings, numbered
     for record in records:
         latency = record.get("latency_s") or {}
         view, peak = peak_memory_view(record)
@@ -42,8 +42,9 @@ def results_table(records: list[dict], title: str | None = None):
             flags.append("repeats differ")
         if flags:
             status += " (" + ", ".join(flags) + ")"
-        if record.get("status") != "ok" and record.get("error"):
-            notes.append(f"[{len(notes) + 1}] {short_config(record)}: {one_line(record['error'])}")
+        reasons = [record["error"]] if record.get("status") != "ok" and record.get("error") else []
+        for reason in [*reasons, *(record.get("warnings") or [])]:
+            notes.append(f"[{len(notes) + 1}] {short_config(record)}: {one_line(reason)}")
             status += f" [{len(notes)}]"
         table.add_row(
             str(record["batch_size"]), str(record["num_images_per_prompt"]),

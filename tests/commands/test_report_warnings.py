@@ -15,3 +15,22 @@ def test_report_prints_a_missing_footer_warning_on_stderr(tmp_path):
     result = run_in_process("report", str(partial), "--out", str(tmp_path / "out"))
     assert result.code == 0, result.err
     assert "sdxl-bench: warning:" in result.err and "no footer" in result.err
+
+
+def test_terminal_table_lists_failure_reasons_and_warnings_as_numbered_notes():
+    from bench.present.console import console, results_table
+
+    records = [
+        {"config_id": "s/bs1-n1", "batch_size": 1, "num_images_per_prompt": 1, "images_per_call": 1,
+         "status": "ok", "latency_s": {"median": 0.1}, "images_per_s": 10.0,
+         "warnings": ["MFU above 100%"]},
+        {"config_id": "s/bs8-n1", "batch_size": 8, "num_images_per_prompt": 1, "images_per_call": 8,
+         "status": "oom", "error": "OutOfMemoryError: CUDA out of memory.\nTried 20 GiB"},
+    ]
+    out = console(width=200)
+    with out.capture() as captured:
+        out.print(results_table(records))
+    text = captured.get()
+    assert "ok [1]" in text and "oom [2]" in text
+    assert "[1] bs1-n1: MFU above 100%" in text
+    assert "[2] bs8-n1: OutOfMemoryError: CUDA out of memory. Tried 20 GiB" in text
