@@ -62,6 +62,10 @@ def load_results(path: Path | str) -> ResultSet:
         raise UsageError(f"{path} is empty")
     if _looks_like_pytest_benchmark(head):
         return _load_pytest_benchmark(path)
+    if _is_one_json_document(head):
+        # Not JSON Lines: one document spread over many lines. Read it whole and say
+        # what it is, rather than "line 1 is not JSON".
+        return _load_json_document(path)
     return _load_run(path)
 
 
@@ -70,6 +74,32 @@ def _looks_like_pytest_benchmark(head: str) -> bool:
     # A run file's first line is a complete header object with "type"; a pytest-benchmark
     # file is one (usually indented) object holding "machine_info" and "benchmarks".
     return stripped.startswith("{") and '"machine_info"' in head and '"benchmarks"' in head
+
+
+def _is_one_json_document(head: str) -> bool:
+    """A file starting with '{' or '[' whose first line is not a complete JSON value."""
+    stripped = head.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return False
+    first_line = stripped.split("\n", 1)[0]
+    try:
+        json.loads(first_line)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
+def _load_json_document(path: Path) -> ResultSet:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return _load_run(path)  # malformed either way: the run reader names the line
+    if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
+        return _load_pytest_benchmark(path)
+    raise UsageError(
+        f"{path} is neither an sdxl-bench run file nor a pytest-benchmark file: one JSON"
+        " document without a 'benchmarks' list (a run file is JSON Lines)"
+    )
 
 
 def _load_run(path: Path) -> ResultSet:
