@@ -69,7 +69,7 @@ def test_slowdown_over_threshold_without_significance_is_unchanged():
 def test_significant_slowdown_over_threshold_regresses():
     result = verdict(entry(BASE), entry(scaled(BASE, 1.10)))
     assert result.outcome == REGRESSED
-    assert result.reasons[0].startswith("latency +10.0%, 95% CI [")
+    assert result.reasons[0].startswith("latency +10.0%, 99% CI [")
     assert "slower beyond 5.0%" in result.reasons[0]
 
 
@@ -117,34 +117,35 @@ def test_missing_raw_data_is_inconclusive_and_fails_unless_allowed():
 
 
 def test_three_calls_against_three_cannot_act_on_six_configs_and_fail():
-    # One-sided 3 vs 3 can reach p = 1/20 = 0.05, but Holm over 6 configs needs 0.0083.
+    # One-sided 3 vs 3 can reach p = 1/20 at best; Holm over 6 configs at alpha 0.01 needs
+    # 0.01 / 6 = 0.0017, which takes 6 calls a side (1/924).
     base = [entry([1.0, 1.01, 1.02], key=f"c{i}") for i in range(6)]
     cand = [entry([2.0, 2.01, 2.02], key=f"c{i}") for i in range(6)]
     verdicts = gate(results(*base), results(*cand), Thresholds())
     assert {v.outcome for v in verdicts} == {INCONCLUSIVE}
     assert "too few samples" in verdicts[0].reasons[1]
-    assert "need >= 5 calls per side" in verdicts[0].reasons[1]
+    assert "need >= 6 calls per side" in verdicts[0].reasons[1]
     assert exit_code(verdicts, Thresholds()) == 1
     assert exit_code(verdicts, Thresholds(allow_inconclusive=True)) == 0
 
 
-def test_three_calls_against_three_regress_when_only_one_config_is_judged():
-    result = verdict(entry([1.0, 1.01, 1.02]), entry([2.0, 2.01, 2.02]))
+def test_three_calls_against_three_regress_at_alpha_5_percent_for_one_config():
+    result = verdict(entry([1.0, 1.01, 1.02]), entry([2.0, 2.01, 2.02]), alpha=0.05)
     assert result.outcome == REGRESSED
     assert result.p_adjusted == pytest.approx(0.05)
 
 
 def test_holm_correction_keeps_a_marginal_config_from_failing_among_many():
     # 6 vs 6 with two crossed pairs: U = 34 of 36, one-sided p = 4/924 = 0.0043. Alone
-    # that is below alpha 0.05; among 20 configs Holm multiplies it by 20.
+    # that is below alpha 0.01; among 6 configs Holm multiplies it by 6.
     base, cand = [1.0, 1.01, 1.02, 1.03, 1.04, 1.215], [1.2, 1.21, 1.22, 1.23, 1.24, 1.25]
     marginal = Comparison("x", two_sample_effect(base, cand))
-    quiet = [Comparison(f"q{i}", two_sample_effect(BASE, BASE)) for i in range(19)]
+    quiet = [Comparison(f"q{i}", two_sample_effect(BASE, BASE)) for i in range(5)]
     assert marginal.effect.p_slower == pytest.approx(4 / 924)
     assert decide([marginal], Thresholds())[0].outcome == REGRESSED
     among = decide([marginal, *quiet], Thresholds())[0]
     assert among.outcome == UNCHANGED
-    assert among.p_adjusted == pytest.approx(20 * 4 / 924)
+    assert among.p_adjusted == pytest.approx(6 * 4 / 924)
 
 
 def test_missing_config_is_reported_and_fails_only_with_require_all():
@@ -163,18 +164,18 @@ def test_sides_without_a_shared_config_are_a_usage_error():
 
 
 def test_several_runs_per_side_use_one_median_per_run():
-    base = [results(entry(scaled(BASE, f))) for f in (1.0, 1.02, 0.99, 1.01, 1.0)]
-    cand = [results(entry(scaled(BASE, f))) for f in (1.2, 1.21, 1.19, 1.22, 1.2)]
+    base = [results(entry(scaled(BASE, f))) for f in (1.0, 1.02, 0.99, 1.01, 1.0, 0.98)]
+    cand = [results(entry(scaled(BASE, f))) for f in (1.2, 1.21, 1.19, 1.22, 1.2, 1.18)]
     [result] = gate(base, cand, Thresholds())
     assert result.effect.samples == PER_RUN
-    assert (result.effect.n_base, result.effect.n_cand) == (5, 5)
+    assert (result.effect.n_base, result.effect.n_cand) == (6, 6)
     assert result.outcome == REGRESSED
 
 
 def test_between_run_drift_shared_by_calls_is_no_regression_with_several_runs():
     # Every call of a run shares its drift: the per-call test sees one run 6 % slower
     # than the other and calls it significant; across runs the drift is noise.
-    drifts_a, drifts_b = (1.0, 1.06, 0.97, 1.03, 0.99), (1.06, 0.98, 1.02, 1.0, 1.04)
+    drifts_a, drifts_b = (1.0, 1.06, 0.97, 1.03, 0.99, 1.01), (1.06, 0.98, 1.02, 1.0, 1.04, 0.97)
     base = [results(entry(scaled(BASE, f))) for f in drifts_a]
     cand = [results(entry(scaled(BASE, f))) for f in drifts_b]
     [single] = gate(base[0], cand[0], Thresholds())
@@ -205,14 +206,14 @@ def test_too_few_pairs_are_inconclusive():
     pairs = [(results(entry(BASE)), results(entry(scaled(BASE, 2.0)))) for _ in range(4)]
     [result] = ab_gate(pairs, Thresholds())
     assert result.outcome == INCONCLUSIVE
-    assert "need >= 5 pairs" in result.reasons[1]
+    assert "need >= 7 pairs" in result.reasons[1]
 
 
 def test_paired_effect_of_constant_ratio_has_a_point_interval():
-    effect = paired_effect([1.2] * 6)
+    effect = paired_effect([1.2] * 7)
     assert effect.ratio == pytest.approx(1.2)
     assert effect.low == pytest.approx(1.2) and effect.high == pytest.approx(1.2)
-    assert effect.p_slower == pytest.approx(1 / 64)
+    assert effect.p_slower == pytest.approx(1 / 128)
 
 
 def test_percent_thresholds_parse_with_or_without_sign():

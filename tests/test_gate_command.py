@@ -125,11 +125,11 @@ def test_gate_takes_several_runs_per_side(tmp_path):
         return [str(write_run(tmp_path / f"{side}{i}.jsonl", [record([v * f for v in BASE])]))
                 for i, f in enumerate(factors)]
 
-    base = runs("a", (1.0, 1.02, 0.99, 1.01, 1.0))
-    cand = runs("b", (1.2, 1.21, 1.19, 1.22, 1.2))
+    base = runs("a", (1.0, 1.02, 0.99, 1.01, 1.0, 0.98))
+    cand = runs("b", (1.2, 1.21, 1.19, 1.22, 1.2, 1.18))
     result = run_cli("gate", "--baseline", *base, "--candidate", *cand)
     assert result.code == 1
-    assert "5 vs 5 per-run medians" in result.out
+    assert "6 vs 6 per-run medians" in result.out
     assert "understate" not in result.out
 
 

@@ -57,7 +57,7 @@ WITHIN_RUN_NOTE = (
 class Thresholds:
     max_slowdown: float = 0.05  # fraction: 0.05 = 5 % slower typical latency
     max_memory_increase: float = 0.10
-    alpha: float = 0.05  # family-wise error over the configs judged, one-sided per direction
+    alpha: float = 0.01  # chance of any false alarm over the configs judged (Holm), per direction
     fail_on_speedup: bool = False
     require_all: bool = False  # missing configs fail
     allow_inconclusive: bool = False  # inconclusive configs pass

@@ -228,6 +228,12 @@ def signed_rank_distribution(doubled_ranks: Sequence[int]) -> list[int]:
     return counts
 
 
+@lru_cache(maxsize=64)
+def _plain_signed_rank_distribution(n: int) -> tuple[int, ...]:
+    """counts[w] of W+ = w for ranks 1..n without ties (cached: same n every config)."""
+    return tuple(signed_rank_distribution([2 * (i + 1) for i in range(n)])[::2])
+
+
 def wilcoxon_signed_rank(differences: Sequence[float], alternative: str = "two-sided") -> SignedRank:
     """Signed-rank test that paired differences are centred on zero.
 
@@ -335,7 +341,7 @@ def paired_shift_interval(differences: Sequence[float], confidence: float = 0.95
     walsh = sorted((d[i] + d[j]) / 2 for i in range(n) for j in range(i, n))
     tail = (1 - confidence) / 2
     if n <= EXACT_MAX_PAIRS:
-        k = _order_index(signed_rank_distribution([2 * (i + 1) for i in range(n)])[::2], tail)
+        k = _order_index(_plain_signed_rank_distribution(n), tail)
     else:
         z = _inverse_normal(1 - tail)
         k = math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24))

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HELP = "A/B gate: interleaved baseline and candidate runs, judged on paired ratios"
-DEFAULT_PAIRS = 10
+DEFAULT_PAIRS = 15
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -21,8 +21,8 @@ def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alpha",
         type=float,
-        default=0.05,
-        help="chance of any false alarm over all configs (Holm), one-sided (default 0.05)",
+        default=0.01,
+        help="chance of any false alarm over all configs (Holm), one-sided (default 0.01)",
     )
     parser.add_argument(
         "--fail-on-speedup",

@@ -25,19 +25,19 @@ def test_run_argv_appends_run_out_model_and_sweep_flags():
 
 
 def test_identical_sides_pass_as_unchanged(tmp_path):
-    result = run_cli("ab", "--a-command", side(), "--b-command", side(), "--pairs", "6",
+    result = run_cli("ab", "--a-command", side(), "--b-command", side(), "--pairs", "8",
                      "--out", str(tmp_path / "ab"))
     assert result.code == 0, result.out + result.err
     assert "PASS: no regression in 2 config(s) (2 unchanged)" in result.out
-    assert len(list((tmp_path / "ab").glob("pair*-?.jsonl"))) == 12
+    assert len(list((tmp_path / "ab").glob("pair*-?.jsonl"))) == 16
 
 
 def test_slower_candidate_fails_as_regressed_with_its_ratio(tmp_path):
-    result = run_cli("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "6",
+    result = run_cli("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "8",
                      "--out", str(tmp_path / "ab"))
     assert result.code == 1
     assert "2 regressed" in result.out
-    assert "6 pairs per-pair median ratios" in result.out
+    assert "8 pairs per-pair median ratios" in result.out
 
 
 def test_too_few_pairs_fail_as_inconclusive_unless_allowed(tmp_path):
@@ -78,6 +78,6 @@ def test_a_failing_run_stops_ab_with_its_last_error_line(tmp_path):
 
 def test_judge_only_rejudges_the_files_already_written(tmp_path):
     out = tmp_path / "ab"
-    run_cli("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "6", "--out", str(out))
-    again = run_cli("ab", "--pairs", "6", "--out", str(out), "--judge-only")
+    run_cli("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "8", "--out", str(out))
+    again = run_cli("ab", "--pairs", "8", "--out", str(out), "--judge-only")
     assert again.code == 1 and "2 regressed" in again.out
