@@ -237,3 +237,22 @@ def test_differing_call_arguments_are_named_next_to_the_verdict():
 def test_compare_entries_still_reports_the_median_ratio():
     change = compare_entries(entry(BASE), entry(scaled(BASE, 1.1)))
     assert change.latency_ratio == pytest.approx(1.1)
+
+
+def test_paired_runs_of_two_models_match_with_the_model_left_out():
+    def run(model, factor):
+        e = Entry(f"t2i bs1 {model}", tuple(scaled(BASE, factor)), factor, model=model,
+                  key_any_model="t2i bs1 A/B")
+        return results(e)
+
+    pairs = [(run("small", 1.0), run("big", 1.5)) for _ in range(7)]
+    [result] = ab_gate(pairs, Thresholds())
+    assert result.key == "t2i bs1 A/B"
+    assert result.outcome == REGRESSED
+
+
+def test_plain_gate_does_not_match_different_models():
+    a = Entry("t2i bs1 small", tuple(BASE), 1.0, model="small", key_any_model="t2i bs1 A/B")
+    b = Entry("t2i bs1 big", tuple(BASE), 1.0, model="big", key_any_model="t2i bs1 A/B")
+    with pytest.raises(UsageError, match="nothing to compare"):
+        gate(results(a), results(b), Thresholds())

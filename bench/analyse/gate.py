@@ -343,11 +343,15 @@ def _as_sets(sets: ResultSet | Sequence[ResultSet]) -> list[ResultSet]:
     return [sets] if isinstance(sets, ResultSet) else list(sets)
 
 
-def _keys(sets: Sequence[ResultSet]) -> dict[str, list[Entry]]:
+def _key(entry: Entry, any_model: bool) -> str:
+    return (entry.key_any_model or entry.key) if any_model else entry.key
+
+
+def _keys(sets: Sequence[ResultSet], any_model: bool = False) -> dict[str, list[Entry]]:
     """key -> its entry in each set that has it (a resumed run's repeat keeps the last)."""
     found: dict[str, list[Entry]] = {}
     for result in sets:
-        for key, entry in {e.key: e for e in result.entries}.items():
+        for key, entry in {_key(e, any_model): e for e in result.entries}.items():
             found.setdefault(key, []).append(entry)
     return found
 
@@ -401,14 +405,19 @@ def ab_gate(
 ) -> list[Verdict]:
     """Verdicts from interleaved A/B runs: per config, one ratio of medians per pair.
 
-    A config is judged on the pairs where both runs measured it ok; one missing from
-    every pair is MISSING. Memory and status are judged over all runs of each side.
+    A config is judged on the pairs where both runs measured it; one missing from every
+    pair is MISSING. Memory and status are judged over all runs of each side. When the
+    sides ran different models (``--a-model``/``--b-model``) and so share no key, configs
+    match with the model left out (shown as "A/B").
     """
     if not pairs:
         raise UsageError("ab needs at least one pair of runs")
     base_sets = [a for a, _ in pairs]
     cand_sets = [b for _, b in pairs]
     base, cand = _keys(base_sets), _keys(cand_sets)
+    any_model = not set(base) & set(cand)
+    if any_model:
+        base, cand = _keys(base_sets, True), _keys(cand_sets, True)
     if not set(base) & set(cand):
         raise UsageError(nothing_shared(base, cand, base_sets, cand_sets))
     order = [*base, *(k for k in cand if k not in base)]
@@ -424,8 +433,8 @@ def ab_gate(
             continue
         ratios = []
         for a, b in pairs:
-            ea = {e.key: e for e in a.entries}.get(key)
-            eb = {e.key: e for e in b.entries}.get(key)
+            ea = {_key(e, any_model): e for e in a.entries}.get(key)
+            eb = {_key(e, any_model): e for e in b.entries}.get(key)
             if ea is None or eb is None:
                 continue
             ma, mb = _run_median(ea), _run_median(eb)

@@ -138,3 +138,10 @@ def throughput_interval(latency: Interval | None, images_per_call: int) -> Inter
         return None
     return Interval(images_per_call / latency.high, images_per_call / latency.low,
                     latency.confidence, latency.n)
+
+
+def median_uncertainty(values: Sequence[float], confidence: float = 0.95) -> Interval | None:
+    """The order-statistic interval of the median at ``confidence`` when the sample
+    supports one, else the range [min, max] with its (lower) coverage. Small samples
+    still get an honest spread instead of nothing; ``Interval.confidence`` says which."""
+    return median_interval(values, confidence) or range_interval(values)

@@ -23,6 +23,9 @@ from bench.store.schema import (
 )
 
 
+ANY_MODEL = "A/B"  # stands for the model in ``Entry.key_any_model``
+
+
 @dataclass(frozen=True)
 class Entry:
     """One workload's measurement, whichever file it came from."""
@@ -34,6 +37,9 @@ class Entry:
     status: str = "ok"
     images_per_s: float | None = None
     arguments: dict = field(default_factory=dict)  # call arguments outside the key
+    model: str | None = None
+    # the key with the model left out: matches one sweep run on two models (``ab``)
+    key_any_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ def _load_run(path: Path) -> ResultSet:
                     status=str(record.get("status")),
                     images_per_s=record.get("images_per_s"),
                     arguments=unmatched_arguments(record),
+                    model=None if record.get("model") is None else str(record.get("model")),
+                    key_any_model=str(config_key({**record, "model": ANY_MODEL})),
                 )
             )
         except (TypeError, ValueError, AttributeError):
