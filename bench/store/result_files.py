@@ -22,7 +22,6 @@ from bench.store.schema import (
     unmatched_arguments,
 )
 
-
 ANY_MODEL = "A/B"  # stands for the model in ``Entry.key_any_model``
 
 
