@@ -6,10 +6,9 @@ what the gate fails on is exactly what ``compare`` shows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import math
 
 from bench.analyse.significance import MannWhitney, mann_whitney_u, shift_interval
 from bench.analyse.stats import Interval, median_uncertainty, throughput_interval
