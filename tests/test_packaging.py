@@ -159,7 +159,10 @@ def test_compare_writes_its_report_without_torch(no_torch, tmp_path):
 
 
 def test_gate_passes_a_run_against_itself_without_torch(no_torch, tmp_path):
-    done = without_torch(no_torch, tmp_path, "gate", str(EXAMPLE), str(EXAMPLE))
+    # The example run has too few calls for a verdict: allow inconclusive, this is
+    # about reading the file without torch.
+    done = without_torch(no_torch, tmp_path, "gate", str(EXAMPLE), str(EXAMPLE),
+                         "--allow-inconclusive")
     assert done.code == 0, done.out + done.err
     assert "PASS" in done.out
 

@@ -6,10 +6,12 @@ what the gate fails on is exactly what ``compare`` shows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.analyse.significance import MannWhitney, mann_whitney_u
+from bench.analyse.significance import MannWhitney, mann_whitney_u, shift_interval
+from bench.analyse.stats import Interval, median_uncertainty, throughput_interval
 from bench.store.result_files import Entry, ResultSet
 from bench.store.schema import BUDGET_VIEWS
 from bench.units import GIB, number, ratio
@@ -104,15 +106,48 @@ def _memory_delta(change: Change) -> str | None:
     return None
 
 
+def _interval_text(interval: Interval | None) -> str | None:
+    if interval is None:
+        return None
+    if interval.confidence < 0.95:  # too few calls for 95 %: the range, and its coverage
+        return f"{interval.text()} range, {interval.confidence:.0%}"
+    return interval.text()
+
+
+def headline_intervals(entry: Entry) -> tuple[str | None, str | None]:
+    """95 % intervals of images/s and of the median latency, as text (None without raw
+    times). With fewer than 6 calls the range stands in, with its lower coverage."""
+    latency = median_uncertainty(entry.latencies) if entry.latencies else None
+    images = None
+    if entry.images_per_s and entry.median_s:
+        images = throughput_interval(latency, round(entry.images_per_s * entry.median_s))
+    return _interval_text(images), _interval_text(latency)
+
+
+def ratio_interval(change: Change, confidence: float = 0.95) -> str | None:
+    """Hodges–Lehmann interval of the latency ratio over the per-call times, as percent
+    changes (None when the samples are too small for ``confidence``)."""
+    base, cand = change.base.latencies, change.cand.latencies
+    if not base or not cand or min(*base, *cand) <= 0:
+        return None
+    shift = shift_interval([math.log(v) for v in cand], [math.log(v) for v in base], confidence)
+    if shift.low is None or shift.high is None:
+        return None
+    return f"[{math.exp(shift.low) - 1:+.1%}, {math.exp(shift.high) - 1:+.1%}]"
+
+
 def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], list[list]]:
     """Rows comparing every later set with the first, per matched workload."""
     headers = [
         "config",
         "run",
         "images/s",
+        "95% CI",
         "ratio",
         "latency p50 s",
+        "95% CI",
         "ratio",
+        "latency change 95% CI",
         "Mann-Whitney p",
         "significance",
         "memory delta",
@@ -123,13 +158,15 @@ def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], li
         for index, entry in enumerate(matched.entries):
             label = f"{index + 1}: {sets[index].path.name}"
             if entry is None:
-                rows.append([matched.key, label, "missing", *[None] * 6])
+                rows.append([matched.key, label, "missing", *[None] * 9])
                 continue
             status = None if entry.status == "ok" else entry.status
-            head = [matched.key, label, status or number(entry.images_per_s)]
+            images_ci, latency_ci = headline_intervals(entry) if not status else (None, None)
+            head = [matched.key, label, status or number(entry.images_per_s), images_ci]
             if index == 0 or base is None or status or base.status != "ok":
                 note = "baseline" if index == 0 else None if base else "no baseline"
-                rows.append([*head, None, number(entry.median_s), None, None, note, None])
+                rows.append([*head, None, number(entry.median_s), latency_ci, None, None, None,
+                             note, None])
                 continue
             change = compare_entries(base, entry)
             rows.append(
@@ -137,7 +174,9 @@ def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], li
                     *head,
                     ratio(change.images_per_s_ratio),
                     number(entry.median_s),
+                    latency_ci,
                     ratio(change.latency_ratio),
+                    ratio_interval(change),
                     None if change.test is None else f"{change.test.p_value:.2g}",
                     change.significance(alpha),
                     _memory_delta(change),

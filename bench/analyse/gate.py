@@ -1,46 +1,186 @@
-"""CI performance gate: which workloads regressed between a baseline and a candidate.
+"""CI performance gate: per config, did the candidate get slower, faster, or neither?
 
-A slowdown counts only when it is both statistically significant (Mann–Whitney U on the
-raw per-call times) and larger than the threshold, so noise on a busy CI machine does not
-raise false alarms and a tiny but real change does not either. Memory is deterministic
-enough to be judged on its threshold alone.
+The verdict vocabulary and its rules (docs/statistics.md has the reasoning):
+
+- **regressed**: significantly slower (one-sided test, Holm-corrected over the configs
+  judged together, p <= alpha) *and* the estimated slowdown (Hodges–Lehmann ratio of
+  typical latencies) beyond ``max_slowdown``; or a peak-memory view grew beyond
+  ``max_memory_increase``; or the config went from ok to oom/error.
+- **improved**: significantly faster and the speedup beyond the same threshold.
+- **unchanged**: neither, by a test that *could* have fired at these sample sizes.
+- **inconclusive**: the test could not fire (even perfectly separated samples of these
+  sizes give a corrected p above alpha), or there are no raw times to test. It fails
+  the gate unless ``allow_inconclusive``: a gate that cannot fail is no gate.
+
+Samples: with several runs per side, one value per run (its median latency) — calls
+inside one process share that process's drift and are not independent samples. With one
+run per side, the per-call times, with a note that they understate the noise.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bench.analyse.compare import Change, compare_entries, match_results
+from bench.analyse.compare import Change, compare_entries
+from bench.analyse.significance import (
+    holm,
+    mann_whitney_u,
+    min_p_value,
+    min_p_value_paired,
+    paired_shift_interval,
+    shift_interval,
+    wilcoxon_signed_rank,
+)
 from bench.errors import UsageError
-from bench.store.result_files import ResultSet
+from bench.store.result_files import Entry, ResultSet
 
-PASS = "pass"
 REGRESSED = "regressed"
-MISSING = "missing"
+IMPROVED = "improved"
+UNCHANGED = "unchanged"
 INCONCLUSIVE = "inconclusive"
+MISSING = "missing"
+OUTCOMES = (REGRESSED, IMPROVED, UNCHANGED, INCONCLUSIVE, MISSING)
+
+PER_CALL = "per-call times of one run"
+PER_RUN = "per-run medians"
+PAIRED = "per-pair median ratios"
+WITHIN_RUN_NOTE = (
+    "one run per side: per-call times are the samples, and calls inside one process share"
+    " its drift, so they understate the noise between runs; gate several runs per side"
+    " or use `sdxl-bench ab` for verdicts you can trust on a shared machine"
+)
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    max_slowdown: float = 0.05  # fraction: 0.05 = 5 % slower median latency
+    max_slowdown: float = 0.05  # fraction: 0.05 = 5 % slower typical latency
     max_memory_increase: float = 0.10
-    alpha: float = 0.05
+    alpha: float = 0.01  # chance of any false alarm over the configs judged (Holm), per direction
     fail_on_speedup: bool = False
-    require_all: bool = False
+    require_all: bool = False  # missing configs fail
+    allow_inconclusive: bool = False  # inconclusive configs pass
+
+    @property
+    def faster_ratio(self) -> float:
+        """Ratio below which a change counts as a speedup: symmetric on the log scale."""
+        return 1.0 / (1.0 + self.max_slowdown)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The latency change of one config: candidate / baseline, > 1 is slower."""
+
+    ratio: float  # Hodges–Lehmann estimate of the ratio of typical latencies
+    low: float | None  # confidence interval of the ratio (None: too few samples)
+    high: float | None
+    confidence: float
+    p_slower: float  # one-sided, before correction
+    p_faster: float
+    min_p: float  # the smallest one-sided p these sample sizes can give
+    samples: str  # PER_CALL, PER_RUN or PAIRED
+    n_base: int
+    n_cand: int
+
+    def interval_text(self) -> str | None:
+        if self.low is None or self.high is None:
+            return None
+        return f"[{self.low - 1:+.1%}, {self.high - 1:+.1%}]"
+
+    def sizes_text(self) -> str:
+        if self.samples == PAIRED:
+            return f"{self.n_cand} pairs"
+        return f"{self.n_base} vs {self.n_cand}"
+
+
+def _logs(values: Sequence[float]) -> list[float]:
+    if any(not v > 0 for v in values):
+        raise UsageError(f"latencies must be positive to take ratios, got {min(values)!r}")
+    return [math.log(v) for v in values]
+
+
+def two_sample_effect(
+    base: Sequence[float], cand: Sequence[float], confidence: float = 0.95, samples: str = PER_RUN
+) -> Effect:
+    """Effect of ``cand`` over ``base`` from two independent samples of latencies.
+
+    Exact one-sided Mann–Whitney p-values in both directions, and the Hodges–Lehmann
+    ratio with its Moses interval, all on log latencies (ranks do not change under log;
+    the shift of logs is the ratio of typical times).
+    """
+    log_base, log_cand = _logs(base), _logs(cand)
+    shift = shift_interval(log_cand, log_base, confidence)
+    return Effect(
+        ratio=math.exp(shift.estimate),
+        low=None if shift.low is None else math.exp(shift.low),
+        high=None if shift.high is None else math.exp(shift.high),
+        confidence=confidence,
+        p_slower=mann_whitney_u(log_cand, log_base, "greater").p_value,
+        p_faster=mann_whitney_u(log_cand, log_base, "less").p_value,
+        min_p=min_p_value(len(base), len(cand), "greater"),
+        samples=samples,
+        n_base=len(base),
+        n_cand=len(cand),
+    )
+
+
+def paired_effect(ratios: Sequence[float], confidence: float = 0.95) -> Effect:
+    """Effect from paired runs: one candidate/baseline ratio of medians per pair.
+
+    Exact one-sided Wilcoxon signed-rank p-values on the log ratios, and the
+    Hodges–Lehmann centre of the log ratios (median of Walsh averages) with its interval.
+    Pairing cancels the drift that two neighbouring runs share.
+    """
+    logs = _logs(ratios)
+    shift = paired_shift_interval(logs, confidence)
+    return Effect(
+        ratio=math.exp(shift.estimate),
+        low=None if shift.low is None else math.exp(shift.low),
+        high=None if shift.high is None else math.exp(shift.high),
+        confidence=confidence,
+        p_slower=wilcoxon_signed_rank(logs, "greater").p_value,
+        p_faster=wilcoxon_signed_rank(logs, "less").p_value,
+        min_p=min_p_value_paired(len(logs), "greater"),
+        samples=PAIRED,
+        n_base=len(logs),
+        n_cand=len(logs),
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One config found on both sides, before the verdicts are drawn jointly."""
+
+    key: str
+    effect: Effect | None = None  # None: nothing to test (no raw times, or status)
+    failures: tuple[str, ...] = ()  # regressions decided without statistics (memory, status)
+    notes: tuple[str, ...] = ()
+    untestable: str | None = None  # why there is no effect, when that makes it inconclusive
+    speedup: str | None = None  # a status that went from failing to ok
+    change: Change | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
     key: str
-    outcome: str  # PASS, REGRESSED, MISSING or INCONCLUSIVE
+    outcome: str  # one of OUTCOMES
     reasons: tuple[str, ...]
     change: Change | None = None
+    effect: Effect | None = None
+    p_adjusted: float | None = None  # Holm-adjusted one-sided p in the verdict's direction
+    extra: dict = field(default_factory=dict)
 
     def fails(self, thresholds: Thresholds) -> bool:
         if self.outcome == REGRESSED:
             return True
-        return thresholds.require_all and self.outcome in (MISSING, INCONCLUSIVE)
+        if self.outcome == IMPROVED:
+            return thresholds.fail_on_speedup
+        if self.outcome == INCONCLUSIVE:
+            return not thresholds.allow_inconclusive
+        if self.outcome == MISSING:
+            return thresholds.require_all
+        return False
 
 
 def parse_percent(text: str, flag: str) -> float:
@@ -55,71 +195,261 @@ def parse_percent(text: str, flag: str) -> float:
     return value / 100
 
 
-def judge(change: Change, thresholds: Thresholds) -> Verdict:
-    """Verdict for one workload present on both sides."""
-    base, cand = change.base, change.cand
-    if base.status != "ok" or cand.status != "ok":
-        if base.status == "ok":
-            return Verdict(change.key, REGRESSED, (f"status ok -> {cand.status}",), change)
-        if cand.status == "ok":
-            return Verdict(change.key, PASS, (f"status {base.status} -> ok",), change)
-        return Verdict(
-            change.key,
-            INCONCLUSIVE,
-            (f"not measured on either side ({base.status} / {cand.status})",),
-            change,
-        )
-    regressions: list[str] = []
-    notes: list[str] = []
-    significance = change.significance(thresholds.alpha)
-    ratio = change.latency_ratio
-    if ratio is not None:
-        slower = ratio - 1
-        faster = 1 / ratio - 1 if ratio > 0 else float("inf")  # speedup, as a fraction
-        p_text = "" if change.test is None else f", p={change.test.p_value:.2g}"
-        if significance == "significant":
-            if slower > thresholds.max_slowdown:
-                regressions.append(f"latency +{slower:.1%} (> {thresholds.max_slowdown:.1%}{p_text})")
-            elif thresholds.fail_on_speedup and faster > thresholds.max_slowdown:
-                regressions.append(
-                    f"latency -{1 - ratio:.1%}: faster than the baseline by more than"
-                    f" {thresholds.max_slowdown:.1%}{p_text} (update the baseline)"
-                )
-            else:
-                notes.append(f"latency {ratio - 1:+.1%} (significant{p_text}, within threshold)")
-        elif significance == "not significant":
-            notes.append(f"latency {ratio - 1:+.1%} (not significant{p_text})")
-        else:
-            notes.append(f"latency {ratio - 1:+.1%} ({significance}: significance untested)")
-    else:
-        notes.append("no latency on one side")
-    for view, memory_ratio in change.memory_ratio.items():
-        if memory_ratio - 1 > thresholds.max_memory_increase:
-            regressions.append(
-                f"{view} memory +{memory_ratio - 1:.1%} (> {thresholds.max_memory_increase:.1%})"
-            )
-    differing = [f"note: {difference}" for difference in change.differing_arguments()]
-    if regressions:
-        return Verdict(change.key, REGRESSED, (*regressions, *differing), change)
-    if significance in ("too few samples", "no raw data"):
-        return Verdict(change.key, INCONCLUSIVE, (*notes, *differing), change)
-    return Verdict(change.key, PASS, (*notes, *differing), change)
+def power_shortfall(effect: Effect, alpha: float, m: int) -> str | None:
+    """Why these samples can never be significant, or None when they can.
+
+    Holm's first step compares the smallest p with alpha / m; if even perfectly separated
+    samples cannot get below it, no verdict other than "unchanged" is possible.
+    """
+    level = alpha / max(m, 1)
+    if effect.min_p <= level:
+        return None
+    unit = "pairs" if effect.samples == PAIRED else (
+        "runs per side" if effect.samples == PER_RUN else "calls per side")
+    need = _samples_needed(effect.samples, level)
+    return (
+        f"too few samples: {effect.sizes_text()} ({effect.samples}) can give one-sided"
+        f" p >= {effect.min_p:.2g}, above alpha/{m} = {level:.2g} (Holm over {m} config(s));"
+        f" need >= {need} {unit}"
+    )
 
 
-def gate(baseline: ResultSet, candidate: ResultSet, thresholds: Thresholds) -> list[Verdict]:
-    """One verdict per workload found in either file, baseline order first."""
+def _samples_needed(samples: str, level: float) -> int:
+    for n in range(1, 200):
+        p = min_p_value_paired(n, "greater") if samples == PAIRED else min_p_value(n, n, "greater")
+        if p <= level:
+            return n
+    return 200
+
+
+def decide(comparisons: Sequence[Comparison], thresholds: Thresholds) -> list[Verdict]:
+    """Verdicts for configs judged together: Holm over the tested ones, then the rules."""
+    tested = [c for c in comparisons if c.effect is not None]
+    m = len(tested)
+    slower = holm([c.effect.p_slower for c in tested])
+    faster = holm([c.effect.p_faster for c in tested])
+    adjusted = {c.key: (s, f) for c, s, f in zip(tested, slower, faster, strict=True)}
     verdicts = []
-    for matched in match_results([baseline, candidate]):
-        base, cand = matched.entries
-        if base is None:
-            verdicts.append(Verdict(matched.key, MISSING, ("missing in baseline",)))
-        elif cand is None:
-            verdicts.append(Verdict(matched.key, MISSING, ("missing in candidate",)))
-        else:
-            verdicts.append(judge(compare_entries(base, cand), thresholds))
+    for c in comparisons:
+        verdicts.append(_verdict(c, adjusted.get(c.key), m, thresholds))
     return verdicts
+
+
+def _verdict(
+    c: Comparison, adjusted: tuple[float, float] | None, m: int, thresholds: Thresholds
+) -> Verdict:
+    notes = list(c.notes)
+    effect = c.effect
+    if effect is None:
+        if c.failures:
+            return Verdict(c.key, REGRESSED, (*c.failures, *notes), c.change)
+        if c.speedup:
+            return Verdict(c.key, IMPROVED, (c.speedup, *notes), c.change)
+        if c.untestable:
+            return Verdict(c.key, INCONCLUSIVE, (c.untestable, *notes), c.change)
+        return Verdict(c.key, UNCHANGED, tuple(notes), c.change)
+    p_slower, p_faster = adjusted
+    interval = effect.interval_text()
+    ci = f", {effect.confidence:.0%} CI {interval}" if interval else ""
+    alpha, limit = thresholds.alpha, thresholds.max_slowdown
+    latency = f"latency {effect.ratio - 1:+.1%}{ci}"
+    shortfall = power_shortfall(effect, alpha, m)
+    if p_slower <= alpha and effect.ratio > 1 + limit:
+        reasons = (f"{latency}: slower beyond {limit:.1%} (Holm p={p_slower:.2g})",)
+        return Verdict(c.key, REGRESSED, (*reasons, *c.failures, *notes), c.change, effect, p_slower)
+    if c.failures:
+        return Verdict(c.key, REGRESSED, (*c.failures, latency, *notes), c.change, effect, p_slower)
+    if p_faster <= alpha and effect.ratio < thresholds.faster_ratio:
+        reason = f"{latency}: faster beyond {limit:.1%} (Holm p={p_faster:.2g})"
+        if thresholds.fail_on_speedup:
+            reason += "; update the baseline"
+        return Verdict(c.key, IMPROVED, (reason, *notes), c.change, effect, p_faster)
+    if shortfall:
+        return Verdict(c.key, INCONCLUSIVE, (latency, shortfall, *notes), c.change, effect,
+                       min(p_slower, p_faster))
+    if p_slower <= alpha or p_faster <= alpha:
+        why = f"significant (Holm p={min(p_slower, p_faster):.2g}) but within {limit:.1%}"
+    else:
+        why = f"not significant (Holm p={min(p_slower, p_faster):.2g})"
+    return Verdict(c.key, UNCHANGED, (f"{latency}: {why}", *notes), c.change, effect,
+                   min(p_slower, p_faster))
+
+
+def _side(entries: Sequence[Entry]) -> tuple[bool, str]:
+    statuses = [e.status for e in entries]
+    bad = [s for s in statuses if s != "ok"]
+    if not bad:
+        return True, "ok"
+    return False, bad[0] if len(bad) == len(statuses) else f"{bad[0]} in {len(bad)} of {len(statuses)} runs"
+
+
+def _run_median(entry: Entry) -> float | None:
+    if entry.latencies:
+        ordered = sorted(entry.latencies)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return entry.median_s
+
+
+def _memory_failures(base: Sequence[Entry], cand: Sequence[Entry], limit: float) -> list[str]:
+    failures = []
+    for view in base[0].memory:
+        old = [e.memory.get(view) for e in base]
+        new = [e.memory.get(view) for e in cand]
+        if any(v is None for v in old + new) or min(old) <= 0:
+            continue
+        # Peak memory is close to deterministic: compare the largest of each side.
+        ratio = max(new) / max(old)
+        if ratio - 1 > limit:
+            failures.append(f"{view} memory +{ratio - 1:.1%} (> {limit:.1%})")
+    return failures
+
+
+def compare_runs(
+    key: str, base: Sequence[Entry], cand: Sequence[Entry], thresholds: Thresholds
+) -> Comparison:
+    """One config's comparison from its entries in every baseline and candidate run."""
+    change = compare_entries(base[-1], cand[-1])
+    differing = tuple(f"note: {d}" for d in change.differing_arguments())
+    base_ok, base_status = _side(base)
+    cand_ok, cand_status = _side(cand)
+    if not base_ok or not cand_ok:
+        if base_ok:
+            return Comparison(key, failures=(f"status ok -> {cand_status}",), change=change)
+        if cand_ok:
+            return Comparison(key, speedup=f"status {base_status} -> ok", change=change)
+        return Comparison(key, notes=(f"not measured on either side ({base_status} / {cand_status})",),
+                          change=change)
+    failures = tuple(_memory_failures(base, cand, thresholds.max_memory_increase))
+    confidence = 1 - thresholds.alpha
+    if len(base) >= 2 and len(cand) >= 2:
+        old = [_run_median(e) for e in base]
+        new = [_run_median(e) for e in cand]
+        if None in old or None in new:
+            return Comparison(key, failures=failures, untestable="no latency on one side",
+                              notes=differing, change=change)
+        effect = two_sample_effect(old, new, confidence, PER_RUN)
+        return Comparison(key, effect, failures, differing, change=change)
+    old = [v for e in base for v in e.latencies]
+    new = [v for e in cand for v in e.latencies]
+    if not old or not new:
+        return Comparison(key, failures=failures, change=change, notes=differing,
+                          untestable="no raw data: significance cannot be tested")
+    effect = two_sample_effect(old, new, confidence, PER_CALL)
+    return Comparison(key, effect, failures, differing, change=change)
+
+
+def _as_sets(sets: ResultSet | Sequence[ResultSet]) -> list[ResultSet]:
+    return [sets] if isinstance(sets, ResultSet) else list(sets)
+
+
+def _key(entry: Entry, any_model: bool) -> str:
+    return (entry.key_any_model or entry.key) if any_model else entry.key
+
+
+def _keys(sets: Sequence[ResultSet], any_model: bool = False) -> dict[str, list[Entry]]:
+    """key -> its entry in each set that has it (a resumed run's repeat keeps the last)."""
+    found: dict[str, list[Entry]] = {}
+    for result in sets:
+        for key, entry in {_key(e, any_model): e for e in result.entries}.items():
+            found.setdefault(key, []).append(entry)
+    return found
+
+
+def _names(sets: Sequence[ResultSet]) -> str:
+    return ", ".join(str(s.path) for s in sets)
+
+
+def nothing_shared(base: dict, cand: dict, base_sets, cand_sets) -> str:
+    def some(keys):
+        listed = ", ".join(list(keys)[:3])
+        return f"{listed}, ..." if len(keys) > 3 else listed or "none"
+
+    return (
+        f"nothing to compare: the baseline ({_names(base_sets)}) and the candidate"
+        f" ({_names(cand_sets)}) share no config (baseline has {some(base)};"
+        f" candidate has {some(cand)})"
+    )
+
+
+def gate(
+    baseline: ResultSet | Sequence[ResultSet],
+    candidate: ResultSet | Sequence[ResultSet],
+    thresholds: Thresholds,
+) -> list[Verdict]:
+    """One verdict per config found on either side, baseline order first.
+
+    Several result sets per side are several runs: each contributes its median per
+    config. ``UsageError`` when the sides share no config at all.
+    """
+    base_sets, cand_sets = _as_sets(baseline), _as_sets(candidate)
+    base, cand = _keys(base_sets), _keys(cand_sets)
+    if not set(base) & set(cand):
+        raise UsageError(nothing_shared(base, cand, base_sets, cand_sets))
+    comparisons: list[Comparison] = []
+    order = [*base, *(k for k in cand if k not in base)]
+    missing: dict[str, str] = {}
+    for key in order:
+        if key not in cand:
+            missing[key] = "missing in candidate"
+        elif key not in base:
+            missing[key] = "missing in baseline"
+        else:
+            comparisons.append(compare_runs(key, base[key], cand[key], thresholds))
+    decided = {v.key: v for v in decide(comparisons, thresholds)}
+    return [decided[k] if k in decided else Verdict(k, MISSING, (missing[k],)) for k in order]
+
+
+def ab_gate(
+    pairs: Sequence[tuple[ResultSet, ResultSet]], thresholds: Thresholds
+) -> list[Verdict]:
+    """Verdicts from interleaved A/B runs: per config, one ratio of medians per pair.
+
+    A config is judged on the pairs where both runs measured it; one missing from every
+    pair is MISSING. Memory and status are judged over all runs of each side. When the
+    sides ran different models (``--a-model``/``--b-model``) and so share no key, configs
+    match with the model left out (shown as "A/B").
+    """
+    if not pairs:
+        raise UsageError("ab needs at least one pair of runs")
+    base_sets = [a for a, _ in pairs]
+    cand_sets = [b for _, b in pairs]
+    base, cand = _keys(base_sets), _keys(cand_sets)
+    any_model = not set(base) & set(cand)
+    if any_model:
+        base, cand = _keys(base_sets, True), _keys(cand_sets, True)
+    if not set(base) & set(cand):
+        raise UsageError(nothing_shared(base, cand, base_sets, cand_sets))
+    order = [*base, *(k for k in cand if k not in base)]
+    comparisons: list[Comparison] = []
+    missing: dict[str, str] = {}
+    for key in order:
+        if key not in cand or key not in base:
+            missing[key] = "missing in " + ("B (candidate)" if key not in cand else "A (baseline)")
+            continue
+        plain = compare_runs(key, base[key], cand[key], thresholds)
+        if plain.effect is None:
+            comparisons.append(plain)
+            continue
+        ratios = []
+        for a, b in pairs:
+            ea = {_key(e, any_model): e for e in a.entries}.get(key)
+            eb = {_key(e, any_model): e for e in b.entries}.get(key)
+            if ea is None or eb is None:
+                continue
+            ma, mb = _run_median(ea), _run_median(eb)
+            if ma and mb:
+                ratios.append(mb / ma)
+        effect = paired_effect(ratios, 1 - thresholds.alpha)
+        comparisons.append(Comparison(key, effect, plain.failures, plain.notes, change=plain.change))
+    decided = {v.key: v for v in decide(comparisons, thresholds)}
+    return [decided[k] if k in decided else Verdict(k, MISSING, (missing[k],)) for k in order]
 
 
 def exit_code(verdicts: Sequence[Verdict], thresholds: Thresholds) -> int:
     """0 when nothing failed, 1 otherwise."""
     return 1 if any(v.fails(thresholds) for v in verdicts) else 0
+
+
+def uses_within_run_samples(verdicts: Sequence[Verdict]) -> bool:
+    return any(v.effect is not None and v.effect.samples == PER_CALL for v in verdicts)

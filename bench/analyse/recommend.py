@@ -3,6 +3,10 @@
 Every other config gets the reason it lost, so a reader can see how close it came.
 Latency is judged on p90 (a budget is about the slow calls, and p99 of a few calls is
 just the maximum); memory on the best available view (``records.budget_memory``).
+
+A winner is named only when its images/s interval (from the order-statistic interval of
+the median latency; the range for small samples) clears every other config that fits:
+otherwise the configs whose intervals overlap the leader's are *tied*, and said to be.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.store.schema import budget_memory, latency_stat
+from bench.analyse.stats import Interval, median_uncertainty, throughput_interval
+from bench.store.schema import budget_memory, latency_stat, latency_values
 from bench.units import GIB
 
 LATENCY_STAT = "p90"
@@ -30,9 +35,26 @@ class Rejection:
 
 @dataclass(frozen=True)
 class Recommendation:
-    best: dict | None
+    best: dict | None  # the leader by point estimate (the winner unless ``tied``)
     why: str
     rejected: tuple[Rejection, ...]
+    tied: tuple[dict, ...] = ()  # other configs the leader cannot be told apart from
+
+
+def images_per_s_interval(record: dict) -> Interval | None:
+    """Images/s interval of a record from its raw latencies (None without them)."""
+    values = latency_values(record)
+    images = record.get("images_per_call")
+    if not values or not images:
+        return None
+    return throughput_interval(median_uncertainty(values), int(images))
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    ia, ib = images_per_s_interval(a), images_per_s_interval(b)
+    if ia is None or ib is None:
+        return False  # no raw times: nothing to judge the uncertainty on
+    return ia.overlaps(ib)
 
 
 def _violations(record: dict, budget: Budget) -> list[str]:
@@ -87,19 +109,24 @@ def recommend(records: Sequence[dict], budget: Budget) -> Recommendation:
             why = f"no config meets {_budget_text(budget)}"
         return Recommendation(best=None, why=why, rejected=tuple(rejected))
     best = max(feasible, key=lambda r: float(r["images_per_s"]))
+    tied = tuple(r for r in feasible if r is not best and _overlaps(r, best))
     for record in feasible:
-        if record is not best:
-            rejected.append(
-                Rejection(
-                    record,
-                    f"fewer images/s ({float(record['images_per_s']):.3g}"
-                    f" vs {float(best['images_per_s']):.3g})",
-                )
-            )
+        if record is best:
+            continue
+        figures = f"{float(record['images_per_s']):.3g} vs {float(best['images_per_s']):.3g}"
+        if any(record is t for t in tied):
+            rejected.append(Rejection(record, f"tied with the leader (images/s {figures}:"
+                                              " intervals overlap)"))
+        else:
+            rejected.append(Rejection(record, f"fewer images/s ({figures})"))
     why = (
         f"most images/s ({float(best['images_per_s']):.3g}) of the"
         f" {len(feasible)} config(s) meeting {_budget_text(budget)}"
     )
+    if tied:
+        names = ", ".join(str(t.get("config_id")) for t in tied)
+        why += (f", but tied with {names}: their images/s intervals overlap, so the"
+                " measurements cannot tell them apart (measure more calls or runs)")
     order = {id(r): i for i, r in enumerate(records)}
     rejected.sort(key=lambda rej: order[id(rej.record)])
-    return Recommendation(best=best, why=why, rejected=tuple(rejected))
+    return Recommendation(best=best, why=why, rejected=tuple(rejected), tied=tied)

@@ -1,4 +1,4 @@
-"""``sdxl-bench gate BASELINE CANDIDATE``: exit 1 when a workload regressed, for CI."""
+"""``sdxl-bench gate BASELINE CANDIDATE``: exit 1 when a config regressed, for CI."""
 
 from __future__ import annotations
 
@@ -8,21 +8,10 @@ import sys
 HELP = "fail (exit 1) when the candidate regressed against the baseline"
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "gate",
-        help=HELP,
-        description=(
-            "Compare a candidate run with a baseline run (sdxl-bench run files or"
-            " pytest-benchmark JSON). A slowdown counts only when it is statistically"
-            " significant (Mann-Whitney U on the raw per-call times) and larger than"
-            " --max-slowdown. Exit 0: nothing regressed; 1: regression; 2: usage error."
-        ),
-    )
-    parser.add_argument("baseline", help="baseline run file or pytest-benchmark JSON")
-    parser.add_argument("candidate", help="candidate run file or pytest-benchmark JSON")
+def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
+    """The verdict flags ``gate`` and ``ab`` share."""
     parser.add_argument(
-        "--max-slowdown", default="5%", help="median latency increase allowed (default 5%%)"
+        "--max-slowdown", default="5%", help="typical latency increase allowed (default 5%%)"
     )
     parser.add_argument(
         "--max-memory-increase",
@@ -30,7 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="peak memory increase allowed, any view (default 10%%)",
     )
     parser.add_argument(
-        "--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)"
+        "--alpha",
+        type=float,
+        default=0.01,
+        help="chance of any false alarm over all configs (Holm), one-sided (default 0.01)",
     )
     parser.add_argument(
         "--fail-on-speedup",
@@ -40,60 +32,124 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--require-all",
         action="store_true",
-        help="fail when a workload is missing on one side or cannot be tested",
+        help="fail when a config is missing on one side",
     )
+    parser.add_argument(
+        "--allow-inconclusive",
+        action="store_true",
+        help="pass configs the samples are too few to judge (default: they fail)",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "gate",
+        help=HELP,
+        description=(
+            "Compare candidate runs with baseline runs (sdxl-bench run files or"
+            " pytest-benchmark JSON): per config regressed, improved, unchanged or"
+            " inconclusive. Regressed = significantly slower (one-sided exact Mann-Whitney,"
+            " Holm-corrected over the configs) and the estimated slowdown beyond"
+            " --max-slowdown. With several runs per side (--baseline A B C --candidate X Y"
+            " Z) each run's median is one sample. Exit 0: nothing failed; 1: regression,"
+            " or too few samples to judge (unless --allow-inconclusive); 2: usage error."
+            " See docs/statistics.md."
+        ),
+    )
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="BASELINE CANDIDATE (one run file each)"
+    )
+    parser.add_argument("--baseline", nargs="+", metavar="RUN", help="several baseline runs")
+    parser.add_argument("--candidate", nargs="+", metavar="RUN", help="several candidate runs")
+    add_threshold_flags(parser)
     return parser
 
 
-def main(args: argparse.Namespace) -> int:
-    from bench.analyse.gate import REGRESSED, Thresholds, exit_code, gate, parse_percent
+def thresholds_from(args: argparse.Namespace):
+    from bench.analyse.gate import Thresholds, parse_percent
     from bench.errors import UsageError
-    from bench.present.tables import markdown_table, percent_change
-    from bench.store.result_files import load_results
 
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    thresholds = Thresholds(
+    return Thresholds(
         max_slowdown=parse_percent(args.max_slowdown, "--max-slowdown"),
         max_memory_increase=parse_percent(args.max_memory_increase, "--max-memory-increase"),
         alpha=args.alpha,
         fail_on_speedup=args.fail_on_speedup,
         require_all=args.require_all,
+        allow_inconclusive=args.allow_inconclusive,
     )
-    baseline = load_results(args.baseline)
-    candidate = load_results(args.candidate)
-    for note in (*baseline.notes, *candidate.notes):
-        print(f"note: {note}", file=sys.stderr)
-    verdicts = gate(baseline, candidate, thresholds)
 
-    def row(verdict):
-        change = verdict.change
-        p_value = None if change is None or change.test is None else f"{change.test.p_value:.2g}"
-        memory = None
-        if change is not None and change.memory_ratio:
-            memory = percent_change(max(change.memory_ratio.values()))
-        return [
-            verdict.key,
-            verdict.outcome + (" (fails)" if verdict.fails(thresholds) else ""),
-            None if change is None else percent_change(change.latency_ratio),
-            p_value,
-            memory,
-            "; ".join(verdict.reasons),
-        ]
 
-    headers = ["config", "verdict", "latency", "p", "memory (max)", "details"]
-    print(
-        f"gate: baseline {baseline.path} ({baseline.kind}) -> candidate {candidate.path}"
-        f" ({candidate.kind}); max slowdown {thresholds.max_slowdown:.1%},"
-        f" max memory increase {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
+def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    from bench.errors import UsageError
+
+    if args.baseline or args.candidate:
+        if args.files:
+            raise UsageError(
+                f"give runs either as BASELINE CANDIDATE or with --baseline/--candidate,"
+                f" not both (extra: {' '.join(args.files)})"
+            )
+        if not args.baseline or not args.candidate:
+            missing = "--candidate" if args.baseline else "--baseline"
+            raise UsageError(f"{missing} is missing: gate needs runs on both sides")
+        return list(args.baseline), list(args.candidate)
+    if len(args.files) != 2:
+        raise UsageError(
+            f"gate takes BASELINE CANDIDATE (got {len(args.files)} file(s)); for several runs"
+            " per side use --baseline A B C --candidate X Y Z"
+        )
+    return [args.files[0]], [args.files[1]]
+
+
+def print_verdicts(verdicts, thresholds, heading: str) -> int:
+    """The verdict table, the failing configs again, and the exit code."""
+    from bench.analyse.gate import OUTCOMES, WITHIN_RUN_NOTE, exit_code, uses_within_run_samples
+    from bench.present.tables import effect_row, markdown_table
+
+    headers = ["config", "verdict", "latency change", f"{1 - thresholds.alpha:.0%} CI",
+               "samples", "Holm p", "memory (max)", "details"]
+    rows = [effect_row(v, thresholds) for v in verdicts]
+    print(heading)
+    print(markdown_table(headers, rows))
+    if uses_within_run_samples(verdicts):
+        print(f"\nnote: {WITHIN_RUN_NOTE}")
+    counts = ", ".join(
+        f"{sum(v.outcome == o for v in verdicts)} {o}" for o in OUTCOMES
+        if any(v.outcome == o for v in verdicts)
     )
-    print(markdown_table(headers, [row(v) for v in verdicts]))
     code = exit_code(verdicts, thresholds)
     failed = [v for v in verdicts if v.fails(thresholds)]
     if code:
-        regressed = sum(v.outcome == REGRESSED for v in failed)
-        print(f"\nFAIL: {len(failed)} of {len(verdicts)} config(s) failed ({regressed} regressed):")
-        print(markdown_table(headers, [row(v) for v in failed]))
+        print(f"\nFAIL: {len(failed)} of {len(verdicts)} config(s) failed ({counts}):")
+        print(markdown_table(headers, [effect_row(v, thresholds) for v in failed]))
+        if any(v.outcome == "inconclusive" for v in failed):
+            print("inconclusive configs fail: add runs (or calls), or pass --allow-inconclusive")
     else:
-        print(f"\nPASS: no regression in {len(verdicts)} config(s)")
+        print(f"\nPASS: no regression in {len(verdicts)} config(s) ({counts})")
     return code
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.analyse.gate import gate
+    from bench.store.result_files import load_results
+
+    thresholds = thresholds_from(args)
+    base_paths, cand_paths = _sides(args)
+    baseline = [load_results(path) for path in base_paths]
+    candidate = [load_results(path) for path in cand_paths]
+    for note in (note for result in (*baseline, *candidate) for note in result.notes):
+        print(f"note: {note}", file=sys.stderr)
+    verdicts = gate(baseline, candidate, thresholds)
+
+    def side(sets):
+        kinds = sorted({s.kind for s in sets})
+        return f"{', '.join(str(s.path) for s in sets)} ({', '.join(kinds)})"
+
+    heading = (
+        f"gate: baseline {side(baseline)} -> candidate {side(candidate)};"
+        f" {len(baseline)} vs {len(candidate)} run(s), max slowdown {thresholds.max_slowdown:.1%},"
+        f" max memory increase {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
+        f" (one-sided, Holm over configs)"
+    )
+    return print_verdicts(verdicts, thresholds, heading)

@@ -10,13 +10,20 @@ import re
 from collections.abc import Sequence
 
 from bench.analyse.pareto import frontier_records
-from bench.analyse.recommend import LATENCY_STAT, Budget, recommend
+from bench.analyse.recommend import LATENCY_STAT, Budget, images_per_s_interval, recommend
+from bench.analyse.stats import median_uncertainty, min_samples_for, supported_percentile
 from bench.present import plots
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
 from bench.store.run_file import Run
-from bench.store.schema import ENVIRONMENT_FIELDS, MEMORY_VIEWS, latency_stat, memory_bytes
+from bench.store.schema import (
+    ENVIRONMENT_FIELDS,
+    MEMORY_VIEWS,
+    latency_stat,
+    latency_values,
+    memory_bytes,
+)
 from bench.units import GIB
 
 
@@ -36,9 +43,29 @@ def _percent(value: float | None) -> str | None:
     return None if value is None else f"{value:.1%}"
 
 
+def _interval(interval) -> str | None:
+    """'[low, high]', with the coverage when it is not the 95 % asked for (small n)."""
+    if interval is None:
+        return None
+    if interval.confidence < 0.95:
+        return f"{interval.text()} range, {interval.confidence:.0%}"
+    return interval.text()
+
+
+def _percentile(record: dict, q: float) -> str | None:
+    """A tail percentile only when the number of calls supports it (p90: 10, p99: 100)."""
+    values = latency_values(record)
+    if values:
+        return number(supported_percentile(values, q))
+    latency = record.get("latency_s") or {}
+    n = latency.get("n") or 0
+    return number(latency_stat(record, f"p{q:g}")) if n >= min_samples_for(q) else None
+
+
 def summary_table(records: Sequence[dict]) -> Block:
-    """One row per config: throughput, latency percentiles, memory by view, energy, achieved
-    TFLOP/s and MFU when measured, and whether it lies on the Pareto frontier."""
+    """One row per config: throughput and median latency with their 95 % intervals,
+    tail percentiles where n supports them, n, memory by view, energy, achieved TFLOP/s
+    and MFU when measured, and whether it lies on the Pareto frontier."""
     views = [v for v in MEMORY_VIEWS if any(memory_bytes(r)[v] is not None for r in records)]
     compute = any(r.get("achieved_tflops") is not None for r in records)
     headers = [
@@ -50,9 +77,12 @@ def summary_table(records: Sequence[dict]) -> Block:
         "steps",
         "size",
         "images/s",
+        "images/s 95% CI",
         "p50 s",
+        "p50 95% CI",
         "p90 s",
         "p99 s",
+        "n",
         *(f"{view} GiB" for view in views),
         "J/image",
         *(("TFLOP/s", "MFU") if compute else ()),
@@ -72,9 +102,12 @@ def summary_table(records: Sequence[dict]) -> Block:
                 r.get("steps_run", r.get("num_inference_steps")),
                 f"{r.get('height')}x{r.get('width')}",
                 number(r.get("images_per_s")),
+                _interval(images_per_s_interval(r)),
                 number(latency_stat(r, "median")),
-                number(latency_stat(r, "p90")),
-                number(latency_stat(r, "p99")),
+                _interval(median_uncertainty(latency_values(r))),
+                _percentile(r, 90),
+                _percentile(r, 99),
+                (r.get("latency_s") or {}).get("n"),
                 *(gib(memory[view]) for view in views),
                 number(r.get("energy_j_per_image")),
                 *((number(r.get("achieved_tflops")), _percent(r.get("mfu"))) if compute else ()),
@@ -110,6 +143,15 @@ def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block
     blocks: list[Block] = []
     if result.best is None:
         blocks.append(Paragraph(f"**No recommendation**: {result.why}."))
+    elif result.tied:
+        names = ", ".join(f"`{r.get('config_id')}`" for r in (result.best, *result.tied))
+        blocks.append(
+            Paragraph(
+                f"**Tied: {names}**: their images/s intervals overlap, so these measurements"
+                f" cannot name a winner; `{result.best.get('config_id')}` leads by point"
+                f" estimate ({result.why}). Latency is judged on {LATENCY_STAT}."
+            )
+        )
     else:
         best = result.best
         blocks.append(
@@ -166,7 +208,10 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
     blocks: list[Block] = [
         Paragraph(
             "images/s = images per call / median latency. Latency is the wall time of one"
-            " full call with the device synchronized; p50/p90/p99 over the timed calls."
+            " full call with the device synchronized; p50/p90/p99 over the timed calls,"
+            " p90 shown from 10 calls and p99 from 100 (fewer: —). Intervals: 95 %"
+            " order-statistic intervals of the median (with fewer than 6 calls, the range"
+            " and its lower coverage)."
             " Memory in GiB (2^30 bytes)."
         ),
         *hardware_blocks(runs),

@@ -34,3 +34,39 @@ def gib(value: int | None) -> str | None:
 def percent_change(ratio: float | None) -> str | None:
     return None if ratio is None else f"{ratio - 1:+.1%}"
 
+
+
+def interval_text(interval) -> str | None:
+    """An ``Interval`` as '[low, high]', or None when there is none."""
+    return None if interval is None else interval.text()
+
+
+def with_interval(value: float | None, interval) -> str | None:
+    """'1.23 [1.20, 1.31]': a headline figure with its confidence interval."""
+    if value is None:
+        return None
+    return number(value) if interval is None else f"{number(value)} {interval.text()}"
+
+
+def effect_row(verdict, thresholds) -> list:
+    """One gate/ab table row: verdict, latency change with its interval, samples, p."""
+    effect = verdict.effect
+    change = verdict.change
+    memory = None
+    if change is not None and change.memory_ratio:
+        memory = percent_change(max(change.memory_ratio.values()))
+    latency = None
+    if effect is not None:
+        latency = percent_change(effect.ratio)
+    elif change is not None:
+        latency = percent_change(change.latency_ratio)
+    return [
+        verdict.key,
+        verdict.outcome + (" (fails)" if verdict.fails(thresholds) else ""),
+        latency,
+        None if effect is None else effect.interval_text(),
+        None if effect is None else f"{effect.sizes_text()} {effect.samples}",
+        None if verdict.p_adjusted is None else f"{verdict.p_adjusted:.2g}",
+        memory,
+        "; ".join(verdict.reasons),
+    ]

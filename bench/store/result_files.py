@@ -22,6 +22,8 @@ from bench.store.schema import (
     unmatched_arguments,
 )
 
+ANY_MODEL = "A/B"  # stands for the model in ``Entry.key_any_model``
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -34,6 +36,9 @@ class Entry:
     status: str = "ok"
     images_per_s: float | None = None
     arguments: dict = field(default_factory=dict)  # call arguments outside the key
+    model: str | None = None
+    # the key with the model left out: matches one sweep run on two models (``ab``)
+    key_any_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,10 @@ def load_results(path: Path | str) -> ResultSet:
         raise UsageError(f"{path} is empty")
     if _looks_like_pytest_benchmark(head):
         return _load_pytest_benchmark(path)
+    if _is_one_json_document(head):
+        # Not JSON Lines: one document spread over many lines. Read it whole and say
+        # what it is, rather than "line 1 is not JSON".
+        return _load_json_document(path)
     return _load_run(path)
 
 
@@ -70,6 +79,32 @@ def _looks_like_pytest_benchmark(head: str) -> bool:
     # A run file's first line is a complete header object with "type"; a pytest-benchmark
     # file is one (usually indented) object holding "machine_info" and "benchmarks".
     return stripped.startswith("{") and '"machine_info"' in head and '"benchmarks"' in head
+
+
+def _is_one_json_document(head: str) -> bool:
+    """A file starting with '{' or '[' whose first line is not a complete JSON value."""
+    stripped = head.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return False
+    first_line = stripped.split("\n", 1)[0]
+    try:
+        json.loads(first_line)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
+def _load_json_document(path: Path) -> ResultSet:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return _load_run(path)  # malformed either way: the run reader names the line
+    if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
+        return _load_pytest_benchmark(path)
+    raise UsageError(
+        f"{path} is neither an sdxl-bench run file nor a pytest-benchmark file: one JSON"
+        " document without a 'benchmarks' list (a run file is JSON Lines)"
+    )
 
 
 def _load_run(path: Path) -> ResultSet:
@@ -88,6 +123,8 @@ def _load_run(path: Path) -> ResultSet:
                     status=str(record.get("status")),
                     images_per_s=record.get("images_per_s"),
                     arguments=unmatched_arguments(record),
+                    model=None if record.get("model") is None else str(record.get("model")),
+                    key_any_model=str(config_key({**record, "model": ANY_MODEL})),
                 )
             )
         except (TypeError, ValueError, AttributeError):

@@ -79,3 +79,21 @@ def test_pytest_benchmark_device_is_the_plugins_gpu_else_the_cpu(tmp_path):
     assert gpu.device_name == "H100"
     assert saved("cpu.json", {"cpu": {"brand_raw": "EPYC"}}).device_name == "EPYC"
     assert saved("odd.json", {"cpu": "EPYC"}).device_name is None
+
+
+def test_side_by_side_shows_intervals_for_the_median_and_the_ratio(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST)]))
+    b = load_results(write_run(tmp_path / "b.jsonl", [record(SLOW)]))
+    headers, rows = side_by_side([a, b], alpha=0.05)
+    latency_ci = headers.index("latency p50 s") + 1
+    # 8 calls: [2nd, 7th] would cover only 93 %, so the 95 % interval is [min, max] (99.2 %).
+    assert rows[0][latency_ci] == "[1, 1.03]"
+    change_ci = rows[1][headers.index("latency change 95% CI")]
+    low, high = (float(x.strip("%")) for x in change_ci.strip("[]").split(", "))
+    assert low < 100 * (1.115 / 1.01 - 1) < high and low > 0
+
+
+def test_side_by_side_marks_small_sample_intervals_as_ranges(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record([1.0, 1.01, 1.02])]))
+    headers, rows = side_by_side([a, a], alpha=0.05)
+    assert rows[0][headers.index("latency p50 s") + 1] == "[1, 1.02] range, 75%"

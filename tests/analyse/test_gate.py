@@ -4,15 +4,22 @@ import pytest
 
 from bench.analyse.compare import compare_entries
 from bench.analyse.gate import (
+    IMPROVED,
     INCONCLUSIVE,
     MISSING,
-    PASS,
+    PER_CALL,
+    PER_RUN,
     REGRESSED,
+    UNCHANGED,
+    Comparison,
     Thresholds,
+    ab_gate,
+    decide,
     exit_code,
     gate,
-    judge,
+    paired_effect,
     parse_percent,
+    two_sample_effect,
 )
 from bench.errors import UsageError
 from bench.store.result_files import Entry, ResultSet
@@ -30,50 +37,69 @@ def entry(latencies, memory=1000, status="ok", key="cfg", raw=True):
     )
 
 
+def results(*entries, name="run"):
+    return ResultSet(path=name, kind="run", device_name="cpu", entries=tuple(entries))
+
+
 def verdict(base, cand, **thresholds):
-    return judge(compare_entries(base, cand), Thresholds(**thresholds))
+    [result] = gate(results(base), results(cand), Thresholds(**thresholds))
+    return result
 
 
 def scaled(values, factor):
     return [v * factor for v in values]
 
 
-def test_significant_slowdown_under_threshold_passes():
+def test_significant_slowdown_under_threshold_is_unchanged():
     result = verdict(entry(BASE), entry(scaled(BASE, 1.03)))
-    assert result.change.significance(0.05) == "significant"
-    assert result.outcome == PASS
+    assert result.effect.p_slower < 0.001
+    assert result.outcome == UNCHANGED
+    assert "significant" in result.reasons[0] and "within 5.0%" in result.reasons[0]
 
 
-def test_slowdown_over_threshold_without_significance_passes():
+def test_slowdown_over_threshold_without_significance_is_unchanged():
     base = [1.0, 1.3, 0.9, 1.2, 1.1]
     cand = [1.25, 0.95, 1.35, 1.15, 1.2]  # median +9 %, but the samples overlap
     result = verdict(entry(base), entry(cand))
     assert result.change.latency_ratio > 1.05
-    assert result.change.significance(0.05) == "not significant"
-    assert result.outcome == PASS
+    assert result.outcome == UNCHANGED
+    assert "not significant" in result.reasons[0]
 
 
 def test_significant_slowdown_over_threshold_regresses():
     result = verdict(entry(BASE), entry(scaled(BASE, 1.10)))
     assert result.outcome == REGRESSED
-    assert result.reasons[0].startswith("latency +10.0% (> 5.0%")
+    assert result.reasons[0].startswith("latency +10.0%, 99% CI [")
+    assert "slower beyond 5.0%" in result.reasons[0]
+
+
+def test_regression_interval_holds_the_planted_ratio():
+    result = verdict(entry(BASE), entry(scaled(BASE, 1.10)))
+    assert result.effect.low < 1.10 < result.effect.high
+    assert result.effect.low > 1.0
+
+
+def test_significant_speedup_beyond_threshold_is_improved_and_passes():
+    result = verdict(entry(BASE), entry(scaled(BASE, 0.8)))
+    assert result.outcome == IMPROVED
+    assert not result.fails(Thresholds())
+
+
+def test_improved_fails_only_with_fail_on_speedup():
+    result = verdict(entry(BASE), entry(scaled(BASE, 0.8)), fail_on_speedup=True)
+    assert result.outcome == IMPROVED
+    assert result.fails(Thresholds(fail_on_speedup=True))
+    assert "update the baseline" in result.reasons[0]
 
 
 def test_memory_growth_above_threshold_regresses():
     result = verdict(entry(BASE, memory=1000), entry(BASE, memory=1150))
     assert result.outcome == REGRESSED
-    assert result.reasons == ("torch_reserved memory +15.0% (> 10.0%)",)
+    assert result.reasons[0] == "torch_reserved memory +15.0% (> 10.0%)"
 
 
-def test_memory_growth_below_threshold_passes():
-    assert verdict(entry(BASE, memory=1000), entry(BASE, memory=1050)).outcome == PASS
-
-
-def test_speedup_passes_unless_fail_on_speedup():
-    assert verdict(entry(BASE), entry(scaled(BASE, 0.8))).outcome == PASS
-    result = verdict(entry(BASE), entry(scaled(BASE, 0.8)), fail_on_speedup=True)
-    assert result.outcome == REGRESSED
-    assert "faster than the baseline" in result.reasons[0]
+def test_memory_growth_below_threshold_is_unchanged():
+    assert verdict(entry(BASE, memory=1000), entry(BASE, memory=1050)).outcome == UNCHANGED
 
 
 def test_candidate_out_of_memory_regresses():
@@ -82,32 +108,112 @@ def test_candidate_out_of_memory_regresses():
     assert result.reasons == ("status ok -> oom",)
 
 
-def test_missing_raw_data_is_inconclusive_not_a_pass_or_a_failure():
+def test_missing_raw_data_is_inconclusive_and_fails_unless_allowed():
     result = verdict(entry(BASE, raw=False), entry(scaled(BASE, 2.0), raw=False))
     assert result.outcome == INCONCLUSIVE
     assert "no raw data" in result.reasons[0]
-    assert not result.fails(Thresholds())
-    assert result.fails(Thresholds(require_all=True))
+    assert result.fails(Thresholds())
+    assert not result.fails(Thresholds(allow_inconclusive=True))
 
 
-def test_too_few_samples_is_inconclusive():
-    result = verdict(entry(BASE[:3]), entry(scaled(BASE[:3], 2.0)))
-    assert result.outcome == INCONCLUSIVE
-    assert "too few samples" in result.reasons[0]
+def test_three_calls_against_three_cannot_act_on_six_configs_and_fail():
+    # One-sided 3 vs 3 can reach p = 1/20 at best; Holm over 6 configs at alpha 0.01 needs
+    # 0.01 / 6 = 0.0017, which takes 6 calls a side (1/924).
+    base = [entry([1.0, 1.01, 1.02], key=f"c{i}") for i in range(6)]
+    cand = [entry([2.0, 2.01, 2.02], key=f"c{i}") for i in range(6)]
+    verdicts = gate(results(*base), results(*cand), Thresholds())
+    assert {v.outcome for v in verdicts} == {INCONCLUSIVE}
+    assert "too few samples" in verdicts[0].reasons[1]
+    assert "need >= 6 calls per side" in verdicts[0].reasons[1]
+    assert exit_code(verdicts, Thresholds()) == 1
+    assert exit_code(verdicts, Thresholds(allow_inconclusive=True)) == 0
 
 
-def results(*entries):
-    return ResultSet(path=None, kind="run", device_name="cpu", entries=tuple(entries))
+def test_three_calls_against_three_regress_at_alpha_5_percent_for_one_config():
+    result = verdict(entry([1.0, 1.01, 1.02]), entry([2.0, 2.01, 2.02]), alpha=0.05)
+    assert result.outcome == REGRESSED
+    assert result.p_adjusted == pytest.approx(0.05)
+
+
+def test_holm_correction_keeps_a_marginal_config_from_failing_among_many():
+    # 6 vs 6 with two crossed pairs: U = 34 of 36, one-sided p = 4/924 = 0.0043. Alone
+    # that is below alpha 0.01; among 6 configs Holm multiplies it by 6.
+    base, cand = [1.0, 1.01, 1.02, 1.03, 1.04, 1.215], [1.2, 1.21, 1.22, 1.23, 1.24, 1.25]
+    marginal = Comparison("x", two_sample_effect(base, cand))
+    quiet = [Comparison(f"q{i}", two_sample_effect(BASE, BASE)) for i in range(5)]
+    assert marginal.effect.p_slower == pytest.approx(4 / 924)
+    assert decide([marginal], Thresholds())[0].outcome == REGRESSED
+    among = decide([marginal, *quiet], Thresholds())[0]
+    assert among.outcome == UNCHANGED
+    assert among.p_adjusted == pytest.approx(6 * 4 / 924)
 
 
 def test_missing_config_is_reported_and_fails_only_with_require_all():
     baseline = results(entry(BASE, key="a"), entry(BASE, key="b"))
     candidate = results(entry(BASE, key="a"))
     verdicts = gate(baseline, candidate, Thresholds())
-    assert [(v.key, v.outcome) for v in verdicts] == [("a", PASS), ("b", MISSING)]
+    assert [(v.key, v.outcome) for v in verdicts] == [("a", UNCHANGED), ("b", MISSING)]
     assert verdicts[1].reasons == ("missing in candidate",)
     assert exit_code(verdicts, Thresholds()) == 0
     assert exit_code(verdicts, Thresholds(require_all=True)) == 1
+
+
+def test_sides_without_a_shared_config_are_a_usage_error():
+    with pytest.raises(UsageError, match="nothing to compare: .* share no config"):
+        gate(results(entry(BASE, key="a")), results(entry(BASE, key="b")), Thresholds())
+
+
+def test_several_runs_per_side_use_one_median_per_run():
+    base = [results(entry(scaled(BASE, f))) for f in (1.0, 1.02, 0.99, 1.01, 1.0, 0.98)]
+    cand = [results(entry(scaled(BASE, f))) for f in (1.2, 1.21, 1.19, 1.22, 1.2, 1.18)]
+    [result] = gate(base, cand, Thresholds())
+    assert result.effect.samples == PER_RUN
+    assert (result.effect.n_base, result.effect.n_cand) == (6, 6)
+    assert result.outcome == REGRESSED
+
+
+def test_between_run_drift_shared_by_calls_is_no_regression_with_several_runs():
+    # Every call of a run shares its drift: the per-call test sees one run 6 % slower
+    # than the other and calls it significant; across runs the drift is noise.
+    drifts_a, drifts_b = (1.0, 1.06, 0.97, 1.03, 0.99, 1.01), (1.06, 0.98, 1.02, 1.0, 1.04, 0.97)
+    base = [results(entry(scaled(BASE, f))) for f in drifts_a]
+    cand = [results(entry(scaled(BASE, f))) for f in drifts_b]
+    [single] = gate(base[0], cand[0], Thresholds())
+    [several] = gate(base, cand, Thresholds())
+    assert single.effect.samples == PER_CALL and single.outcome == REGRESSED
+    assert several.outcome == UNCHANGED
+
+
+def test_paired_runs_judge_the_ratio_within_each_pair():
+    # Drift common to both runs of a pair cancels in their ratio.
+    drifts = (1.0, 1.3, 0.8, 1.1, 0.9, 1.2, 1.05, 0.95)
+    pairs = [(results(entry(scaled(BASE, d))), results(entry(scaled(BASE, d * 1.1))))
+             for d in drifts]
+    [result] = ab_gate(pairs, Thresholds())
+    assert result.outcome == REGRESSED
+    assert result.effect.ratio == pytest.approx(1.1)
+    assert result.effect.n_cand == 8
+
+
+def test_paired_identical_runs_are_unchanged():
+    noise = (1.01, 0.99, 1.0, 1.02, 0.98, 1.0, 1.01, 0.99)
+    pairs = [(results(entry(BASE)), results(entry(scaled(BASE, n)))) for n in noise]
+    [result] = ab_gate(pairs, Thresholds())
+    assert result.outcome == UNCHANGED
+
+
+def test_too_few_pairs_are_inconclusive():
+    pairs = [(results(entry(BASE)), results(entry(scaled(BASE, 2.0)))) for _ in range(4)]
+    [result] = ab_gate(pairs, Thresholds())
+    assert result.outcome == INCONCLUSIVE
+    assert "need >= 7 pairs" in result.reasons[1]
+
+
+def test_paired_effect_of_constant_ratio_has_a_point_interval():
+    effect = paired_effect([1.2] * 7)
+    assert effect.ratio == pytest.approx(1.2)
+    assert effect.low == pytest.approx(1.2) and effect.high == pytest.approx(1.2)
+    assert effect.p_slower == pytest.approx(1 / 128)
 
 
 def test_percent_thresholds_parse_with_or_without_sign():
@@ -123,6 +229,30 @@ def test_bad_percent_threshold_is_a_usage_error():
 def test_differing_call_arguments_are_named_next_to_the_verdict():
     base = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 1.0, "seed": 0})
     cand = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 5.0, "seed": 0})
-    result = judge(compare_entries(base, cand), Thresholds())
-    assert result.outcome == PASS
+    [result] = gate(results(base), results(cand), Thresholds())
+    assert result.outcome == UNCHANGED
     assert result.reasons[-1] == "note: guidance_scale 1.0 -> 5.0"
+
+
+def test_compare_entries_still_reports_the_median_ratio():
+    change = compare_entries(entry(BASE), entry(scaled(BASE, 1.1)))
+    assert change.latency_ratio == pytest.approx(1.1)
+
+
+def test_paired_runs_of_two_models_match_with_the_model_left_out():
+    def run(model, factor):
+        e = Entry(f"t2i bs1 {model}", tuple(scaled(BASE, factor)), factor, model=model,
+                  key_any_model="t2i bs1 A/B")
+        return results(e)
+
+    pairs = [(run("small", 1.0), run("big", 1.5)) for _ in range(7)]
+    [result] = ab_gate(pairs, Thresholds())
+    assert result.key == "t2i bs1 A/B"
+    assert result.outcome == REGRESSED
+
+
+def test_plain_gate_does_not_match_different_models():
+    a = Entry("t2i bs1 small", tuple(BASE), 1.0, model="small", key_any_model="t2i bs1 A/B")
+    b = Entry("t2i bs1 big", tuple(BASE), 1.0, model="big", key_any_model="t2i bs1 A/B")
+    with pytest.raises(UsageError, match="nothing to compare"):
+        gate(results(a), results(b), Thresholds())

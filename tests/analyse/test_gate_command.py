@@ -21,7 +21,7 @@ def test_gate_fails_and_names_the_regressed_config(tmp_path):
     b = write_run(tmp_path / "b.jsonl", [record(BASE), record(SLOWER, batch_size=2)])
     result = run_in_process("gate", str(a), str(b))
     assert result.code == 1
-    failed_table = result.out.split("FAIL: 1 of 2 config(s) failed (1 regressed):")[1]
+    failed_table = result.out.split("FAIL: 1 of 2 config(s) failed (1 regressed, 1 unchanged):")[1]
     assert "t2i bs2 n1" in failed_table
     assert "+20.0%" in failed_table
     assert "t2i bs1 n1" not in failed_table
@@ -78,7 +78,68 @@ def test_gate_says_when_pytest_benchmark_raw_data_is_missing(tmp_path):
     a = pytest_benchmark_json(tmp_path / "a.json", BASE, save_data=False)
     b = pytest_benchmark_json(tmp_path / "b.json", SLOWER, save_data=False)
     result = run_in_process("gate", str(a), str(b))
-    assert result.code == 0
+    assert result.code == 1
     assert "--benchmark-save-data" in result.err
     assert "no raw data" in result.out
-    assert run_in_process("gate", str(a), str(b), "--require-all").code == 1
+    assert run_in_process("gate", str(a), str(b), "--allow-inconclusive").code == 0
+
+
+def test_gate_reads_a_pytest_benchmark_file_without_machine_info(tmp_path):
+    doc = {"benchmarks": [{"name": "t", "fullname": "t", "stats": {"median": 1.0, "data": BASE}}]}
+    path = tmp_path / "bare.json"
+    path.write_text(json.dumps(doc, indent=2))
+    result = run_in_process("gate", str(path), str(path))
+    assert result.code == 0, result.err
+    assert "unchanged" in result.out
+
+
+def test_gate_refuses_other_json_documents_by_name(tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"results": [1, 2]}, indent=2))
+    result = run_in_process("gate", str(path), str(path))
+    assert result.code == 2
+    assert "neither an sdxl-bench run file nor a pytest-benchmark file" in result.err
+    assert "line 1" not in result.err
+
+
+def test_gate_without_a_shared_config_exits_2_in_one_line(tmp_path):
+    a = write_run(tmp_path / "a.jsonl", [record(BASE)])
+    b = write_run(tmp_path / "b.jsonl", [record(BASE, batch_size=2)])
+    result = run_in_process("gate", str(a), str(b))
+    assert result.code == 2
+    assert result.err.startswith("sdxl-bench: error: nothing to compare:")
+    assert result.err.count("\n") == 1
+
+
+def test_gate_fails_a_planted_2x_slowdown_at_three_calls_per_config(tmp_path):
+    configs = [(1, 1), (1, 2), (2, 1), (2, 2), (4, 1), (4, 2)]
+    a = write_run(tmp_path / "a.jsonl", [record([1.0, 1.01, 1.02], bs, n) for bs, n in configs])
+    b = write_run(tmp_path / "b.jsonl", [record([2.0, 2.01, 2.02], bs, n) for bs, n in configs])
+    result = run_in_process("gate", str(a), str(b))
+    assert result.code == 1
+    assert "6 inconclusive" in result.out and "too few samples" in result.out
+
+
+def test_gate_takes_several_runs_per_side(tmp_path):
+    def runs(side, factors):
+        return [str(write_run(tmp_path / f"{side}{i}.jsonl", [record([v * f for v in BASE])]))
+                for i, f in enumerate(factors)]
+
+    base = runs("a", (1.0, 1.02, 0.99, 1.01, 1.0, 0.98))
+    cand = runs("b", (1.2, 1.21, 1.19, 1.22, 1.2, 1.18))
+    result = run_in_process("gate", "--baseline", *base, "--candidate", *cand)
+    assert result.code == 1
+    assert "6 vs 6 per-run medians" in result.out
+    assert "understate" not in result.out
+
+
+def test_gate_with_one_run_per_side_says_within_run_samples_understate_noise(tmp_path):
+    a = write_run(tmp_path / "a.jsonl", [record(BASE)])
+    assert "understate the noise between runs" in run_in_process("gate", str(a), str(a)).out
+
+
+def test_gate_with_three_positional_files_is_a_usage_error(tmp_path):
+    a = write_run(tmp_path / "a.jsonl", [record(BASE)])
+    result = run_in_process("gate", str(a), str(a), str(a))
+    assert result.code == 2
+    assert "--baseline A B C --candidate X Y Z" in result.err

@@ -49,3 +49,25 @@ def test_without_budget_and_no_ok_config_says_so():
     result = recommend([record([], status="oom", memory=None)], Budget())
     assert result.best is None
     assert result.why == "no config meets status ok (no budget given)"
+
+
+def test_overlapping_throughput_intervals_are_called_tied_not_a_win():
+    noisy = [
+        record([1.0, 1.3, 0.8, 1.1, 0.9, 1.2], batch_size=1),  # ~1 image/s, wide
+        record([1.9, 2.5, 1.7, 2.1, 2.3, 1.8], batch_size=2),  # ~1 image/s, wide
+    ]
+    result = recommend(noisy, Budget())
+    assert [t["batch_size"] for t in result.tied] == [1 if result.best["batch_size"] == 2 else 2]
+    assert "tied with" in result.why
+    assert result.rejected[0].reason.startswith("tied with the leader")
+
+
+def test_separated_throughput_intervals_name_a_winner():
+    clear = [
+        record([1.0, 1.01, 0.99, 1.02, 1.0, 0.98], batch_size=1),  # 1 image/s
+        record([1.0, 1.01, 0.99, 1.02, 1.0, 0.98], batch_size=2),  # 2 images/s
+    ]
+    result = recommend(clear, Budget())
+    assert result.best["batch_size"] == 2
+    assert result.tied == ()
+    assert "tied" not in result.why

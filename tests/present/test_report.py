@@ -60,14 +60,24 @@ def test_report_recommends_within_budget_and_explains_rejections(tmp_path):
     assert "status oom" in markdown
 
 
-def test_report_summary_shows_latency_percentiles_and_memory_in_gib(tmp_path):
+def test_report_summary_shows_intervals_n_and_memory_in_gib(tmp_path):
     out = tmp_path / "out"
     run_in_process("report", str(sweep(tmp_path)), "--out", str(out))
     markdown = (out / "report.md").read_text()
     row = next(line for line in markdown.splitlines() if line.startswith("| t2i/bs4-n1"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    # images/s, p50, p90, p99, process_rss GiB
-    assert cells[7:12] == ["7.8", "0.512", "0.522", "0.525", "4.00"]
+    # images/s, its CI, p50, its CI, p90, p99, n, process_rss GiB; 6 calls support no tail
+    assert cells[7:15] == ["7.8", "[7.62, 8]", "0.512", "[0.5, 0.525]", "—", "—", "6", "4.00"]
+
+
+def test_report_summary_shows_p90_from_ten_calls(tmp_path):
+    path = write_run(tmp_path / "ten.jsonl", [record([1.0 + 0.01 * i for i in range(10)])])
+    out = tmp_path / "out"
+    run_in_process("report", str(path), "--out", str(out))
+    row = next(line for line in (out / "report.md").read_text().splitlines()
+               if line.startswith("| t2i/bs1-n1"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[11:14] == ["1.08", "—", "10"]
 
 
 def test_hardware_comparison_appears_only_for_several_devices(tmp_path):

@@ -1,0 +1,161 @@
+"""``sdxl-bench ab``: baseline and candidate runs interleaved on one machine, judged on
+the ratio within each pair — the gate for shared CI runners, whose load drifts between
+runs more than calls vary inside one."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+HELP = "A/B gate: interleaved baseline and candidate runs, judged on paired ratios"
+DEFAULT_PAIRS = 15
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from bench.commands.gate import add_threshold_flags
+
+    parser = subparsers.add_parser(
+        "ab",
+        help=HELP,
+        description=(
+            "Run `sdxl-bench run` for side A (baseline) and side B (candidate), each in a"
+            " fresh process, interleaved A B, B A, A B, ... for --pairs pairs, writing every"
+            " run file into --out. Per config, the ratio B/A of the two runs' medians in each"
+            " pair is one sample: drift shared by neighbouring runs cancels. Verdicts as"
+            " `gate` (exact one-sided Wilcoxon signed-rank on log ratios, Holm over configs,"
+            " Hodges-Lehmann ratio with its interval). Sweep flags after `--` go to every"
+            " run. Exit 0: nothing failed; 1: regression or too few pairs; 2: usage error."
+        ),
+    )
+    parser.add_argument("--a-model", metavar="MODEL", help="model (preset, hub id or folder) of side A")
+    parser.add_argument("--b-model", metavar="MODEL", help="model of side B")
+    parser.add_argument(
+        "--a-command",
+        metavar="CMD",
+        help="command that runs sdxl-bench for side A, e.g. '../base/.venv/bin/sdxl-bench';"
+        " `run --out FILE ...` is appended (default: this interpreter's `python -m bench`)",
+    )
+    parser.add_argument("--b-command", metavar="CMD", help="the same for side B")
+    parser.add_argument(
+        "--pairs", type=int, default=DEFAULT_PAIRS,
+        help=f"A/B pairs of runs (default {DEFAULT_PAIRS})",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder for the run files (new or empty)")
+    parser.add_argument(
+        "--judge-only", action="store_true",
+        help="run nothing: judge the pair files already in --out",
+    )
+    add_threshold_flags(parser)
+    parser.add_argument("sweep", nargs=argparse.REMAINDER, help="-- then sweep flags for every run")
+    return parser
+
+
+def interleaved(pairs: int) -> list[tuple[int, str]]:
+    """(pair, side) in run order: A B, B A, A B, ... so a steady trend (a machine warming
+    up) does not always favour the side that runs second."""
+    order = []
+    for pair in range(1, pairs + 1):
+        sides = ("a", "b") if pair % 2 else ("b", "a")
+        order.extend((pair, side) for side in sides)
+    return order
+
+
+def run_file(out: Path, pair: int, side: str) -> Path:
+    return out / f"pair{pair:02d}-{side}.jsonl"
+
+
+def run_argv(prefix: list[str], model: str | None, sweep: list[str], out: Path) -> list[str]:
+    """The argv of one run: the side's command, then `run --out FILE [--model M] SWEEP`."""
+    return [*prefix, "run", "--out", str(out), "--quiet",
+            *(["--model", model] if model else []), *sweep]
+
+
+def _sweep(args: argparse.Namespace) -> list[str]:
+    from bench.errors import UsageError
+
+    sweep = list(args.sweep)
+    if sweep and sweep[0] == "--":
+        sweep = sweep[1:]
+    elif sweep:
+        raise UsageError(f"unknown ab argument {sweep[0]!r}: put sweep flags after `--`")
+    for flag in ("--out", "--resume"):
+        if any(item == flag or item.startswith(flag + "=") for item in sweep):
+            raise UsageError(f"{flag} after `--` is not allowed: ab names every run file itself")
+    if (args.a_model or args.b_model) and any(i == "--model" or i.startswith("--model=") for i in sweep):
+        raise UsageError("--model after `--` clashes with --a-model/--b-model")
+    return sweep
+
+
+def _prefix(command: str | None, flag: str) -> list[str]:
+    from bench.errors import UsageError
+
+    if command is None:
+        return [sys.executable, "-m", "bench"]
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {command!r} cannot be split into words: {exc}") from None
+    if not argv:
+        raise UsageError(f"{flag} is empty")
+    return argv
+
+
+def _judge(out: Path, pairs: int, thresholds) -> int:
+    from bench.analyse.gate import ab_gate
+    from bench.commands.gate import print_verdicts
+    from bench.errors import UsageError
+    from bench.store.result_files import load_results
+
+    loaded = []
+    for pair in range(1, pairs + 1):
+        paths = [run_file(out, pair, side) for side in ("a", "b")]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise UsageError(f"pair {pair} is incomplete: {', '.join(missing)} does not exist")
+        loaded.append((load_results(paths[0]), load_results(paths[1])))
+    for note in (n for a, b in loaded for n in (*a.notes, *b.notes)):
+        print(f"note: {note}", file=sys.stderr)
+    verdicts = ab_gate(loaded, thresholds)
+    heading = (
+        f"ab: {pairs} pair(s) of runs in {out} (A = baseline, B = candidate);"
+        f" max slowdown {thresholds.max_slowdown:.1%}, max memory increase"
+        f" {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
+        " (one-sided, Holm over configs)"
+    )
+    return print_verdicts(verdicts, thresholds, heading)
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.commands.gate import thresholds_from
+    from bench.errors import UsageError
+
+    thresholds = thresholds_from(args)
+    if args.pairs < 1:
+        raise UsageError(f"--pairs must be at least 1, got {args.pairs}")
+    sweep = _sweep(args)
+    out: Path = args.out
+    if args.judge_only:
+        return _judge(out, args.pairs, thresholds)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out {out} exists and is not an empty folder: runs are never overwritten")
+    prefixes = {"a": _prefix(args.a_command, "--a-command"), "b": _prefix(args.b_command, "--b-command")}
+    models = {"a": args.a_model, "b": args.b_model}
+    out.mkdir(parents=True, exist_ok=True)
+    order = interleaved(args.pairs)
+    for index, (pair, side) in enumerate(order, start=1):
+        path = run_file(out, pair, side)
+        argv = run_argv(prefixes[side], models[side], sweep, path)
+        print(f"[{index}/{len(order)}] pair {pair} side {side.upper()}: {shlex.join(argv)}", flush=True)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise UsageError(f"cannot start side {side.upper()} ({argv[0]}): {exc}") from None
+        if done.returncode != 0 or not path.is_file():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise UsageError(
+                f"side {side.upper()} run {pair} exited {done.returncode}: {tail[0]}"
+            )
+    return _judge(out, args.pairs, thresholds)

@@ -1,0 +1,83 @@
+"""`sdxl-bench ab` end to end with a stand-in for `sdxl-bench run` (no torch)."""
+
+import shlex
+import sys
+from pathlib import Path
+
+from bench.commands.ab import interleaved, run_argv
+from tests.support.cli import run_in_process
+
+FAKE = Path(__file__).with_name("fake_sdxl_bench.py")
+
+
+def side(factor=1.0, *extra):
+    return shlex.join([sys.executable, str(FAKE), "--factor", str(factor), *extra])
+
+
+def test_runs_alternate_which_side_goes_first():
+    assert interleaved(3) == [(1, "a"), (1, "b"), (2, "b"), (2, "a"), (3, "a"), (3, "b")]
+
+
+def test_run_argv_appends_run_out_model_and_sweep_flags():
+    argv = run_argv(["sdxl-bench"], "/m", ["--steps", "2"], Path("o.jsonl"))
+    assert argv == ["sdxl-bench", "run", "--out", "o.jsonl", "--quiet", "--model", "/m",
+                    "--steps", "2"]
+
+
+def test_identical_sides_pass_as_unchanged(tmp_path):
+    result = run_in_process("ab", "--a-command", side(), "--b-command", side(), "--pairs", "8",
+                     "--out", str(tmp_path / "ab"))
+    assert result.code == 0, result.out + result.err
+    assert "PASS: no regression in 2 config(s) (2 unchanged)" in result.out
+    assert len(list((tmp_path / "ab").glob("pair*-?.jsonl"))) == 16
+
+
+def test_slower_candidate_fails_as_regressed_with_its_ratio(tmp_path):
+    result = run_in_process("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "8",
+                     "--out", str(tmp_path / "ab"))
+    assert result.code == 1
+    assert "2 regressed" in result.out
+    assert "8 pairs per-pair median ratios" in result.out
+
+
+def test_too_few_pairs_fail_as_inconclusive_unless_allowed(tmp_path):
+    args = ["ab", "--a-command", side(), "--b-command", side(2.0), "--pairs", "3"]
+    result = run_in_process(*args, "--out", str(tmp_path / "one"))
+    assert result.code == 1
+    assert "too few samples" in result.out
+    assert run_in_process(*args, "--out", str(tmp_path / "two"), "--allow-inconclusive").code == 0
+
+
+def test_sweep_flags_after_double_dash_reach_every_run(tmp_path):
+    out = tmp_path / "ab"
+    run_in_process("ab", "--a-command", side(), "--b-command", side(), "--pairs", "1",
+            "--out", str(out), "--allow-inconclusive", "--", "--steps", "2")
+    argvs = [p.read_text() for p in out.glob("*.argv")]
+    assert len(argvs) == 2 and all(a.endswith("--steps 2") for a in argvs)
+
+
+def test_existing_out_folder_with_files_is_refused(tmp_path):
+    (tmp_path / "old.jsonl").write_text("{}")
+    result = run_in_process("ab", "--a-command", side(), "--b-command", side(), "--out", str(tmp_path))
+    assert result.code == 2
+    assert "is not an empty folder" in result.err
+
+
+def test_out_flag_after_double_dash_is_a_usage_error(tmp_path):
+    result = run_in_process("ab", "--out", str(tmp_path / "ab"), "--", "--out", "x.jsonl")
+    assert result.code == 2
+    assert "--out after `--` is not allowed" in result.err
+
+
+def test_a_failing_run_stops_ab_with_its_last_error_line(tmp_path):
+    result = run_in_process("ab", "--a-command", side(1.0, "--fail"), "--b-command", side(),
+                     "--pairs", "2", "--out", str(tmp_path / "ab"))
+    assert result.code == 2
+    assert "side A run 1 exited 1: boom: the pipeline would not load" in result.err
+
+
+def test_judge_only_rejudges_the_files_already_written(tmp_path):
+    out = tmp_path / "ab"
+    run_in_process("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "8", "--out", str(out))
+    again = run_in_process("ab", "--pairs", "8", "--out", str(out), "--judge-only")
+    assert again.code == 1 and "2 regressed" in again.out
