@@ -46,8 +46,8 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("gate 1 run/side, --repeats 3 (current default)", "gate", 1, 3),
-    Setting("gate 1 run/side, --repeats 6 (proposed default)", "gate", 1, 6),
+    Setting("gate 1 run/side, --repeats 3 (the old default)", "gate", 1, 3),
+    Setting("gate 1 run/side, --repeats 6 (default; run CV 10% assumed)", "gate", 1, 6),
     Setting("gate --baseline x6 --candidate x6, --repeats 3", "gate", 6, 3),
     Setting("ab --pairs 10, --repeats 3", "ab", 10, 3),
     Setting("ab --pairs 15, --repeats 3 (ab default, recommended for CI)", "ab", 15, 3),

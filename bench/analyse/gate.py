@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 from bench.analyse.compare import Change, compare_entries
 from bench.analyse.significance import (
@@ -61,6 +62,10 @@ class Thresholds:
     fail_on_speedup: bool = False
     require_all: bool = False  # missing configs fail
     allow_inconclusive: bool = False  # inconclusive configs pass
+    # Assumed coefficient of variation of a whole run's typical latency from run to run on
+    # one machine: with one run per side the data cannot show it, and calls inside one
+    # run share its drift. Only used for per-call samples.
+    run_cv: float = 0.10
 
     @property
     def faster_ratio(self) -> float:
@@ -235,6 +240,18 @@ def decide(comparisons: Sequence[Comparison], thresholds: Thresholds) -> list[Ve
     return verdicts
 
 
+def drift_bound(thresholds: Thresholds, m: int) -> float:
+    """The largest ratio two runs of identical code reach by run-to-run drift alone, at
+    ``alpha`` over ``m`` configs (Bonferroni), for a drift of ``run_cv`` per run:
+    exp(z · √2 · σ) with σ² = ln(1 + run_cv²). One run per side cannot tell a change
+    smaller than this from drift, however many calls it timed."""
+    if thresholds.run_cv <= 0:
+        return 1.0
+    sigma = math.sqrt(math.log1p(thresholds.run_cv**2))
+    z = NormalDist().inv_cdf(1 - thresholds.alpha / max(m, 1))
+    return math.exp(z * math.sqrt(2) * sigma)
+
+
 def _verdict(
     c: Comparison, adjusted: tuple[float, float] | None, m: int, thresholds: Thresholds
 ) -> Verdict:
@@ -254,12 +271,18 @@ def _verdict(
     alpha, limit = thresholds.alpha, thresholds.max_slowdown
     latency = f"latency {effect.ratio - 1:+.1%}{ci}"
     shortfall = power_shortfall(effect, alpha, m)
-    if p_slower <= alpha and effect.ratio > 1 + limit:
+    drift = drift_bound(thresholds, m) if effect.samples == PER_CALL else 1.0
+    if p_slower <= alpha and effect.ratio > 1 + limit and effect.ratio > drift:
         reasons = (f"{latency}: slower beyond {limit:.1%} (Holm p={p_slower:.2g})",)
         return Verdict(c.key, REGRESSED, (*reasons, *c.failures, *notes), c.change, effect, p_slower)
+    if p_slower <= alpha and effect.ratio > 1 + limit:
+        why = (f"{latency}: within what drift between two runs explains (one run per side,"
+               f" run CV {thresholds.run_cv:.0%} assumed: only changes beyond"
+               f" {drift - 1:+.0%} count); gate several runs per side or use sdxl-bench ab")
+        return Verdict(c.key, UNCHANGED, (why, *c.failures, *notes), c.change, effect, p_slower)
     if c.failures:
         return Verdict(c.key, REGRESSED, (*c.failures, latency, *notes), c.change, effect, p_slower)
-    if p_faster <= alpha and effect.ratio < thresholds.faster_ratio:
+    if p_faster <= alpha and effect.ratio < thresholds.faster_ratio and effect.ratio < 1 / drift:
         reason = f"{latency}: faster beyond {limit:.1%} (Holm p={p_faster:.2g})"
         if thresholds.fail_on_speedup:
             reason += "; update the baseline"

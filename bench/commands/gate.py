@@ -25,6 +25,12 @@ def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
         help="chance of any false alarm over all configs (Holm), one-sided (default 0.01)",
     )
     parser.add_argument(
+        "--run-cv",
+        default="10%",
+        help="run-to-run variation assumed when each side is one run (the data cannot show"
+        " it): only changes beyond what it explains count (default 10%%; 0 trusts the calls)",
+    )
+    parser.add_argument(
         "--fail-on-speedup",
         action="store_true",
         help="also fail on a significant speedup beyond --max-slowdown (stale baseline)",
@@ -75,6 +81,7 @@ def thresholds_from(args: argparse.Namespace):
         max_slowdown=parse_percent(args.max_slowdown, "--max-slowdown"),
         max_memory_increase=parse_percent(args.max_memory_increase, "--max-memory-increase"),
         alpha=args.alpha,
+        run_cv=parse_percent(args.run_cv, "--run-cv"),
         fail_on_speedup=args.fail_on_speedup,
         require_all=args.require_all,
         allow_inconclusive=args.allow_inconclusive,

@@ -38,7 +38,9 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
                        help="where generators live: cpu (portable, default) or the pipeline's"
                        " device")
     group.add_argument("--warmup", type=int, default=1, help="untimed calls per config (default: 1)")
-    group.add_argument("--repeats", type=int, default=3, help="timed calls per config (default: 3)")
+    group.add_argument("--repeats", type=int, default=6,
+                       help="timed calls per config (default: 6, the fewest with which `gate`"
+                       " can reach a verdict on the default sweep)")
     group.add_argument("--guidance-scale", type=float, default=None,
                        help="override the scenario's guidance scale (default 5.0)")
     group.add_argument("--strength", type=float, default=None,

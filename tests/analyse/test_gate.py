@@ -42,6 +42,9 @@ def results(*entries, name="run"):
 
 
 def verdict(base, cand, **thresholds):
+    """One config, one run per side; run-to-run drift not assumed (run_cv 0) unless given,
+    so these tests see the test and thresholds alone."""
+    thresholds.setdefault("run_cv", 0.0)
     [result] = gate(results(base), results(cand), Thresholds(**thresholds))
     return result
 
@@ -178,9 +181,11 @@ def test_between_run_drift_shared_by_calls_is_no_regression_with_several_runs():
     drifts_a, drifts_b = (1.0, 1.06, 0.97, 1.03, 0.99, 1.01), (1.06, 0.98, 1.02, 1.0, 1.04, 0.97)
     base = [results(entry(scaled(BASE, f))) for f in drifts_a]
     cand = [results(entry(scaled(BASE, f))) for f in drifts_b]
+    [trusting] = gate(base[0], cand[0], Thresholds(run_cv=0.0))
     [single] = gate(base[0], cand[0], Thresholds())
     [several] = gate(base, cand, Thresholds())
-    assert single.effect.samples == PER_CALL and single.outcome == REGRESSED
+    assert trusting.effect.samples == PER_CALL and trusting.outcome == REGRESSED
+    assert single.outcome == UNCHANGED  # the assumed run-to-run drift explains 6 %
     assert several.outcome == UNCHANGED
 
 
@@ -256,3 +261,33 @@ def test_plain_gate_does_not_match_different_models():
     b = Entry("t2i bs1 big", tuple(BASE), 1.0, model="big", key_any_model="t2i bs1 A/B")
     with pytest.raises(UsageError, match="nothing to compare"):
         gate(results(a), results(b), Thresholds())
+
+
+def test_one_run_per_side_does_not_call_a_change_within_run_drift_a_regression():
+    result = verdict(entry(BASE), entry(scaled(BASE, 1.20)), run_cv=0.10)
+    assert result.effect.p_slower < 0.001  # the calls alone would say "slower"
+    assert result.outcome == UNCHANGED
+    assert "within what drift between two runs explains" in result.reasons[0]
+
+
+def test_one_run_per_side_still_fails_a_change_beyond_run_drift():
+    result = verdict(entry(BASE), entry(scaled(BASE, 2.0)), run_cv=0.10)
+    assert result.outcome == REGRESSED
+
+
+def test_several_runs_per_side_are_not_held_to_the_assumed_run_drift():
+    base = [results(entry(scaled(BASE, f)), name=f"b{i}")
+            for i, f in enumerate((1.0, 1.01, 0.99, 1.0, 1.02, 0.98))]
+    cand = [results(entry(scaled(BASE, 1.2 * f)), name=f"c{i}")
+            for i, f in enumerate((1.0, 1.01, 0.99, 1.0, 1.02, 0.98))]
+    [result] = gate(base, cand, Thresholds(run_cv=0.10))
+    assert result.effect.samples == PER_RUN
+    assert result.outcome == REGRESSED
+
+
+def test_drift_bound_grows_with_the_assumed_run_cv_and_the_configs_compared():
+    from bench.analyse.gate import drift_bound
+
+    assert drift_bound(Thresholds(run_cv=0.0), 6) == 1.0
+    assert 1.3 < drift_bound(Thresholds(run_cv=0.10), 1) < drift_bound(Thresholds(run_cv=0.10), 6)
+    assert drift_bound(Thresholds(run_cv=0.05), 6) < drift_bound(Thresholds(run_cv=0.10), 6)

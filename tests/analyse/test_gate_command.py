@@ -7,6 +7,8 @@ from tests.support.fakeruns import record, write_run
 
 BASE = [1.00, 1.01, 0.99, 1.02, 1.00, 0.98, 1.01, 1.00]
 SLOWER = [v * 1.2 for v in BASE]
+# These files stand for runs with no drift between them: trust the calls (--run-cv 0).
+TRUST_CALLS = ("--run-cv", "0")
 
 
 def test_gate_passes_identical_runs(tmp_path):
@@ -19,7 +21,7 @@ def test_gate_passes_identical_runs(tmp_path):
 def test_gate_fails_and_names_the_regressed_config(tmp_path):
     a = write_run(tmp_path / "a.jsonl", [record(BASE), record(BASE, batch_size=2)])
     b = write_run(tmp_path / "b.jsonl", [record(BASE), record(SLOWER, batch_size=2)])
-    result = run_in_process("gate", str(a), str(b))
+    result = run_in_process("gate", str(a), str(b), *TRUST_CALLS)
     assert result.code == 1
     failed_table = result.out.split("FAIL: 1 of 2 config(s) failed (1 regressed, 1 unchanged):")[1]
     assert "t2i bs2 n1" in failed_table
@@ -69,7 +71,7 @@ def pytest_benchmark_json(path, times, save_data=True):
 def test_gate_reads_pytest_benchmark_raw_data_and_catches_a_slowdown(tmp_path):
     a = pytest_benchmark_json(tmp_path / "a.json", BASE)
     b = pytest_benchmark_json(tmp_path / "b.json", SLOWER)
-    result = run_in_process("gate", str(a), str(b))
+    result = run_in_process("gate", str(a), str(b), *TRUST_CALLS)
     assert result.code == 1
     assert "tests/test_perf.py::test_tiny" in result.out
 
@@ -143,3 +145,12 @@ def test_gate_with_three_positional_files_is_a_usage_error(tmp_path):
     result = run_in_process("gate", str(a), str(a), str(a))
     assert result.code == 2
     assert "--baseline A B C --candidate X Y Z" in result.err
+
+
+def test_one_run_per_side_passes_a_change_within_run_drift_and_says_why(tmp_path):
+    a = write_run(tmp_path / "a.jsonl", [record(BASE)])
+    b = write_run(tmp_path / "b.jsonl", [record(SLOWER)])
+    result = run_in_process("gate", str(a), str(b))
+    assert result.code == 0, result.out
+    assert "within what drift between two runs explains" in result.out
+    assert "sdxl-bench ab" in result.out

@@ -46,15 +46,19 @@ def test_recommended_ab_setting_catches_a_ten_percent_slowdown_at_five_percent_c
     assert rates()[("ab", 15, 3, 0.05, 1.1)][0] >= 0.93
 
 
-def test_planted_2x_slowdown_fails_the_gate_at_default_settings():
-    assert rates()[("gate", 1, 3, 0.05, 2.0)][1] == 1.0
+def test_planted_2x_slowdown_is_regressed_at_default_settings():
+    assert rates()[("gate", 1, 6, 0.05, 2.0)][0] == 1.0
 
 
-def test_default_three_repeats_cannot_produce_a_regressed_verdict():
+def test_three_repeats_cannot_produce_a_regressed_verdict():
     # The power rule turns them into inconclusive failures instead.
     assert rates()[("gate", 1, 3, 0.05, 2.0)][0] == 0.0
 
 
-def test_one_run_per_side_raises_false_alarms_under_between_run_drift():
-    # The trap the gate warns about: per-call samples understate the noise.
-    assert rates()[("gate", 1, 6, 0.05, 1.0)][1] >= 0.05
+def test_one_run_per_side_at_default_settings_rarely_fails_identical_runs():
+    # Per-call samples understate run-to-run drift; the assumed run CV keeps the single-run
+    # gate from calling drift a regression (target <= 1 %; 150 draws: allow 2 %).
+    for cv in (0.05, 0.1):
+        assert rates()[("gate", 1, 6, cv, 1.0)][1] <= 0.02
+
+
