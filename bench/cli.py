@@ -14,7 +14,8 @@ import sys
 from bench import __version__
 from bench.errors import UsageError
 
-COMMANDS = ("run", "list", "env", "doctor", "max-batch", "determinism", "reproduce", "report", "compare", "gate")
+COMMANDS = ("run", "list", "env", "doctor", "max-batch", "determinism", "reproduce", "report",
+            "compare", "gate")
 
 # Packages of the ``measure`` extra that the measuring commands import; the readers of run
 # files (list, report, compare, gate) work without them.
