@@ -153,6 +153,10 @@ def gather(device: str = "auto") -> Facts:
         except Exception:
             pass
     if device.startswith("cuda") and available:
+        if int(device.split(":")[1]) >= facts.device_count:
+            from bench.errors import UsageError
+
+            raise UsageError(f"--device {device!r}: there are {facts.device_count} CUDA devices")
         torch.cuda.set_device(device)
         facts.gpu, facts.nvml_device_reason = gather_gpu(device)
         facts.sdpa = _safe(lambda: probe_sdpa(device))
@@ -185,8 +189,9 @@ def check_cuda(f: Facts) -> Check:
     if f.cuda_available:
         return Check("cuda", PASS, f"torch {f.torch_version} (CUDA {f.torch_cuda}) sees"
                      f" {f.device_count} GPU(s); driver {f.driver}")
-    return Check("cuda", WARN, f"CUDA not available (torch built for CUDA {f.torch_cuda}; no NVIDIA"
-                 " driver answered): only CPU numbers here",
+    level = FAIL if f.device.startswith("cuda") else WARN  # asked for a GPU: cannot measure one
+    return Check("cuda", level, f"CUDA not available (torch built for CUDA {f.torch_cuda}; no"
+                 " NVIDIA driver answered): only CPU numbers here",
                  "run on a machine with an NVIDIA GPU and a driver for this CUDA version")
 
 

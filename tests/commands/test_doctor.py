@@ -66,6 +66,11 @@ def test_a_healthy_gpu_passes_the_gpu_checks(monkeypatch):
         assert checks[name].level == PASS, checks[name]
 
 
+def test_asking_for_cuda_where_there_is_none_fails():
+    facts = Facts(device="cuda:0", torch_version="2.14", torch_cuda="13.0", cuda_available=False)
+    assert doctor.check_cuda(facts).level == FAIL
+
+
 def test_a_lowered_power_limit_is_a_warning():
     facts = Facts(device="cuda:0", gpu=GpuFacts(power_limit_w=500.0, default_power_limit_w=700.0))
     check = doctor.check_clocks(facts)
