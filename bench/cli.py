@@ -15,7 +15,8 @@ import traceback
 from bench import __version__
 from bench.errors import UsageError
 
-COMMANDS = ("run", "list", "env", "max-batch", "determinism", "reproduce", "report", "compare", "gate", "ab")
+COMMANDS = ("run", "list", "env", "doctor", "max-batch", "determinism", "reproduce", "report",
+            "compare", "gate", "ab")
 
 # Packages of the ``measure`` extra that the measuring commands import; the readers of run
 # files (list, report, compare, gate) work without them.

@@ -71,17 +71,44 @@ def tiny_run(tmp_path_factory, tiny_cache) -> TinyRun:
     return TinyRun(out, images, result)
 
 
-def pytest_collection_modifyitems(config, items):
-    """``gpu`` tests need CUDA and NVML; skip them, with the reason, everywhere else."""
+EXPECT_GPU = "SDXL_BENCH_EXPECT_GPU"
+
+
+def no_cuda_reason() -> str | None:
+    """Why CUDA cannot be used here (None when it can), naming torch's CUDA build: a torch
+    built for a newer CUDA than the driver supports reports ``is_available() == False``."""
     try:
         import torch
+    except ImportError as exc:
+        return f"torch is not installed ({exc})"
+    if torch.cuda.is_available():
+        return None
+    return (f"CUDA is not usable: torch {torch.__version__} is built for CUDA"
+            f" {torch.version.cuda or '(none: a CPU build)'}; check the driver"
+            " (`sdxl-bench doctor`)")
 
-        has_cuda = torch.cuda.is_available()
-    except ImportError:
-        has_cuda = False
-    if has_cuda:
+
+def pytest_collection_modifyitems(config, items):
+    """``gpu`` tests need CUDA and NVML; skip them, with the reason, everywhere else. With
+    ``SDXL_BENCH_EXPECT_GPU=1`` (a GPU machine) they fail instead: a run whose every gpu
+    test skipped must not pass."""
+    reason = no_cuda_reason()
+    if reason is None:
         return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU (none here)")
+    expected = os.environ.get(EXPECT_GPU, "") not in ("", "0")
+    mark = (pytest.mark.cuda_expected_but_missing(reason=f"{EXPECT_GPU}=1 but {reason}")
+            if expected else pytest.mark.skip(reason=reason))
     for item in items:
         if "gpu" in item.keywords:
-            item.add_marker(skip)
+            item.add_marker(mark)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "cuda_expected_but_missing: set by conftest; fails the test")
+
+
+def pytest_runtest_setup(item) -> None:
+    """Fail (not skip) a ``gpu`` test when SDXL_BENCH_EXPECT_GPU is set and CUDA is missing."""
+    mark = item.get_closest_marker("cuda_expected_but_missing")
+    if mark is not None:
+        pytest.fail(mark.kwargs["reason"], pytrace=False)

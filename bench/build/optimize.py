@@ -29,10 +29,10 @@ def apply_optimizations(opts: Optimizations, pipes) -> None:
 
         unet.set_attn_processor(AttnProcessor2_0())
         vae.set_attn_processor(AttnProcessor2_0())
-    set_sdpa_backend(opts.attention)
     if opts.fuse_qkv:
         unet.fuse_qkv_projections()
         vae.fuse_qkv_projections()
+    scope_sdpa_backends(unet, opts.attention)  # after fusing: wraps the final processors
     if opts.channels_last:
         unet.to(memory_format=torch.channels_last)
         vae.to(memory_format=torch.channels_last)
@@ -46,24 +46,51 @@ def apply_optimizations(opts: Optimizations, pipes) -> None:
         warnings.filterwarnings("ignore", message=".*Dynamo detected a call to a `functools.lru_cache`")
         # Compile ``forward`` (an instance attribute), not the module: forward hooks and
         # the stage tracker's wrapper around ``vae.decode`` stay outside the graph.
-        unet.forward = torch.compile(unet.forward)
-        vae.decoder.forward = torch.compile(vae.decoder.forward)
+        # Static shapes: every config compiles for its own batch size, so compiled configs
+        # compare like for like (dynamic=None would recompile the second batch size with
+        # symbolic shapes and slower kernels). Recorded in ``compile.options``.
+        unet.forward = torch.compile(unet.forward, **COMPILE_OPTIONS)
+        vae.decoder.forward = torch.compile(vae.decoder.forward, **COMPILE_OPTIONS)
+        unet.sdxl_bench_compile_options = dict(COMPILE_OPTIONS)
 
 
-def set_sdpa_backend(attention: str) -> None:
-    """Enable exactly the SDPA backends an attention choice allows (torch's global flags)."""
-    import torch
+COMPILE_OPTIONS = {"dynamic": False}
 
-    wanted = {
-        "sdpa-math": {"math"},
-        "sdpa-flash": {"flash"},
-        "sdpa-efficient": {"mem_efficient"},
-        "sdpa-cudnn": {"cudnn"},
-    }.get(attention, {"math", "flash", "mem_efficient", "cudnn"})
-    for backend in ("math", "flash", "mem_efficient", "cudnn"):
-        setter = getattr(torch.backends.cuda, f"enable_{backend}_sdp", None)
-        if setter is not None:
-            setter(backend in wanted)
+# --attention choice → the SDPA backends (torch.nn.attention.SDPBackend names) it allows.
+SDPA_BACKENDS = {
+    "sdpa-math": ("MATH",),
+    "sdpa-flash": ("FLASH_ATTENTION",),
+    "sdpa-efficient": ("EFFICIENT_ATTENTION",),
+    "sdpa-cudnn": ("CUDNN_ATTENTION",),
+}
+
+
+class ScopedSDPAProcessor:
+    """An attention processor that runs another one under ``sdpa_kernel(backends)``.
+
+    Scoping the backend choice to the UNet's processors leaves the VAE (1 head × 512
+    dims, float32 when upcast: no flash or cuDNN kernel on CUDA) on torch's default
+    choice, where a global ``enable_*_sdp`` flag would make every VAE decode fail with
+    "No available kernel"."""
+
+    def __init__(self, inner, backends: tuple[str, ...]) -> None:
+        self.inner = inner
+        self.backends = backends
+
+    def __call__(self, attn, hidden_states, *args, **kwargs):
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel([getattr(SDPBackend, name) for name in self.backends]):
+            return self.inner(attn, hidden_states, *args, **kwargs)
+
+
+def scope_sdpa_backends(unet, attention: str) -> None:
+    """Restrict the UNet's attention (only) to the SDPA backends ``attention`` names."""
+    backends = SDPA_BACKENDS.get(attention)
+    if backends is None:
+        return
+    unet.set_attn_processor({name: ScopedSDPAProcessor(processor, backends)
+                             for name, processor in unet.attn_processors.items()})
 
 
 def cpp_compiler() -> str | None:

@@ -158,8 +158,51 @@ def _from_pretrained(source: str, spec: ModelSpec, torch_dtype):
             warnings.filterwarnings("ignore", message=".*torch_dtype.*")
             return StableDiffusionXLPipeline.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
+        missing = missing_components(source, spec.variant)
+        if missing:
+            raise UsageError(f"cannot load model {spec.name!r}: {missing}") from exc
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"cannot load model {spec.name!r}: {first_line}") from exc
+
+
+def snapshot_folder(source: str) -> Path | None:
+    """The local folder of a model: the folder itself, or the hub cache's snapshot (no
+    download), or None."""
+    if Path(source).is_dir():
+        return Path(source)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(source, local_files_only=True))
+    except Exception:
+        return None
+
+
+def missing_components(source: str, variant: str | None) -> str | None:
+    """What a partial snapshot lacks (component folders named in ``model_index.json``, or
+    the variant's weight files), in one sentence; None when nothing is found missing."""
+    folder = snapshot_folder(source)
+    if folder is None or not (folder / "model_index.json").is_file():
+        return None
+    try:
+        index = json.loads((folder / "model_index.json").read_text())
+    except (OSError, ValueError):
+        return None
+    components = [name for name, value in index.items()
+                  if not name.startswith("_") and isinstance(value, list) and value[0]]
+    absent = [name for name in components if not (folder / name).is_dir()]
+    if absent:
+        return (f"the snapshot {folder} has no {', '.join(absent)} folder(s) (a partial"
+                f" download): download the model again (huggingface-cli download {source})")
+    if variant:
+        weighted = [name for name in components
+                    if any((folder / name).glob("*.safetensors")) or any((folder / name).glob("*.bin"))]
+        lacking = [name for name in weighted
+                   if not any((folder / name).glob(f"*.{variant}.*"))]
+        if lacking:
+            return (f"no {variant!r} variant files for {', '.join(lacking)} in {folder}: drop"
+                    " --variant or download that variant")
+    return None
 
 
 def _build_sdxl_arch(device: str, torch_dtype):

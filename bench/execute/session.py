@@ -45,6 +45,18 @@ def load_inputs(plan: Plan) -> tuple:
                        plan.images_from)
 
 
+def select_device(device: str) -> None:
+    """Make ``device`` torch's current CUDA device, before anything touches CUDA.
+
+    CUDA events record on the current device's stream and a bare ``torch.cuda`` call opens
+    a context on the current device: without this, ``--device cuda:1`` and every rank but
+    the first would time an idle ``cuda:0`` and hold a context there."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.set_device(device)
+
+
 def set_threads(threads: int | None, device: str, ranks_on_node: int = 1) -> None:
     """torch CPU threads: as asked; else the node's cores shared between its CPU ranks."""
     import os
@@ -110,6 +122,7 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
     from bench.measure.nvml import NvmlDevice
 
     device = plan.configs[0].device
+    select_device(device)
     request = request or SweepRequest()
     quiet_libraries()
     set_threads(request.threads, device, ranks_on_node)
@@ -125,6 +138,10 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
                                   plan.prompts)
         for note in notes:
             print(f"sdxl-bench: warning: {note}", file=sys.stderr)
-    return Session(plan=plan, device=device, images=images, env=environment.collect(device),
-                   pipes=pipes if load else None, nvml_device=NvmlDevice.open(device),
-                   peaks=peaks, warnings=notes)
+    env = environment.collect(device)
+    nvml_device, unmatched = NvmlDevice.find(device)
+    env["nvml"]["device_uuid"] = nvml_device.uuid if nvml_device else None
+    env["nvml"]["device_unavailable"] = unmatched
+    return Session(plan=plan, device=device, images=images, env=env,
+                   pipes=pipes if load else None, nvml_device=nvml_device, peaks=peaks,
+                   warnings=notes)

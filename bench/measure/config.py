@@ -10,7 +10,14 @@ from typing import Any
 from bench.measure.generators import check_generator_count, generator_device, make_generators
 from bench.measure.images import content_hash, has_nan, is_black
 from bench.measure.inputs import CallInputs, layout_call
-from bench.measure.oom import MemoryBudget, is_out_of_memory, memory_reached, release_memory, reset_peaks
+from bench.measure.oom import (
+    MemoryBudget,
+    is_out_of_memory,
+    memory_reached,
+    prepare_config,
+    release_memory,
+    reset_peaks,
+)
 from bench.measure.trackers import Tracker
 from bench.measure.trackers.clocks import ClockTracker
 from bench.measure.trackers.compile import CompileTracker
@@ -72,7 +79,11 @@ def default_trackers(config: Config, nvml_device=None) -> list[Tracker]:
 
 
 def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False):
-    """Warm-up, then ``repeats`` timed calls; returns (last images, hashes of every call)."""
+    """Warm-up, then ``repeats`` timed calls; returns (last images, hashes of every call).
+
+    The allocator cache is emptied and the peaks reset before the warm-up, never between
+    the warm-up and the timed calls (the first timed call would allocate again)."""
+    prepare_config(call.config.device)
     for _ in range(call.config.warmup):
         generators = call.fresh_generators()
         with ExitStack() as warmup_scope:

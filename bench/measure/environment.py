@@ -46,6 +46,26 @@ def git_commit() -> str | None:
         return None
 
 
+def numerics() -> dict:
+    """The settings that change float32 results and speed: TF32 and cuDNN (imports torch)."""
+    import torch
+
+    cudnn = torch.backends.cudnn
+    try:
+        cudnn_version = cudnn.version()
+    except Exception:  # no cuDNN in this build
+        cudnn_version = None
+    return {
+        "tf32": {
+            "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+            "cudnn_allow_tf32": bool(cudnn.allow_tf32),
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        },
+        "cudnn": {"version": cudnn_version, "enabled": bool(cudnn.enabled),
+                  "benchmark": bool(cudnn.benchmark), "deterministic": bool(cudnn.deterministic)},
+    }
+
+
 def collect(device: str | None = None) -> dict:
     """Everything a reader needs to know where numbers came from (imports torch)."""
     import torch
@@ -54,7 +74,8 @@ def collect(device: str | None = None) -> dict:
     env = {
         "device": device,
         "device_name": None,
-        "device_memory_bytes": None,
+        # Capacity as torch sees it; records' ``device_memory_bytes`` is NVML's figure.
+        "device_total_memory_bytes": None,
         "driver": status.driver,
         "cuda": torch.version.cuda,
         "cuda_available": torch.cuda.is_available(),
@@ -71,11 +92,13 @@ def collect(device: str | None = None) -> dict:
         "git_commit": git_commit(),
         "nvml": {"available": status.available, "reason": status.reason},
         "cuda_device_order": os.environ.get("CUDA_DEVICE_ORDER"),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        **numerics(),
     }
     if device and device.startswith("cuda"):
         props = torch.cuda.get_device_properties(device)
         env["device_name"] = props.name
-        env["device_memory_bytes"] = int(props.total_memory)
+        env["device_total_memory_bytes"] = int(props.total_memory)
     else:
         env["device_name"] = f"CPU: {env['cpu']}"
     return env

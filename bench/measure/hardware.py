@@ -55,6 +55,10 @@ def peak_tflops(device_name: str | None, dtype: str, override: dict[str, float] 
     if not device_name or device_name.startswith("CPU"):
         return None, ("no datasheet peak for CPUs: pass --peak-tflops (e.g. from"
                       " `sdxl-bench env --probe`)")
+    if " mig " in f" {device_name.lower()} ":
+        return None, (f"{device_name!r} is a MIG slice: the peak table holds whole GPUs and a"
+                      " slice has a fraction of the SMs; pass --peak-tflops (e.g. from"
+                      " `sdxl-bench env --probe` on the slice)")
     gpu = find_gpu(device_name)
     if gpu is None:
         return None, f"{device_name!r} is not in the peak table: pass --peak-tflops"

@@ -23,12 +23,25 @@ from bench.units import GIB
 
 # The VAE decoder at large batches fails inside torch with this RuntimeError, not an OOM.
 INT_MAX_MESSAGE = "INT_MAX elements"
+# Memory exhaustion that reaches us as a RuntimeError, not torch.OutOfMemoryError: cuBLAS
+# and cuDNN failing to get their workspace, and the CPU allocator.
+OUT_OF_MEMORY_MESSAGES = (
+    INT_MAX_MESSAGE,
+    "CUBLAS_STATUS_ALLOC_FAILED",
+    "CUDNN_STATUS_ALLOC_FAILED",
+    "CUDNN_STATUS_NOT_ENOUGH_WORKSPACE",
+    "can't allocate memory",  # c10 DefaultCPUAllocator
+)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` means the config needs more memory than there is."""
     import torch
 
-    return isinstance(exc, torch.OutOfMemoryError) or INT_MAX_MESSAGE in str(exc)
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return any(message in text for message in OUT_OF_MEMORY_MESSAGES)
 
 
 def _trim_heap() -> None:
@@ -47,6 +60,14 @@ def release_memory(device: str) -> None:
 
         torch.cuda.empty_cache()
     _trim_heap()
+
+
+def prepare_config(device: str) -> None:
+    """Before a config's warm-up: free what earlier configs left (the allocator cache
+    included) and restart the peaks, so the warm-up, not the first timed call, pays
+    for allocating again."""
+    release_memory(device)
+    reset_peaks(device)
 
 
 def reset_peaks(device: str) -> None:

@@ -122,8 +122,9 @@ def environment_table(run: Run) -> Block:
     rows = []
     for name in ENVIRONMENT_FIELDS:
         value = env.get(name)
-        if name == "device_memory_bytes" and value:
-            value = f"{value / GIB:.1f} GiB"
+        if name == "device_total_memory_bytes":  # older headers name it device_memory_bytes
+            value = env.get(name, env.get("device_memory_bytes"))
+            value = f"{value / GIB:.1f} GiB" if value else value
         elif name == "nvml" and isinstance(value, dict):
             value = "available" if value.get("available") else f"unavailable: {value.get('reason')}"
         rows.append([name, value])
@@ -173,7 +174,8 @@ def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block
 
 def _plot_blocks(prefix: str, run: Run) -> list[Block]:
     records = run.configs
-    capacity = (run.header.get("env") or {}).get("device_memory_bytes")
+    env = run.header.get("env") or {}
+    capacity = env.get("device_total_memory_bytes", env.get("device_memory_bytes"))
     wanted = [
         ("throughput", "Images/s vs batch size", plots.throughput_vs_batch(records)),
         ("latency", "Latency vs batch size", plots.latency_vs_batch(records)),

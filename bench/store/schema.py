@@ -39,7 +39,7 @@ BUDGET_VIEWS = (
 # in this order: device, libraries, machine, source.
 ENVIRONMENT_FIELDS = (
     "device_name",
-    "device_memory_bytes",
+    "device_total_memory_bytes",
     "driver",
     "cuda",
     "torch",

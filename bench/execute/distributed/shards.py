@@ -149,7 +149,8 @@ RANK_SUMMARY = ("rank", "local_rank", "node_rank", "hostname", "device", "device
                 "latency_s", "images_per_s", "stages_s", "steps_run_measured", "peak_memory_bytes",
                 "device_memory_bytes", "memory_sampler", "energy_j_per_image", "avg_power_w",
                 "nan_images", "black_images", "image_sha256", "prompt_indices",
-                "repeats_identical", "vae_dtype", "vae_force_upcast", "watermark")
+                "repeats_identical", "vae_dtype", "vae_force_upcast", "watermark",
+                "latency_event_check")
 
 
 def call_latencies(result: dict, repeats: int) -> list[float]:

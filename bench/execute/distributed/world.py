@@ -67,7 +67,10 @@ def world_from_env(environ: dict | None = None) -> World | None:
 
 
 def rank_device(requested: str, world: World) -> str:
-    """``auto``/``cuda`` → ``cuda:LOCAL_RANK`` (CPU when ``auto`` finds no GPU); ``cpu`` stays."""
+    """``auto``/``cuda`` → ``cuda:LOCAL_RANK`` (CPU when ``auto`` finds no GPU); ``cpu`` stays.
+
+    A rank that sees exactly one GPU (per-rank ``CUDA_VISIBLE_DEVICES``, as SLURM sets it)
+    takes ``cuda:0`` whatever its LOCAL_RANK."""
     import torch
 
     if requested == "cpu":
@@ -83,6 +86,8 @@ def rank_device(requested: str, world: World) -> str:
         if not torch.cuda.is_available():
             raise UsageError(f"--device {requested!r}: CUDA is not available on this machine")
         count = torch.cuda.device_count()
+        if count == 1:
+            return "cuda:0"
         if world.local_rank >= count:
             raise UsageError(
                 f"LOCAL_RANK {world.local_rank} has no GPU: this node has {count} CUDA devices"

@@ -13,7 +13,9 @@ from bench.measure.trackers import Tracker
 from bench.measure.trackers.polling import PollingThread
 
 # NVML clocks-event reason bits (nvml.h); idle, application and display clock settings
-# lower clocks on purpose and are not throttling.
+# lower clocks on purpose and are not throttling. The software power cap holds clocks to
+# the board's power limit, which is normal at full load on H100/H200: reported as
+# information (``power_capped``), never as throttling.
 REASONS = {
     0x1: "gpu_idle",
     0x2: "applications_clocks_setting",
@@ -25,8 +27,9 @@ REASONS = {
     0x80: "hw_power_brake_slowdown",
     0x100: "display_clock_setting",
 }
-THROTTLING = {"sw_power_cap", "hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown",
+THROTTLING = {"hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown",
               "hw_power_brake_slowdown"}
+POWER_CAP = "sw_power_cap"
 
 
 def reason_names(mask: int) -> list[str]:
@@ -47,13 +50,18 @@ class ClockSampler(PollingThread):
         self.errors = 0
 
     def sample(self) -> None:
+        """One whole sample (clock, temperature, reasons) or none: a failing read skips
+        the sample, so the lists always pair up."""
         try:
-            self.clocks.append(self.device.sm_clock_mhz())
-            self.temperatures.append(self.device.temperature_c())
-            self.reasons |= self.device.clock_event_reasons()
+            clock = self.device.sm_clock_mhz()
+            temperature = self.device.temperature_c()
+            reasons = self.device.clock_event_reasons()
         except Exception:  # a driver hiccup skips one sample
             self.errors += 1
-
+            return
+        self.clocks.append(clock)
+        self.temperatures.append(temperature)
+        self.reasons |= reasons
 
 
 class ClockTracker(Tracker):
@@ -81,10 +89,18 @@ class ClockTracker(Tracker):
         return "NVML is not available (see env.nvml)"
 
     def result(self) -> dict:
+        """The clock fields; never raises (a failing read must not spoil a config)."""
         s = self.sampler
+        if s is not None and not s.clocks and s.errors:
+            return {"gpu_clocks": None, "throttle_warning": None,
+                    "gpu_clocks_unavailable": f"every NVML clock read failed ({s.errors} tries)"}
         if s is None or not s.clocks:
             return {"gpu_clocks": None, "gpu_clocks_unavailable": self.unavailable_reason(),
                     "throttle_warning": None}
+        try:
+            max_clock = self.nvml.max_sm_clock_mhz()
+        except Exception:
+            max_clock = None
         names = reason_names(s.reasons)
         throttled = sorted(set(names) & THROTTLING)
         warning = None
@@ -95,11 +111,13 @@ class ClockTracker(Tracker):
             "gpu_clocks": {
                 "sm_clock_mhz": {"min": min(s.clocks), "mean": sum(s.clocks) / len(s.clocks),
                                  "max": max(s.clocks)},
-                "sm_clock_max_mhz": self.nvml.max_sm_clock_mhz(),
+                "sm_clock_max_mhz": max_clock,
                 "temperature_c": {"min": min(s.temperatures), "max": max(s.temperatures)},
                 "clock_event_reasons": names,
                 "throttled": bool(throttled),
+                "power_capped": POWER_CAP in names,
                 "samples": len(s.clocks),
+                "failed_reads": s.errors,
                 "interval_s": self.interval_s,
             },
             "gpu_clocks_unavailable": None,

@@ -39,6 +39,7 @@ class CompileTracker(Tracker):
         self.graph_breaks = 0
         self._phase = "warmup"
         self._starts: dict[str, float] = {}
+        self.options: dict | None = None
 
     def _on_start(self, args) -> None:
         self._starts[args.compile_id] = time.perf_counter()
@@ -69,6 +70,13 @@ class CompileTracker(Tracker):
             self.graph_breaks += _graph_breaks() - breaks
 
     @contextmanager
+    def config(self, pipe):
+        """Reads the options the model was compiled with (``build.optimize``), if any."""
+        unet = getattr(pipe, "unet", None)
+        self.options = getattr(unet, "sdxl_bench_compile_options", None)
+        yield
+
+    @contextmanager
     def warmup(self):
         with self._listening("warmup"):
             synchronize(self.device)
@@ -92,6 +100,7 @@ class CompileTracker(Tracker):
                 "compile_s": sum(e["seconds"] or 0.0 for e in every),
                 "compilations_in_timed_calls": len(self.events["timed"]),
                 "graph_breaks": self.graph_breaks,
+                "options": self.options,
                 "events": every,
             },
         }

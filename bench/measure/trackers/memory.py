@@ -2,14 +2,15 @@
 
 - NVML device ``used`` and this process's ``usedGpuMemory``: sampled by a background
   thread every ``interval_s`` (5 ms by default) while the calls run.
-- torch ``max_memory_allocated`` / ``max_memory_reserved``: reset before the config.
+- torch ``max_memory_allocated`` / ``max_memory_reserved``: the cache is emptied and the
+  peaks reset before the warm-up (``oom.prepare_config``), and the peaks reset again,
+  without emptying the cache, as the timed calls start: a warmed allocator, timed peaks.
 - process RSS peak: the kernel's high-water mark (``VmHWM``), reset per config through
   ``/proc/self/clear_refs``; where that reset is refused, the sampler reads RSS instead.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 from contextlib import contextmanager
@@ -92,11 +93,11 @@ class MemoryTracker(Tracker):
 
     @contextmanager
     def config(self, pipe):
-        gc.collect()
+        # No gc/empty_cache here: that ran before the warm-up. Emptying the cache now would
+        # make the first timed call allocate again (cudaMalloc inside the timing).
         if is_cuda(self.device):
             import torch
 
-            torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(self.device)
         rss_reset = reset_rss_high_water_mark()
         readers = self._readers(rss_reset)
@@ -125,9 +126,26 @@ class MemoryTracker(Tracker):
                 self.peaks["torch_allocated"] = int(torch.cuda.max_memory_allocated(self.device))
                 self.peaks["torch_reserved"] = int(torch.cuda.max_memory_reserved(self.device))
 
+    def unavailable_views(self) -> dict[str, str]:
+        """Why each empty memory view is empty (so a report's fallback view is explained)."""
+        reasons: dict[str, str] = {}
+        if self.nvml is None:
+            why = ("NVML reports NVIDIA GPUs only" if not is_cuda(self.device)
+                   else "no NVML device for this GPU (see env.nvml)")
+            reasons.update(nvml_device_used=why, nvml_process_used=why)
+        elif self.peaks.get("nvml_process_used") is None:
+            try:
+                reasons["nvml_process_used"] = self.nvml.process_memory()[1] or "no sample"
+            except Exception as exc:
+                reasons["nvml_process_used"] = f"{type(exc).__name__}: {exc}"
+        if not is_cuda(self.device):
+            reasons.update(torch_allocated="not a CUDA device", torch_reserved="not a CUDA device")
+        return {view: why for view, why in reasons.items() if self.peaks.get(view) is None}
+
     def result(self) -> dict:
         return {
             "peak_memory_bytes": dict(self.peaks),
+            "peak_memory_unavailable": self.unavailable_views(),
             "device_memory_bytes": self.nvml.memory_total() if self.nvml else None,
             "memory_sampler": self.sampler_info,
         }
