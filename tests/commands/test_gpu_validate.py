@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.support.cli import REPO
 
 
 def test_the_dry_run_passes_every_step_and_writes_the_summary(tmp_path):

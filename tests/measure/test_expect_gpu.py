@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import REPO
+from tests.support.cli import REPO
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is usable here")
 
