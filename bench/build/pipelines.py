@@ -113,7 +113,11 @@ def tiny_folder() -> Path:
     import torch
     from diffusers import StableDiffusionXLPipeline
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the cache path is a file, or not writable
+        raise UsageError(f"model cache {str(folder.parent)!r} cannot be used as a folder:"
+                         f" {exc.strerror} (set SDXL_BENCH_CACHE to a writable folder)") from None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(TINY_SEED)
         pipe = StableDiffusionXLPipeline(**build_components("tiny"), add_watermarker=False)

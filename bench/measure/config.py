@@ -129,7 +129,9 @@ def measure_config(
     record["image_sha256"] = [content_hash(image) for image in images]
     record["prompt_indices"] = list(call.inputs.prompt_indices)
     if check_repeats:
-        record["repeats_identical"] = all(h == call_hashes[0] for h in call_hashes)
+        # One call cannot repeat: null, not a vacuous "identical".
+        record["repeats_identical"] = (all(h == call_hashes[0] for h in call_hashes)
+                                       if len(call_hashes) > 1 else None)
     vae = call.pipe.vae
     record["vae_dtype"] = str(vae.dtype).removeprefix("torch.")
     record["vae_force_upcast"] = bool(getattr(vae.config, "force_upcast", False))

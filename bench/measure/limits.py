@@ -57,5 +57,8 @@ def limit_fields(config: Config, record: dict, device_name: str | None,
     if check and not check.get("agree"):
         warnings.append(f"CUDA events and the synchronised wall clock differ by up to"
                         f" {check['max_relative_difference']:.1%}")
+    if fields["mfu"] is not None and fields["mfu"] > 1:
+        warnings.append(f"MFU {fields['mfu']:.0%} is impossible: the peak ({peak:g} TFLOP/s,"
+                        f" {peak_source}) is below what was achieved; check --peak-tflops")
     fields["warnings"] = warnings
     return fields

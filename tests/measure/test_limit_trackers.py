@@ -182,3 +182,19 @@ def test_matmul_probe_on_the_gpu_stays_under_the_datasheet_peak():
     assert result["tflops"] > 0
     if peak:
         assert result["tflops"] < peak * 1.05
+
+
+def test_an_impossible_mfu_is_a_record_warning():
+    config = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
+                       SweepOptions(batch_sizes="1")).configs[0]
+    tiny_peak = {"float32": 1e-6}  # far below what any call achieves
+    fields = limit_fields(config, {"images_per_s": 2.0}, None, tiny_peak)
+    assert fields["mfu"] > 1
+    assert any("is impossible" in w and "--peak-tflops" in w for w in fields["warnings"])
+
+
+def test_a_possible_mfu_is_no_warning():
+    config = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
+                       SweepOptions(batch_sizes="1")).configs[0]
+    fields = limit_fields(config, {"images_per_s": 2.0}, "NVIDIA H100 80GB HBM3", None)
+    assert not any("impossible" in w for w in fields["warnings"])

@@ -88,7 +88,12 @@ def test_img2img_runs_int_steps_times_strength_and_encodes_the_image(tiny_pipes)
 def test_seeded_scenario_verifies_that_repeats_are_bit_identical(tiny_pipes):
     record = measure(tiny_pipes, "t2i-seeded", batch_sizes="2", images_per_prompt="2")
     assert record["repeats_identical"] is True
+
     assert len(record["image_sha256"]) == 4 and len(set(record["image_sha256"])) == 4
+
+def test_one_timed_call_cannot_claim_identical_repeats(tiny_pipes):
+    record = measure(tiny_pipes, "t2i-seeded", batch_sizes="1", images_per_prompt="1", repeats=1)
+    assert record["repeats_identical"] is None
 
 
 def test_same_seed_same_prompt_gives_the_same_image_across_configs(tiny_pipes):
