@@ -90,7 +90,7 @@ def run_checks(args: argparse.Namespace, request) -> int:
 
     settings = strict.apply() if strict.in_strict_child() else None
     from bench.execute.output import check_writable, default_out
-    from bench.execute.session import prepare_plan
+    from bench.execute.session import load_inputs, prepare_plan
     from bench.measure.device import resolve_device
     from bench.store.run_file import RunFileLock
 
@@ -99,11 +99,13 @@ def run_checks(args: argparse.Namespace, request) -> int:
     out = Path(args.out) if args.out else default_out(
         f"determinism_{plan.scenario.name}", plan.model.name, device)
     check_writable(out)
+    images = load_inputs(plan)  # unreadable images are refused before any file is made
     with RunFileLock(out):
-        return _check(args, request, plan, out, settings)
+        return _check(args, request, plan, out, settings, images)
 
 
-def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | None) -> int:
+def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | None,
+           images: tuple) -> int:
     """The checks under the run file's lock."""
     from bench.determinism import strict
     from bench.determinism.checks import CheckExecutor, CheckSession
@@ -117,7 +119,7 @@ def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | 
 
     device = plan.configs[0].device
     images_dir = check_images_dir(args.save_images) if args.save_images else None
-    session = open_session(plan, request)
+    session = open_session(plan, request, images=images)
     settings = settings or strict.settings()
     header = session.header(["sdxl-bench", *sys.argv[1:]], mode="determinism",
                             tolerance=args.tolerance, default_tolerances=DEFAULT_TOLERANCES,

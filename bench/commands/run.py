@@ -147,7 +147,7 @@ def launch_ranks(args: argparse.Namespace, draft, out: Path | None) -> int:
 def run_sweep_command(args: argparse.Namespace, request, out: Path | None) -> int:
     """One process (or one worker per config with ``--isolate``): measure, store, print."""
     from bench.execute.output import check_writable, default_out
-    from bench.execute.session import prepare_plan
+    from bench.execute.session import load_inputs, prepare_plan
     from bench.measure.device import resolve_device
     from bench.store.run_file import RunFileLock
 
@@ -156,11 +156,12 @@ def run_sweep_command(args: argparse.Namespace, request, out: Path | None) -> in
     out = Path(args.resume) if args.resume else out or default_out(
         plan.scenario.name, plan.model.name, device)
     check_writable(out)
+    images = load_inputs(plan)  # unreadable images are refused before any file is made
     with RunFileLock(out):
-        return _measure(args, request, plan, out)
+        return _measure(args, request, plan, out, images)
 
 
-def _measure(args: argparse.Namespace, request, plan, out: Path) -> int:
+def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) -> int:
     """Measure under the run file's lock (a second writer is refused with our pid)."""
     from bench.determinism.manifest import ImageSaver, check_images_dir
     from bench.execute.executors import InProcess
@@ -176,7 +177,7 @@ def _measure(args: argparse.Namespace, request, plan, out: Path) -> int:
     device = plan.configs[0].device
     resumed = load_for_resume(args.resume, plan) if args.resume else None
     images_dir = check_images_dir(args.save_images) if args.save_images else None
-    session = open_session(plan, request, load=not args.isolate)
+    session = open_session(plan, request, load=not args.isolate, images=images)
     env = session.env
     if resumed:
         difference = setting_difference(resumed.header.get("env") or {}, env)

@@ -108,14 +108,16 @@ class Session:
 
 
 def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool = True,
-                 pipes: Any = None, ranks_on_node: int = 1) -> Session:
+                 pipes: Any = None, ranks_on_node: int = 1, images: tuple | None = None
+                 ) -> Session:
     """Input images, threads, the first pipeline group (a model that cannot load is a
     one-line error here, before any measuring), NVML and the environment.
 
     ``load=False`` builds no pipelines (the manager of ``--isolate``); ``pipes`` reuses
-    a ``PipelineGroups`` kept by the caller (the pytest plugin, across tests).
+    a ``PipelineGroups`` kept by the caller (the pytest plugin, across tests); ``images``
+    are inputs the caller loaded already (to refuse bad ones before creating any file).
     """
-    images = load_inputs(plan)
+    images = load_inputs(plan) if images is None else images
     from bench.build.pipeline_groups import PipelineGroups
     from bench.build.pipelines import quiet_libraries
     from bench.measure import environment

@@ -59,10 +59,12 @@ class RunFileLock:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._fd: int | None = None
+        self._made: list[Path] = []  # folders this lock had to create
 
     def acquire(self) -> RunFileLock:
         if os.environ.get(LOCK_HELD_ENV) == str(self.path.resolve()):
             return self  # the launcher that started this rank holds it
+        self._made = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -87,6 +89,11 @@ class RunFileLock:
             pass
         os.close(self._fd)
         self._fd = None
+        for folder in self._made:  # deepest first; a run that wrote nothing leaves nothing
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def __enter__(self) -> RunFileLock:
         return self.acquire()
