@@ -35,10 +35,10 @@ printf 'step\trc\tseconds\tnote\n' > "$OUT/steps.tsv"
 if [ "$DRY" = 1 ]; then   # plumbing only: CPU, tiny model, small sizes, one thread
   export OMP_NUM_THREADS=1
   DEV=cpu; MODEL=tiny; SIZE=32; STEPS=2; DTYPE=float32; EXPECT=0; THREADS=(--threads 1)
-  GPU_TESTS=(tests/test_gpu.py)
+  GPU_TESTS=(tests/measure/test_gpu.py)
 else
   DEV=cuda; MODEL=sdxl-arch; SIZE=1024; STEPS=4; DTYPE=bfloat16; EXPECT=1; THREADS=()
-  GPU_TESTS=(--deselect tests/test_isolate.py::test_max_batch_finds_a_real_cuda_out_of_memory_boundary)
+  GPU_TESTS=(--deselect tests/execute/test_isolate.py::test_max_batch_finds_a_real_cuda_out_of_memory_boundary)
 fi
 echo "mode: $([ "$DRY" = 1 ] && echo 'DRY RUN (CPU plumbing check)' || echo GPU) -> $OUT"
 

@@ -21,7 +21,7 @@ def pytest_gpu(expect: str | None) -> subprocess.CompletedProcess:
         env["SDXL_BENCH_EXPECT_GPU"] = expect
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:randomly",
-         "tests/test_limit_trackers.py"],
+         "tests/measure/test_limit_trackers.py"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
