@@ -133,7 +133,7 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
         pipes.for_config(plan.configs[0])
     peaks = parse_peak_override(request.peak_tflops) if request.peak_tflops else None
     notes = []
-    if load:
+    if load and plan.model.kind != "preset":  # the presets' byte-level tokenizer is not CLIP's
         from bench.measure.inputs import truncated_prompts
 
         notes = truncated_prompts(pipes.for_config(plan.configs[0]).text2img.tokenizer,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench.store.schema import budget_memory
+from bench.analyse.recommend import images_per_s_interval
+from bench.analyse.stats import supported_percentile
+from bench.store.schema import budget_memory, latency_values
 from bench.units import GIB
 
 
@@ -22,10 +24,12 @@ def results_table(records: list[dict], title: str | None = None):
     from rich.table import Table
 
     table = Table(title=title)
-    for name in ("batch", "n/prompt", "images", "images/s", "p50 s", "p90 s", "peak GiB"):
+    for name in ("batch", "n/prompt", "images", "images/s", "interval", "p50 s", "p90 s", "n",
+                 "peak GiB"):
         table.add_column(name, justify="right")
     table.add_column("status")
     views = set()
+    coverages = set()
     notes: list[str] = []  # why a config did not measure, and its warnings, numbered
     for record in records:
         latency = record.get("latency_s") or {}
@@ -46,13 +50,26 @@ def results_table(records: list[dict], title: str | None = None):
         for reason in [*reasons, *(record.get("warnings") or [])]:
             notes.append(f"[{len(notes) + 1}] {short_config(record)}: {one_line(reason)}")
             status += f" [{len(notes)}]"
+        values = latency_values(record)
+        interval = images_per_s_interval(record)
+        if interval is not None:
+            coverages.add(interval.confidence)
         table.add_row(
             str(record["batch_size"]), str(record["num_images_per_prompt"]),
             str(record["images_per_call"]), _fmt(record.get("images_per_s"), ".3f"),
-            _fmt(latency.get("median"), ".4f"), _fmt(latency.get("p90"), ".4f"),
+            f"{interval.low:.3f}–{interval.high:.3f}" if interval else "—",
+            _fmt(latency.get("median"), ".4f"),
+            _fmt(supported_percentile(values, 90) if values else None, ".4f"),
+            str(len(values)) if values else "—",
             _fmt(peak / GIB if peak is not None else None, ".2f"), status,
         )
-    caption = ["peak memory view: " + ", ".join(sorted(views))] if views else []
+    caption = []
+    if coverages:  # order statistics give discrete coverages; say which ones were reached
+        shown = ", ".join(f"{c:.0%}" for c in sorted(coverages))
+        caption.append(f"interval: images/s from the median's order-statistic interval"
+                       f" ({shown} coverage); p90 only from 10 calls")
+    if views:
+        caption.append("peak memory view: " + ", ".join(sorted(views)))
     if caption or notes:
         table.caption = "\n".join(caption + notes)
         table.caption_justify = "left" if notes else "center"

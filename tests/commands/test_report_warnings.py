@@ -34,3 +34,19 @@ def test_terminal_table_lists_failure_reasons_and_warnings_as_numbered_notes():
     assert "ok [1]" in text and "oom [2]" in text
     assert "[1] bs1-n1: MFU above 100%" in text
     assert "[2] bs8-n1: OutOfMemoryError: CUDA out of memory. Tried 20 GiB" in text
+
+
+def test_terminal_table_shows_the_images_per_s_interval_and_n_and_hides_an_unsupported_p90():
+    from bench.present.console import console, results_table
+
+    calls = [0.50, 0.52, 0.49, 0.51, 0.50, 0.53]
+    record = {"config_id": "s/bs2-n1", "batch_size": 2, "num_images_per_prompt": 1,
+              "images_per_call": 2, "status": "ok", "images_per_s": 4.0,
+              "latency_s": {"median": 0.505, "p90": 0.525, "values": calls}}
+    out = console(width=200)
+    with out.capture() as captured:
+        out.print(results_table([record]))
+    row = next(line for line in captured.get().splitlines() if "4.000" in line)
+    assert "3.774–4.082" in row  # 2 images / [0.53, 0.49] s: the range, 97% coverage at n=6
+    assert "0.5250" not in row  # p90 of 6 calls is not shown
+    assert " 6 " in row
