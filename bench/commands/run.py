@@ -224,10 +224,10 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     sizes = ", ".join(dict.fromkeys(f"{c.height}×{c.width}" for c in plan.configs))
     out_console = console()
+    if not out_console.is_terminal:  # a file or pipe: no reason to squeeze the tables into 80
+        out_console = console(width=max(out_console.width, TABLE_WIDTH))
     out_console.print(results_table(shown, title=f"{plan.scenario.name} · {plan.model.name}"
                                     f" · {env['device_name']} · {dtypes} · {sizes}"))
-    if not out_console.is_terminal:  # a file or pipe: no reason to squeeze the table into 80
-        out_console = console(width=max(out_console.width, TABLE_WIDTH))
     out_console.print(optimization_table(shown))
     out_console.print(f"run file: {out}")
     if code:
