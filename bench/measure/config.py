@@ -23,6 +23,7 @@ from bench.measure.trackers.clocks import ClockTracker
 from bench.measure.trackers.compile import CompileTracker
 from bench.measure.trackers.energy import EnergyTracker
 from bench.measure.trackers.latency import LatencyTracker
+from bench.measure.trackers.load import LoadTracker
 from bench.measure.trackers.memory import MemoryTracker
 from bench.measure.trackers.stages import StageTracker
 from bench.plan.sweep import Config
@@ -69,6 +70,7 @@ def prepare_call(pipes, config: Config, prompts: tuple, images: tuple) -> Prepar
 def default_trackers(config: Config, nvml_device=None) -> list[Tracker]:
     """Memory and energy outermost, latency innermost (its clock sees only the call)."""
     return [
+        LoadTracker(),
         MemoryTracker(config.device, nvml_device),
         EnergyTracker(config.device, nvml_device, config.images_per_call),
         ClockTracker(config.device, nvml_device),

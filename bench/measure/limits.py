@@ -10,6 +10,7 @@ CUDA events disagreeing with the wall clock, the fp16 VAE caveat.
 
 from __future__ import annotations
 
+from bench.analyse.stability import assess, warning
 from bench.measure.hardware import peak_tflops
 from bench.plan.sweep import Config
 
@@ -57,6 +58,11 @@ def limit_fields(config: Config, record: dict, device_name: str | None,
     if check and not check.get("agree"):
         warnings.append(f"CUDA events and the synchronised wall clock differ by up to"
                         f" {check['max_relative_difference']:.1%}")
+    values = (record.get("latency_s") or {}).get("values") or []
+    stability = assess(values, record.get("machine_load"))
+    fields["stability"] = stability
+    if warning(stability):
+        warnings.append(warning(stability))
     if fields["mfu"] is not None and fields["mfu"] > 1:
         warnings.append(f"MFU {fields['mfu']:.0%} is impossible: the peak ({peak:g} TFLOP/s,"
                         f" {peak_source}) is below what was achieved; check --peak-tflops")

@@ -38,6 +38,8 @@ def results_table(records: list[dict], title: str | None = None):
             views.add(view)
         status = record.get("status", "?")
         flags = []
+        if (record.get("stability") or {}).get("unstable"):
+            flags.append("unstable")
         if record.get("nan_images"):
             flags.append(f"{record['nan_images']} NaN")
         if record.get("black_images"):

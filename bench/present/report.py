@@ -62,6 +62,14 @@ def _percentile(record: dict, q: float) -> str | None:
     return number(latency_stat(record, f"p{q:g}")) if n >= min_samples_for(q) else None
 
 
+def _status(record: dict) -> str | None:
+    """``ok, unstable`` when the stability check found the estimate untrustworthy."""
+    status = record.get("status")
+    if status == "ok" and ((record.get("stability") or {}).get("unstable")):
+        return "ok, unstable"
+    return status
+
+
 def summary_table(records: Sequence[dict]) -> Block:
     """One row per config: throughput and median latency with their 95 % intervals,
     tail percentiles where n supports them, n, memory by view, energy, achieved TFLOP/s
@@ -95,7 +103,7 @@ def summary_table(records: Sequence[dict]) -> Block:
         rows.append(
             [
                 r.get("config_id"),
-                r.get("status"),
+                _status(r),
                 r.get("batch_size"),
                 r.get("num_images_per_prompt"),
                 r.get("images_per_call"),
@@ -226,6 +234,9 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
             blocks.append(Bullets(tuple(run.warnings)))
         blocks.append(Heading("Summary", 3))
         blocks.append(summary_table(records))
+        flagged = tuple(f"{r.get('config_id')}: {w}" for r in records for w in r.get("warnings") or [])
+        if flagged:  # unstable estimates, throttling, compile in timed calls, impossible MFU
+            blocks.append(Bullets(flagged))
         blocks.append(Heading("Recommendation", 3))
         blocks.extend(recommendation_blocks(records, budget))
         blocks.append(Heading("Plots", 3))

@@ -1,0 +1,69 @@
+"""Is a config's estimate trustworthy? Spread, outliers, drift across calls, machine load.
+
+Pure functions over a record's raw latencies and its ``machine_load``: the record, the
+terminal table and the report all say *unstable* in words, with the fix, instead of
+printing a number that load or drift made up.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+MAX_CV = 0.10  # spread of the calls beyond which the median is a poor summary
+MAX_DRIFT = 0.10  # change from the first to the last third of the calls
+OUTLIER_MADS = 5.0  # a call this many median absolute deviations above the median
+MAX_LOAD_PER_CORE = 1.0  # load average per core beyond which other work competes
+
+
+def drift(values: Sequence[float]) -> float | None:
+    """Relative change of the median from the first third of the calls to the last."""
+    n = len(values)
+    if n < 6:
+        return None
+    third = n // 3
+    first, last = statistics.median(values[:third]), statistics.median(values[-third:])
+    return last / first - 1.0 if first > 0 else None
+
+
+def outliers(values: Sequence[float]) -> int:
+    """Calls far above the median (median + 5 MAD): a stall, not the config's speed."""
+    if len(values) < 3:
+        return 0
+    median = statistics.median(values)
+    mad = statistics.median(abs(v - median) for v in values)
+    if mad == 0:
+        return 0
+    return sum(v > median + OUTLIER_MADS * mad for v in values)
+
+
+def assess(values: Sequence[float], load: dict | None = None) -> dict:
+    """``{"cv", "drift", "outliers", "unstable": [reasons]}`` for one config."""
+    reasons = []
+    cv = None
+    if len(values) >= 2:
+        mean = statistics.fmean(values)
+        cv = statistics.stdev(values) / mean if mean > 0 else None
+        if cv is not None and cv > MAX_CV:
+            reasons.append(f"the calls spread by {cv:.0%} (coefficient of variation)")
+    change = drift(values)
+    if change is not None and abs(change) > MAX_DRIFT:
+        reasons.append(f"the calls drifted {change:+.0%} from the first third to the last")
+    stalls = outliers(values)
+    if stalls:
+        reasons.append(f"{stalls} call(s) far slower than the rest")
+    cores = (load or {}).get("cores") or 0
+    busiest = max((v for v in ((load or {}).get("before"), (load or {}).get("after"))
+                   if v is not None), default=None)
+    if busiest is not None and cores and busiest / cores > MAX_LOAD_PER_CORE:
+        reasons.append(f"the machine was busy (load {busiest:g} on {cores} cores)")
+    return {"cv": cv, "drift": change, "outliers": stalls, "unstable": reasons}
+
+
+def warning(assessment: dict) -> str | None:
+    """One sentence for the record's warnings: what is wrong and what to do."""
+    reasons = assessment["unstable"]
+    if not reasons:
+        return None
+    return ("unstable estimate: " + "; ".join(reasons) + ". Measure again on a quieter"
+            " machine, with more --repeats, or as interleaved runs (sdxl-bench ab)")
