@@ -194,15 +194,19 @@ def mann_whitney_u(
     variance = n_a * n_b / 12 * ((n + 1) - tie_term)
     if variance <= 0:  # every value equal: no evidence of any difference
         return MannWhitney(u=u, p_value=1.0, method="normal", n_a=n_a, n_b=n_b, alternative=alternative)
-    sd = math.sqrt(variance)
-    if alternative == "two-sided":
-        z = max(abs(u - mean) - 0.5, 0.0) / sd
-        p = min(1.0, math.erfc(z / math.sqrt(2)))
-    elif alternative == "greater":
-        p = _normal_p((u - mean - 0.5) / sd, "greater")
-    else:
-        p = 1.0 - _normal_p((u - mean + 0.5) / sd, "greater")
+    p = _continuity_normal_p(u, mean, math.sqrt(variance), alternative)
     return MannWhitney(u=u, p_value=p, method="normal", n_a=n_a, n_b=n_b, alternative=alternative)
+
+
+def _continuity_normal_p(stat: float, mean: float, sd: float, alternative: str) -> float:
+    """Normal approximation of a rank statistic's p-value, with continuity correction
+    (both rank tests beyond their exact range)."""
+    if alternative == "two-sided":
+        z = max(abs(stat - mean) - 0.5, 0.0) / sd
+        return min(1.0, math.erfc(z / math.sqrt(2)))
+    if alternative == "greater":
+        return _normal_p((stat - mean - 0.5) / sd, "greater")
+    return 1.0 - _normal_p((stat - mean + 0.5) / sd, "greater")
 
 
 @dataclass(frozen=True)
@@ -254,14 +258,7 @@ def wilcoxon_signed_rank(differences: Sequence[float], alternative: str = "two-s
         return SignedRank(w_plus=w_plus, p_value=p, method="exact", n=n, alternative=alternative)
     mean = n * (n + 1) / 4
     variance = n * (n + 1) * (2 * n + 1) / 24 - sum(t**3 - t for t in ties) / 48
-    sd = math.sqrt(variance)
-    if alternative == "two-sided":
-        z = max(abs(w_plus - mean) - 0.5, 0.0) / sd
-        p = min(1.0, math.erfc(z / math.sqrt(2)))
-    elif alternative == "greater":
-        p = _normal_p((w_plus - mean - 0.5) / sd, "greater")
-    else:
-        p = 1.0 - _normal_p((w_plus - mean + 0.5) / sd, "greater")
+    p = _continuity_normal_p(w_plus, mean, math.sqrt(variance), alternative)
     return SignedRank(w_plus=w_plus, p_value=p, method="normal", n=n, alternative=alternative)
 
 
