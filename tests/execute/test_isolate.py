@@ -32,6 +32,16 @@ def workers(pid: int) -> list[int]:
     return found
 
 
+def first_worker(manager: subprocess.Popen) -> int:
+    """The pid of the manager's first worker, once it exists (within two minutes)."""
+    deadline = time.monotonic() + 120
+    while not workers(manager.pid):
+        assert manager.poll() is None, manager.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return workers(manager.pid)[0]
+
+
 @pytest.fixture(scope="module")
 def isolated_sweep(tmp_path_factory):
     """Sweep 1,64,2 with a memory budget; the first worker is killed with SIGKILL."""
@@ -41,13 +51,7 @@ def isolated_sweep(tmp_path_factory):
                 "--batch-sizes", "1,64,2", "--steps", "1", "--warmup", "0", "--repeats", "1",
                 "--threads", "1", "--memory-budget", "0.1", "--quiet", "--out", str(out)),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not workers(manager.pid):
-        assert manager.poll() is None, manager.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    first_worker = workers(manager.pid)[0]
-    os.kill(first_worker, signal.SIGKILL)
+    os.kill(first_worker(manager), signal.SIGKILL)
     _, stderr = manager.communicate(timeout=600)
     assert manager.returncode == 0, stderr
     return read_run(out)
@@ -76,12 +80,7 @@ def test_sigint_to_the_manager_stops_the_worker_and_records_interrupted(tmp_path
                 "--batch-sizes", "1,2", "--steps", "1", "--warmup", "0", "--repeats", "1", "--quiet",
                 "--out", str(out)),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not workers(manager.pid):
-        assert manager.poll() is None, manager.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    worker = workers(manager.pid)[0]
+    worker = first_worker(manager)
     time.sleep(0.5)  # the worker is importing torch or measuring
     manager.send_signal(signal.SIGINT)
     _, stderr = manager.communicate(timeout=120)
