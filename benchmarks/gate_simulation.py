@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analyse.gate import Thresholds, ab_gate, exit_code, gate  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
+from bench.store.schema import ROUND_MEDIANS  # noqa: E402
 
 CONFIGS = [(bs, n) for bs in (1, 2, 4) for n in (1, 2)]
 BASE_S = {c: 0.5 + 0.25 * c[0] * c[1] for c in CONFIGS}  # more images, longer calls
@@ -40,8 +41,8 @@ BASE_S = {c: 0.5 + 0.25 * c[0] * c[1] for c in CONFIGS}  # more images, longer c
 @dataclass(frozen=True)
 class Setting:
     name: str
-    kind: str  # "gate" or "ab"
-    runs: int  # runs per side (gate) or pairs (ab)
+    kind: str  # "gate", "ab" or "rounds" (gate of one --rounds run per side)
+    runs: int  # runs per side (gate), pairs (ab) or rounds per run (rounds)
     repeats: int  # timed calls per config per run
 
 
@@ -51,6 +52,8 @@ SETTINGS = [
     Setting("gate --baseline x6 --candidate x6, --repeats 3", "gate", 6, 3),
     Setting("ab --pairs 10, --repeats 3", "ab", 10, 3),
     Setting("ab --pairs 15, --repeats 3 (ab default, recommended for CI)", "ab", 15, 3),
+    # last, so the rows above draw the same numbers as before it was added
+    Setting("gate 1 run/side, run --rounds 6 --repeats 3", "rounds", 6, 3),
 ]
 
 
@@ -67,6 +70,19 @@ def draw_run(rng: random.Random, cv: float, planted: float, repeats: int, name: 
     return ResultSet(path=Path(name), kind="run", device_name="sim", entries=tuple(entries))
 
 
+def draw_rounds_run(rng: random.Random, cv: float, planted: float, repeats: int, rounds: int,
+                    name: str) -> ResultSet:
+    """One synthetic ``--rounds`` run file: each round a fresh process with its own drift;
+    every entry holds its per-round medians, as the merged record does."""
+    draws = [draw_run(rng, cv, planted, repeats, name) for _ in range(rounds)]
+    entries = []
+    for i, (bs, n) in enumerate(CONFIGS):
+        medians = tuple(d.entries[i].median_s for d in draws)
+        entries.append(Entry(key=f"bs{bs} n{n}", latencies=medians,
+                             median_s=sorted(medians)[len(medians) // 2], sample=ROUND_MEDIANS))
+    return ResultSet(path=Path(name), kind="run", device_name="sim", entries=tuple(entries))
+
+
 def judge_once(rng: random.Random, setting: Setting, cv: float, planted: float) -> tuple[bool, bool]:
     """(any config regressed, gate exit code 1) for one simulated comparison."""
     thresholds = Thresholds()
@@ -74,6 +90,10 @@ def judge_once(rng: random.Random, setting: Setting, cv: float, planted: float) 
         pairs = [(draw_run(rng, cv, 1.0, setting.repeats, "a"),
                   draw_run(rng, cv, planted, setting.repeats, "b")) for _ in range(setting.runs)]
         verdicts = ab_gate(pairs, thresholds)
+    elif setting.kind == "rounds":
+        verdicts = gate(draw_rounds_run(rng, cv, 1.0, setting.repeats, setting.runs, "a"),
+                        draw_rounds_run(rng, cv, planted, setting.repeats, setting.runs, "b"),
+                        thresholds)
     else:
         base = [draw_run(rng, cv, 1.0, setting.repeats, "a") for _ in range(setting.runs)]
         cand = [draw_run(rng, cv, planted, setting.repeats, "b") for _ in range(setting.runs)]

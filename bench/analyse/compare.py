@@ -10,10 +10,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.analyse.memory import judged_views, memory_noise, noise_percent
 from bench.analyse.significance import MannWhitney, mann_whitney_u, shift_interval
 from bench.analyse.stats import Interval, median_uncertainty, throughput_interval
 from bench.store.result_files import Entry, ResultSet
-from bench.store.schema import BUDGET_VIEWS
 from bench.units import GIB, number, ratio
 
 
@@ -96,14 +96,17 @@ def compare_entries(base: Entry, cand: Entry) -> Change:
 
 
 def _memory_delta(change: Change) -> str | None:
-    """Change of the first memory view both sides measured, in GiB and percent."""
-    for view in BUDGET_VIEWS:
-        old, new = change.base.memory.get(view), change.cand.memory.get(view)
-        if old is not None and new is not None:
-            delta = (new - old) / GIB
-            percent = f" ({new / old - 1:+.1%})" if old else ""
-            return f"{delta:+.3f} GiB{percent} {view}"
-    return None
+    """Change of the view the gate judges first (the process's own memory; device-wide
+    only without it), in GiB and percent, named, with the noise it is weighed against:
+    the wider per-call spread of peaks within the two runs."""
+    views, _ = judged_views([change.base], [change.cand])
+    if not views:
+        return None
+    view = views[0]
+    old, new = change.base.memory[view], change.cand.memory[view]
+    noise, source = memory_noise(view, [change.base], [change.cand])
+    spread = noise_percent(noise / old) if source else "noise unknown"
+    return f"{(new - old) / GIB:+.3f} GiB ({new / old - 1:+.1%}, {spread}) {view}"
 
 
 def _interval_text(interval: Interval | None) -> str | None:
@@ -150,7 +153,7 @@ def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], li
         "latency change 95% CI",
         "Mann-Whitney p",
         "significance",
-        "memory delta",
+        "memory delta (± per-call spread)",
     ]
     rows: list[list] = []
     for matched in match_results(sets):

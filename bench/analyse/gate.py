@@ -4,27 +4,31 @@ The verdict vocabulary and its rules (docs/statistics.md has the reasoning):
 
 - **regressed**: significantly slower (one-sided test, Holm-corrected over the configs
   judged together, p <= alpha) *and* the estimated slowdown (Hodges–Lehmann ratio of
-  typical latencies) beyond ``max_slowdown``; or a peak-memory view grew beyond
-  ``max_memory_increase``; or the config went from ok to oom/error.
+  typical latencies) beyond ``max_slowdown``; or a peak-memory view of the process grew
+  beyond ``max_memory_increase`` and beyond its own noise (``analyse.memory``); or the
+  config went from ok to oom/error.
 - **improved**: significantly faster and the speedup beyond the same threshold.
 - **unchanged**: neither, by a test that *could* have fired at these sample sizes.
 - **inconclusive**: the test could not fire (even perfectly separated samples of these
   sizes give a corrected p above alpha), or there are no raw times to test. It fails
   the gate unless ``allow_inconclusive``: a gate that cannot fail is no gate.
 
-Samples: with several runs per side, one value per run (its median latency) — calls
-inside one process share that process's drift and are not independent samples. With one
-run per side, the per-call times, with a note that they understate the noise.
+Samples, best first: the per-round medians of ``--rounds`` runs (each round a fresh
+process, so they carry the noise between runs; pooled over the runs of a side); with
+several runs per side, one value per run (its median latency) — calls inside one process
+share that process's drift and are not independent samples; with one run per side, the
+per-call times, with a note that they understate the noise.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 
 from bench.analyse.compare import Change, compare_entries
+from bench.analyse.memory import MemoryChange, memory_changes
 from bench.analyse.significance import (
     holm,
     mann_whitney_u,
@@ -36,6 +40,7 @@ from bench.analyse.significance import (
 )
 from bench.errors import UsageError
 from bench.store.result_files import Entry, ResultSet
+from bench.store.schema import ROUND_MEDIANS
 
 REGRESSED = "regressed"
 IMPROVED = "improved"
@@ -46,11 +51,18 @@ OUTCOMES = (REGRESSED, IMPROVED, UNCHANGED, INCONCLUSIVE, MISSING)
 
 PER_CALL = "per-call times of one run"
 PER_RUN = "per-run medians"
+PER_ROUND = "per-round medians"
 PAIRED = "per-pair median ratios"
 WITHIN_RUN_NOTE = (
     "one run per side: per-call times are the samples, and calls inside one process share"
     " its drift, so they understate the noise between runs; gate several runs per side"
     " or use `sdxl-bench ab` for verdicts you can trust on a shared machine"
+)
+MEMORY_NOTE = (
+    "memory: the view that grew most, as the change of the typical peak (median over runs)"
+    " ± the noise it is weighed against (the widest spread of per-call peaks within a run"
+    " or of run peaks within a side); it fails only beyond both --max-memory-increase and"
+    " that noise (docs/statistics.md)"
 )
 
 
@@ -164,6 +176,8 @@ class Comparison:
     untestable: str | None = None  # why there is no effect, when that makes it inconclusive
     speedup: str | None = None  # a status that went from failing to ok
     change: Change | None = None
+    memory: tuple[MemoryChange, ...] = ()  # every judged memory view, regressed or not
+    unstable: str | None = None  # a side's stability check distrusts its per-call times
 
 
 @dataclass(frozen=True)
@@ -175,6 +189,7 @@ class Verdict:
     effect: Effect | None = None
     p_adjusted: float | None = None  # Holm-adjusted one-sided p in the verdict's direction
     extra: dict = field(default_factory=dict)
+    memory: tuple[MemoryChange, ...] = ()  # the memory views judged, with their noise
 
     def fails(self, thresholds: Thresholds) -> bool:
         if self.outcome == REGRESSED:
@@ -209,8 +224,8 @@ def power_shortfall(effect: Effect, alpha: float, m: int) -> str | None:
     level = alpha / max(m, 1)
     if effect.min_p <= level:
         return None
-    unit = "pairs" if effect.samples == PAIRED else (
-        "runs per side" if effect.samples == PER_RUN else "calls per side")
+    unit = {PAIRED: "pairs", PER_RUN: "runs per side",
+            PER_ROUND: "rounds per side (--rounds)"}.get(effect.samples, "calls per side")
     need = _samples_needed(effect.samples, level)
     return (
         f"too few samples: {effect.sizes_text()} ({effect.samples}) can give one-sided"
@@ -236,7 +251,7 @@ def decide(comparisons: Sequence[Comparison], thresholds: Thresholds) -> list[Ve
     adjusted = {c.key: (s, f) for c, s, f in zip(tested, slower, faster, strict=True)}
     verdicts = []
     for c in comparisons:
-        verdicts.append(_verdict(c, adjusted.get(c.key), m, thresholds))
+        verdicts.append(replace(_verdict(c, adjusted.get(c.key), m, thresholds), memory=c.memory))
     return verdicts
 
 
@@ -272,6 +287,16 @@ def _verdict(
     latency = f"latency {effect.ratio - 1:+.1%}{ci}"
     shortfall = power_shortfall(effect, alpha, m)
     drift = drift_bound(thresholds, m) if effect.samples == PER_CALL else 1.0
+    distrusted = effect.samples == PER_CALL and thresholds.run_cv > 0 and c.unstable
+    fires = (p_slower <= alpha and effect.ratio > 1 + limit and effect.ratio > drift) or (
+        p_faster <= alpha and effect.ratio < thresholds.faster_ratio and effect.ratio < 1 / drift)
+    if distrusted and fires:
+        why = (f"{latency}: not judged: the measurement was unstable ({c.unstable}); one run"
+               " per side cannot tell this change from the noise that made it unstable: rerun"
+               " on a quiet machine, or use --rounds or sdxl-bench ab")
+        outcome = REGRESSED if c.failures else INCONCLUSIVE
+        return Verdict(c.key, outcome, (*c.failures, why, *notes), c.change, effect,
+                       min(p_slower, p_faster))
     if p_slower <= alpha and effect.ratio > 1 + limit and effect.ratio > drift:
         reasons = (f"{latency}: slower beyond {limit:.1%} (Holm p={p_slower:.2g})",)
         return Verdict(c.key, REGRESSED, (*reasons, *c.failures, *notes), c.change, effect, p_slower)
@@ -306,7 +331,8 @@ def _side(entries: Sequence[Entry]) -> tuple[bool, str]:
     return False, bad[0] if len(bad) == len(statuses) else f"{bad[0]} in {len(bad)} of {len(statuses)} runs"
 
 
-def _run_median(entry: Entry) -> float | None:
+def run_median(entry: Entry) -> float | None:
+    """A run's median latency: of its per-call times when it has them, else as stored."""
     if entry.latencies:
         ordered = sorted(entry.latencies)
         mid = len(ordered) // 2
@@ -314,18 +340,15 @@ def _run_median(entry: Entry) -> float | None:
     return entry.median_s
 
 
-def _memory_failures(base: Sequence[Entry], cand: Sequence[Entry], limit: float) -> list[str]:
-    failures = []
-    for view in base[0].memory:
-        old = [e.memory.get(view) for e in base]
-        new = [e.memory.get(view) for e in cand]
-        if any(v is None for v in old + new) or min(old) <= 0:
-            continue
-        # Peak memory is close to deterministic: compare the largest of each side.
-        ratio = max(new) / max(old)
-        if ratio - 1 > limit:
-            failures.append(f"{view} memory +{ratio - 1:.1%} (> {limit:.1%})")
-    return failures
+def _memory_verdicts(
+    base: Sequence[Entry], cand: Sequence[Entry], limit: float
+) -> tuple[tuple[MemoryChange, ...], tuple[str, ...], tuple[str, ...]]:
+    """(changes, failures, notes) of the memory views: a failure needs the increase beyond
+    ``limit`` and beyond the noise identical measurements showed (``analyse.memory``)."""
+    changes, notes = memory_changes(base, cand, limit)
+    failures = tuple(c.reason() for c in changes if c.regressed)
+    notes += [c.reason() for c in changes if c.above_limit and not c.regressed]
+    return tuple(changes), failures, tuple(notes)
 
 
 def compare_runs(
@@ -343,23 +366,42 @@ def compare_runs(
             return Comparison(key, speedup=f"status {base_status} -> ok", change=change)
         return Comparison(key, notes=(f"not measured on either side ({base_status} / {cand_status})",),
                           change=change)
-    failures = tuple(_memory_failures(base, cand, thresholds.max_memory_increase))
+    memory, failures, memory_notes = _memory_verdicts(base, cand, thresholds.max_memory_increase)
+    differing += memory_notes
     confidence = 1 - thresholds.alpha
+    rounds = [e.sample == ROUND_MEDIANS and len(e.latencies) >= 2 for e in (*base, *cand)]
+    if all(rounds):  # between-process samples already: no drift bound needed
+        old = [v for e in base for v in e.latencies]
+        new = [v for e in cand for v in e.latencies]
+        effect = two_sample_effect(old, new, confidence, PER_ROUND)
+        return Comparison(key, effect, failures, differing, change=change)
+    if any(rounds) and not (len(base) >= 2 and len(cand) >= 2):
+        return Comparison(key, failures=failures, change=change, notes=differing,
+                          untestable="one side has per-round medians (--rounds), the other"
+                          " per-call times: measure both sides with --rounds")
     if len(base) >= 2 and len(cand) >= 2:
-        old = [_run_median(e) for e in base]
-        new = [_run_median(e) for e in cand]
+        old = [run_median(e) for e in base]
+        new = [run_median(e) for e in cand]
         if None in old or None in new:
             return Comparison(key, failures=failures, untestable="no latency on one side",
-                              notes=differing, change=change)
+                              notes=differing, change=change, memory=memory)
         effect = two_sample_effect(old, new, confidence, PER_RUN)
-        return Comparison(key, effect, failures, differing, change=change)
+        return Comparison(key, effect, failures, differing, change=change, memory=memory)
     old = [v for e in base for v in e.latencies]
     new = [v for e in cand for v in e.latencies]
     if not old or not new:
         return Comparison(key, failures=failures, change=change, notes=differing,
-                          untestable="no raw data: significance cannot be tested")
+                          untestable="no raw data: significance cannot be tested", memory=memory)
     effect = two_sample_effect(old, new, confidence, PER_CALL)
-    return Comparison(key, effect, failures, differing, change=change)
+    return Comparison(key, effect, failures, differing, change=change, memory=memory,
+                      unstable=_unstable_sides(base, cand))
+
+
+def _unstable_sides(base: Sequence[Entry], cand: Sequence[Entry]) -> str | None:
+    """Which side's run its own stability check distrusts, and why, in words."""
+    sides = [f"{name}: {'; '.join(entries[-1].unstable)}"
+             for name, entries in (("baseline", base), ("candidate", cand)) if entries[-1].unstable]
+    return " / ".join(sides) or None
 
 
 def _as_sets(sets: ResultSet | Sequence[ResultSet]) -> list[ResultSet]:
@@ -460,11 +502,12 @@ def ab_gate(
             eb = {_key(e, any_model): e for e in b.entries}.get(key)
             if ea is None or eb is None:
                 continue
-            ma, mb = _run_median(ea), _run_median(eb)
+            ma, mb = run_median(ea), run_median(eb)
             if ma and mb:
                 ratios.append(mb / ma)
         effect = paired_effect(ratios, 1 - thresholds.alpha)
-        comparisons.append(Comparison(key, effect, plain.failures, plain.notes, change=plain.change))
+        comparisons.append(Comparison(key, effect, plain.failures, plain.notes, change=plain.change,
+                                      memory=plain.memory))
     decided = {v.key: v for v in decide(comparisons, thresholds)}
     return [decided[k] if k in decided else Verdict(k, MISSING, (missing[k],)) for k in order]
 

@@ -37,27 +37,32 @@ def outliers(values: Sequence[float]) -> int:
     return sum(v > median + OUTLIER_MADS * mad for v in values)
 
 
-def assess(values: Sequence[float], load: dict | None = None) -> dict:
-    """``{"cv", "drift", "outliers", "unstable": [reasons]}`` for one config."""
+def assess(values: Sequence[float], load: dict | None = None, rounds: bool = False) -> dict:
+    """``{"cv", "drift", "outliers", "unstable": [reasons]}`` for one config.
+
+    ``rounds``: ``values`` are the medians of ``--rounds`` rounds (in round order), not
+    calls: spread and drift are then between processes, the noise a verdict must beat."""
     reasons = []
     cv = None
+    what, one = ("the rounds' medians", "round") if rounds else ("the calls", "call")
     if len(values) >= 2:
         mean = statistics.fmean(values)
         cv = statistics.stdev(values) / mean if mean > 0 else None
         if cv is not None and cv > MAX_CV:
-            reasons.append(f"the calls spread by {cv:.0%} (coefficient of variation)")
+            reasons.append(f"{what} spread by {cv:.0%} (coefficient of variation)")
     change = drift(values)
     if change is not None and abs(change) > MAX_DRIFT:
-        reasons.append(f"the calls drifted {change:+.0%} from the first third to the last")
+        reasons.append(f"{what} drifted {change:+.0%} from the first third to the last")
     stalls = outliers(values)
     if stalls:
-        reasons.append(f"{stalls} call(s) far slower than the rest")
+        reasons.append(f"{stalls} {one}(s) far slower than the rest")
     cores = (load or {}).get("cores") or 0
     busiest = max((v for v in ((load or {}).get("before"), (load or {}).get("after"))
                    if v is not None), default=None)
     if busiest is not None and cores and busiest / cores > MAX_LOAD_PER_CORE:
         reasons.append(f"the machine was busy (load {busiest:g} on {cores} cores)")
-    return {"cv": cv, "drift": change, "outliers": stalls, "unstable": reasons}
+    return {"cv": cv, "drift": change, "outliers": stalls, "unstable": reasons,
+            **({"over": "round medians"} if rounds else {})}
 
 
 def warning(assessment: dict) -> str | None:
@@ -65,5 +70,6 @@ def warning(assessment: dict) -> str | None:
     reasons = assessment["unstable"]
     if not reasons:
         return None
+    more = "--rounds" if assessment.get("over") == "round medians" else "--repeats or --rounds"
     return ("unstable estimate: " + "; ".join(reasons) + ". Measure again on a quieter"
-            " machine, with more --repeats, or as interleaved runs (sdxl-bench ab)")
+            f" machine, with more {more}, or as interleaved runs (sdxl-bench ab)")

@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             " run file into --out. Per config, the ratio B/A of the two runs' medians in each"
             " pair is one sample: drift shared by neighbouring runs cancels. Verdicts as"
             " `gate` (exact one-sided Wilcoxon signed-rank on log ratios, Holm over configs,"
-            " Hodges-Lehmann ratio with its interval). Sweep flags after `--` go to every"
+            " Hodges-Lehmann ratio with its interval); peak memory as `gate`, its noise"
+            " including the spread across the A runs and across the B runs. Sweep flags"
+            " after `--` go to every"
             " run. Exit 0: nothing failed; 1: regression or too few pairs; 2: usage error."
         ),
     )

@@ -50,10 +50,14 @@ def check_distributed_arguments(args: argparse.Namespace, under_torchrun: bool) 
     if not math.isfinite(args.dist_timeout) or args.dist_timeout <= 0:
         raise UsageError(f"--dist-timeout {args.dist_timeout}: must be a positive number of seconds")
     if under_torchrun or args.nproc is not None:
-        for flag in ("isolate", "resume", "memory_budget"):
+        for flag in ("isolate", "resume", "memory_budget", "min_time", "max_time",
+                     "target_uncertainty", "max_repeats"):
             if getattr(args, flag, None):
                 raise UsageError(f"--{flag.replace('_', '-')} is not available with --nproc or under"
-                                 " torchrun (ranks measure in process); drop it")
+                                 " torchrun (ranks measure in process, in step); drop it")
+        if getattr(args, "rounds", 1) > 1:
+            raise UsageError("--rounds is not available with --nproc or under torchrun (each"
+                             " round is a fresh single process); drop it")
     if under_torchrun:
         if os.environ.get("SDXL_BENCH_LAUNCH") is None and args.nproc is not None:
             raise UsageError("--nproc starts torchrun; this process already runs under torchrun:"

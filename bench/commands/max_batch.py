@@ -10,7 +10,6 @@ from bench.commands.reliability_options import check_reliability_args
 from bench.commands.sweep_options import add_sweep_arguments, request_from_args
 from bench.errors import UsageError
 from bench.plan.sweep import parse_int_list
-from bench.units import GIB
 
 AXIS_FLAGS = {"batch_size": "--batch-sizes", "num_images_per_prompt": "--images-per-prompt"}
 
@@ -20,8 +19,9 @@ def register(subparsers) -> argparse.ArgumentParser:
         "max-batch",
         help="find the largest batch size that fits in memory",
         description="Grow the batch (1, 2, 4, …) until a call runs out of memory, then bisect;"
-        " report the largest size that fits and its peak memory per image. Each probe is one"
-        " timed call (--warmup 0 --repeats 1 unless given).",
+        " report the largest size that fits and the memory each image adds (the slope of peak"
+        " memory over the probes that fit; the fixed part is the weights and context). Each"
+        " probe is one timed call (--warmup 0 --repeats 1 unless given).",
     )
     add_sweep_arguments(parser)
     group = parser.add_argument_group("search")
@@ -58,6 +58,10 @@ def _check_axis(args: argparse.Namespace, scenario) -> str:
 
 
 def _summary(best: int | None, probes: list, axis: str) -> dict:
+    """The result: the largest size, the probes, and memory per image as the slope of peak
+    memory over the fitting probes (``bench.analyse.memory_per_image``), with the
+    whole-process peak per image (weights included) beside it."""
+    from bench.analyse.memory_per_image import fit_memory_line
     from bench.present.console import peak_memory_view
 
     fitting = sorted((p for p in probes if p.fits), key=lambda p: p.size)
@@ -69,14 +73,15 @@ def _summary(best: int | None, probes: list, axis: str) -> dict:
         top = next(p for p in fitting if p.size == best)
         view, peak = peak_memory_view(top.record)
         images = top.record["images_per_call"]
-        result.update(peak_memory_view=view, peak_memory_bytes=peak,
-                      peak_bytes_per_image=peak / images if peak is not None else None,
-                      images_per_s=top.record.get("images_per_s"))
-        low = fitting[0]
-        low_peak = peak_memory_view(low.record)[1]
-        extra = images - low.record["images_per_call"]
-        result["marginal_bytes_per_image"] = (
-            (peak - low_peak) / extra if extra and peak is not None and low_peak is not None else None)
+        peaks = [(p.record["images_per_call"], *peak_memory_view(p.record)) for p in fitting]
+        line = fit_memory_line([(n, b) for n, v, b in peaks if v == view and b is not None])
+        result.update(
+            peak_memory_view=view, peak_memory_bytes=peak,
+            marginal_bytes_per_image=line.marginal_bytes_per_image,
+            fixed_bytes=line.fixed_bytes, memory_fit_probes=line.points,
+            memory_fit_max_residual_bytes=line.max_residual_bytes,
+            whole_peak_bytes_per_image=peak / images if peak is not None else None,
+            images_per_s=top.record.get("images_per_s"))
     return result
 
 
@@ -100,6 +105,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.execute.session import open_session
     from bench.measure.device import resolve_device
     from bench.present.console import console
+    from bench.present.max_batch import max_batch_text
 
     device = resolve_device(request.options.device)
     request = request.replace_options(device=device)
@@ -136,15 +142,5 @@ def main(args: argparse.Namespace) -> int:
     elif best is None:
         out.print(f"even {axis} 1 does not fit: {probes[0].record.get('error')}")
     else:
-        per_image = summary["peak_bytes_per_image"]
-        marginal = summary["marginal_bytes_per_image"]
-        text = f"largest {axis} that fits: {best}"
-        if best == args.limit:
-            text += " (the --limit; larger sizes were not tried)"
-        if summary["peak_memory_bytes"] is not None:
-            text += (f"; peak {summary['peak_memory_bytes'] / GIB:.3f} GiB"
-                     f" ({summary['peak_memory_view']}), {per_image / GIB:.4f} GiB per image")
-        if marginal is not None:
-            text += f", {marginal / GIB:.4f} GiB per extra image"
-        out.print(text)
+        out.print(max_batch_text(summary, args.limit))
     return 0

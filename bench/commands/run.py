@@ -9,7 +9,11 @@ from pathlib import Path
 
 from bench.commands.distributed_options import add_distributed_arguments
 from bench.commands.reliability_options import add_reliability_arguments, check_reliability_args
-from bench.commands.sweep_options import add_sweep_arguments, request_from_args
+from bench.commands.sweep_options import (
+    add_repetition_arguments,
+    add_sweep_arguments,
+    request_from_args,
+)
 from bench.errors import UsageError
 
 
@@ -21,6 +25,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         " every config of a sweep. With no arguments: a quick sweep on the tiny preset.",
     )
     add_sweep_arguments(parser)
+    add_repetition_arguments(parser)
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="run file (default: reports/runs/<time>_<scenario>_<model>_<device>.jsonl)")
     parser.add_argument("--save-images", default=None, metavar="DIR",
@@ -86,10 +91,14 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError("--force replaces a run file; --resume continues one: drop one")
         check_writable(Path(args.resume))
         args = with_recorded_flags(args)
+        if args.rounds > 1:
+            raise UsageError(f"--resume {args.resume!r}: a --rounds run cannot be resumed (its"
+                             " rounds would not be alike); start it again")
     if args.save_images is not None and not args.save_images.strip():
         raise UsageError("--save-images '': give a folder, or leave --save-images out")
-    if args.save_images and args.isolate:
-        raise UsageError("--save-images cannot be combined with --isolate (each worker would"
+    if args.save_images and (args.isolate or args.rounds > 1):
+        flag = "--isolate" if args.isolate else "--rounds"
+        raise UsageError(f"--save-images cannot be combined with {flag} (each worker would"
                          " start its own manifest); drop one of them")
     request = request_from_args(args)
     draft = prepare_plan(request)  # validate every flag before loading anything
@@ -169,6 +178,7 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
     from bench.execute.resume import load_for_resume, rewrite, setting_difference
     from bench.execute.session import open_session
     from bench.execute.sweep import run_sweep
+    from bench.present.cold_start import cold_start_line
     from bench.present.console import console, progress_bar, results_table
     from bench.present.optimization_table import WIDTH as TABLE_WIDTH
     from bench.present.optimization_table import optimization_table
@@ -177,7 +187,8 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
     device = plan.configs[0].device
     resumed = load_for_resume(args.resume, plan) if args.resume else None
     images_dir = check_images_dir(args.save_images) if args.save_images else None
-    session = open_session(plan, request, load=not args.isolate, images=images)
+    isolate = args.isolate or plan.rounds > 1  # each round's configs in fresh processes
+    session = open_session(plan, request, load=not isolate, images=images)
     env = session.env
     if resumed:
         difference = setting_difference(resumed.header.get("env") or {}, env)
@@ -185,12 +196,13 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
             raise UsageError(f"--resume {args.resume!r}: that run was measured with other"
                              f" settings ({difference}); finish it where it was started, or"
                              " start a new run")
-    options = {"isolate": args.isolate, "memory_budget_gib": args.memory_budget,
-               "skip_after_oom": args.skip_after_oom}
+    options = {"isolate": isolate, "memory_budget_gib": args.memory_budget,
+               "skip_after_oom": args.skip_after_oom,
+               **({"rounds": plan.rounds} if plan.rounds > 1 else {})}
     argv = ["sdxl-bench", *sys.argv[1:]]
     header = session.header(argv, options=options,
                             **({"images_dir": str(images_dir)} if images_dir else {}))
-    if args.isolate:
+    if isolate:
         execute = Isolated(request, args.memory_budget)
     else:
         saver = None
@@ -214,12 +226,13 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
         if args.quiet:
             records, code = run_sweep(plan, execute, writer, **sweep)
         else:
-            with progress_bar(len(plan.configs)) as progress:
+            steps = len(plan.configs) * plan.rounds
+            with progress_bar(steps) as progress:
                 task = progress.add_task(f"{plan.scenario.name} on {device}",
-                                         total=len(plan.configs), completed=len(previous))
+                                         total=steps, completed=len(previous))
                 records, code = run_sweep(plan, execute, writer,
                                           on_config=lambda r: progress.advance(task), **sweep)
-    by_id = {r["config_id"]: r for r in (*previous, *records)}
+    by_id = {r["config_id"]: r for r in (*previous, *records) if r.get("type") == "config"}
     shown = [by_id[c.config_id] for c in plan.configs if c.config_id in by_id]
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     sizes = ", ".join(dict.fromkeys(f"{c.height}×{c.width}" for c in plan.configs))
@@ -229,8 +242,14 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
     out_console.print(results_table(shown, title=f"{plan.scenario.name} · {plan.model.name}"
                                     f" · {env['device_name']} · {dtypes} · {sizes}"))
     out_console.print(optimization_table(shown))
+    cold = cold_start_line(shown)
+    if cold:
+        out_console.print(cold, highlight=False)
     out_console.print(f"run file: {out}")
-    if code:
+    if code and plan.rounds > 1:
+        print(f"sdxl-bench: interrupted; the finished rounds are merged in {out} (a --rounds"
+              " run cannot be resumed: run it again for all rounds)", file=sys.stderr)
+    elif code:
         print(f"sdxl-bench: interrupted; finished configs are in {out}; continue with"
               f" sdxl-bench run --resume {out}", file=sys.stderr)
     return code

@@ -54,6 +54,28 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     add_optimization_arguments(parser)
 
 
+def add_repetition_arguments(parser: argparse.ArgumentParser) -> None:
+    """How often and how long each config is measured (``run`` only)."""
+    group = parser.add_argument_group(
+        "repetition", "rounds give the noise between processes; adaptive repeats measure until"
+        " the median is tight enough (docs/statistics.md)")
+    group.add_argument("--rounds", type=int, default=1, metavar="K",
+                       help="measure the whole sweep K times round-robin, every config in a fresh"
+                       " process each round, the order rotated per round; the headline is over"
+                       " the K per-round medians (default: 1)")
+    group.add_argument("--min-time", type=float, default=None, metavar="S", dest="min_time",
+                       help="time each config for at least S seconds (more calls than --repeats"
+                       " when they are quick)")
+    group.add_argument("--max-time", type=float, default=None, metavar="S", dest="max_time",
+                       help="stop timing a config after S seconds (past --repeats calls)")
+    group.add_argument("--target-uncertainty", default=None, metavar="P%",
+                       help="time each config until the 95%% interval of its median latency is"
+                       " within ±P%% (e.g. 2%%), between --repeats and --max-repeats calls")
+    group.add_argument("--max-repeats", type=int, default=None, metavar="N",
+                       help="most timed calls per config with --min-time/--max-time/"
+                       "--target-uncertainty (default: 100)")
+
+
 def add_optimization_arguments(parser: argparse.ArgumentParser) -> None:
     """Optimization axes; each switch alone means ``on``, ``off,on`` sweeps both."""
     from bench.plan.optimizations import ATTENTION
@@ -99,6 +121,12 @@ def request_from_args(args: argparse.Namespace) -> SweepRequest:
         sizes=args.size,
         attention=args.attention,
         switches=tuple((axis, getattr(args, axis)) for axis in SWITCHES),
+        # repetition flags exist on ``run`` only (``add_repetition_arguments``)
+        rounds=getattr(args, "rounds", 1),
+        min_time_s=getattr(args, "min_time", None),
+        max_time_s=getattr(args, "max_time", None),
+        target_uncertainty=getattr(args, "target_uncertainty", None),
+        max_repeats=getattr(args, "max_repeats", None),
     )
     return SweepRequest(scenario=args.scenario, model=args.model, variant=args.variant,
                         options=options, threads=args.threads,

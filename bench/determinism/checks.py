@@ -141,8 +141,28 @@ def check_repeatability(config: Config, first, second, prompt_indices: list[int]
     )
 
 
+PINNED_GLOBAL_SEED = 20261205  # torch's global RNG, pinned for both shared-generator calls
+
+
+def _with_global_rng_pinned(call: PreparedCall, generators: list):
+    """One call with torch's global RNG seeded the same every time and restored after:
+    only the generators passed in can then make two calls differ."""
+    import torch
+
+    with torch.random.fork_rng():
+        torch.manual_seed(PINNED_GLOBAL_SEED)
+        return call(generators)
+
+
 def check_shared_generator(call: PreparedCall, per_seed, tolerance: float) -> tuple[CheckResult, list]:
-    """``[generator] * n`` against one generator per image: the pitfall, shown on real calls."""
+    """``[generator] * n`` against one generator per image: the pitfall, shown on real calls.
+
+    Both calls run with torch's global RNG pinned to the same seed, so a pipeline that
+    ignores the generators (drawing its noise from the global RNG or its own) makes the
+    same images twice and is reported as "generators ignored" — without the pin its
+    images would differ anyway and look like the pitfall shown. ``per_seed`` (the config's
+    first call, global RNG not pinned) only tells whether the images follow the global RNG.
+    """
     config = call.config
     n = config.images_per_call
     if n == 1:
@@ -150,20 +170,27 @@ def check_shared_generator(call: PreparedCall, per_seed, tolerance: float) -> tu
                            config, tolerance=tolerance), []
     device = generator_device(config.generator_device, config.device)
     shared_generator = make_generators([config.seed], device)[0]
-    shared = call([shared_generator] * n)
-    diffs = [max_abs_diff(a, b) for a, b in zip(per_seed, shared, strict=True)]
+    shared = _with_global_rng_pinned(call, [shared_generator] * n)
+    pinned = _with_global_rng_pinned(call, call.fresh_generators())
+    diffs = [max_abs_diff(a, b) for a, b in zip(pinned, shared, strict=True)]
     changed = [i for i, d in enumerate(diffs) if d > tolerance]
-    later = diffs[1:]
+    follows_global = any(max_abs_diff(a, b) > tolerance
+                         for a, b in zip(pinned, per_seed, strict=True))
     if changed:
-        verdict = PASS
+        verdict, outcome = PASS, "pitfall-shown"
         detail = f"pitfall shown: [generator] * {n} changed images {_positions(changed)}"
     else:
-        verdict = FAIL
-        detail = f"[generator] * {n} changed nothing: generators do not reach the noise"
+        verdict, outcome = FAIL, "generators-ignored"
+        detail = (f"generators ignored: [generator] * {n} and one generator per image made the"
+                  " same images with torch's global RNG pinned, so the pipeline does not draw"
+                  " its noise from the generators passed to it and a seed does not fix an image"
+                  + ("; its images follow torch's global RNG instead" if follows_global else ""))
     return CheckResult(
-        "shared-generator", verdict, detail, config, max(later),
-        _worst_psnr(zip(per_seed, shared, strict=True)), tolerance,
-        {"per_image_max_abs_diff": diffs, "shared_sha256": [content_hash(s) for s in shared]},
+        "shared-generator", verdict, detail, config, max(diffs[1:]),
+        _worst_psnr(zip(pinned, shared, strict=True)), tolerance,
+        {"outcome": outcome, "per_image_max_abs_diff": diffs,
+         "follows_global_rng": follows_global,
+         "shared_sha256": [content_hash(s) for s in shared]},
     ), list(shared)
 
 

@@ -81,7 +81,10 @@ EXPLANATIONS = {
     " made alone; max |Δ| on the [0, 1] scale, worst PSNR.",
     "shared-generator": "shared-generator: [generator] * n is ONE generator drawn in sequence, so"
     " every image after the first changes with its batch position; PASS means the pitfall was"
-    " shown and the harness (one fresh generator per image) avoids it.",
+    " shown and the harness (one fresh generator per image) avoids it. FAIL \"generators"
+    " ignored\" means the pipeline drew the same noise whatever generators it was given (torch's"
+    " global RNG pinned for both calls): seeds do not fix its images, so no seeded comparison"
+    " of it means anything until it passes `generator` on.",
     "generator-device": "generator-device: cpu generators are the portable choice across GPUs;"
     " device generators draw other noise. Compare machines with cpu generators.",
     "generator-count": "generator-count: a list that is not batch_size x num_images_per_prompt long"

@@ -24,8 +24,14 @@ class InProcess:
     nvml_device: Any = None
     memory_budget_gib: float | None = None
     on_images: Any = None  # e.g. ImageSaver.record_fields: sees each config's last images
+    _flops_counted: bool = False
 
     def __call__(self, plan: Plan, config: Config) -> dict:
+        if not self._flops_counted:  # its one-time memory in every config's peak alike
+            from bench.measure.limits import count_flops_ahead
+
+            count_flops_ahead(plan.configs)
+            self._flops_counted = True
         record = measure_in_process(plan, config, self.pipes, self.images, self.nvml_device,
                                     self.memory_budget_gib, self.on_images)
         return {**record, **self.pipes.describe(config)}

@@ -28,9 +28,10 @@ STOP_GRACE_S = 10.0
 
 
 def worker_request(request: SweepRequest, plan: Plan, config: Config) -> SweepRequest:
-    """The request narrowed to this one config's batch layout (the worker plans only it)."""
-    return request.replace_options(**{AXIS_OPTIONS[axis]: str(getattr(config, axis))
-                                      for axis in plan.scenario.axes})
+    """The request narrowed to this one config's batch layout and one round (the worker
+    plans and measures only it)."""
+    return request.replace_options(rounds=1, **{AXIS_OPTIONS[axis]: str(getattr(config, axis))
+                                                for axis in plan.scenario.axes})
 
 
 def _stop(process: subprocess.Popen) -> None:

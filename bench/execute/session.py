@@ -9,6 +9,7 @@ pipelines, NVML, environment), in that order, so the steps cannot drift apart.
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,9 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
     a ``PipelineGroups`` kept by the caller (the pytest plugin, across tests); ``images``
     are inputs the caller loaded already (to refuse bad ones before creating any file).
     """
+    from bench.measure import cold_start
+
+    cold_start.watch_imports()  # the CLI started it already; a worker or the plugin starts it here
     images = load_inputs(plan) if images is None else images
     from bench.build.pipeline_groups import PipelineGroups
     from bench.build.pipelines import quiet_libraries
@@ -128,9 +132,17 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
     request = request or SweepRequest()
     quiet_libraries()
     set_threads(request.threads, device, ranks_on_node)
+    load_s = None
     if load:
+        cold_start.import_libraries()
+        loaded = pipes is None
         pipes = pipes or PipelineGroups(plan.model, device)
+        imports_before, start = cold_start.imported_seconds(), time.perf_counter()
         pipes.for_config(plan.configs[0])
+        if loaded:
+            load_s = (time.perf_counter() - start
+                      - (cold_start.imported_seconds() - imports_before))
+    cold_start.note_session(load_s)
     peaks = parse_peak_override(request.peak_tflops) if request.peak_tflops else None
     notes = []
     if load and plan.model.kind != "preset":  # the presets' byte-level tokenizer is not CLIP's

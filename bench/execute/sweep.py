@@ -9,6 +9,11 @@ config, resuming and the footer live here and nowhere else.
   window the signal is only remembered, so a record is never torn. Then the footer.
 - An executor that can no longer go on (a data-parallel peer died) raises ``Abort``
   with the record of the config in flight: it is written, then the footer.
+- A plan of several rounds (``--rounds``) runs ``plan.schedule()``: every config once
+  per round, the order rotated. Each measurement is written as it finishes, as a
+  ``round`` record; at the end (interrupted or not) one ``config`` record per config
+  merges its finished rounds (``bench.analyse.rounds``), so readers see one entry per
+  config and an interrupt loses no finished round.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from bench.analyse.rounds import merge_rounds
 from bench.execute.interrupts import Interrupted, InterruptGuard
 from bench.measure.config import failed_record
 from bench.measure.oom import skip_reason
@@ -52,6 +58,26 @@ def _write(writer: RunWriter | None, record: dict, config: Config) -> dict:
     return record
 
 
+def _merged(plan: Plan, records: list[dict], annotate: Callable[[Config, dict], dict] | None,
+            label: Callable[[Config, dict], dict] | None, writer: RunWriter | None) -> list[dict]:
+    """One config record per config that ran at least one round, in the plan's order."""
+    by_id: dict[str, list[dict]] = {}
+    for record in records:
+        if record.get("type") == "round":
+            by_id.setdefault(record["config_id"], []).append(record)
+    merged = []
+    for config in plan.configs:
+        if config.config_id not in by_id:
+            continue
+        record = merge_rounds(by_id[config.config_id], plan.rounds)
+        if annotate and record["status"] == "ok":
+            record.update(annotate(config, record))
+        if label:
+            record.update(label(config, record))
+        merged.append(_write(writer, record, config))
+    return merged
+
+
 def run_sweep(
     plan: Plan,
     execute: Executor,
@@ -72,6 +98,8 @@ def run_sweep(
     ``label`` adds fields to every record, the loop's own included (a rank's world size).
     ``footer`` extra footer fields, or a function of the records that makes them; None
     writes no footer (one part of a ``--scaling`` run).
+    With ``plan.rounds`` > 1 the new records are the round records, then the merged
+    config records (``annotate`` applies to those).
     """
     done = {r["config_id"] for r in previous}
     by_id = {c.config_id: c for c in plan.configs}
@@ -83,7 +111,7 @@ def run_sweep(
     aborted: Abort | None = None
     with InterruptGuard() as guard:
         try:
-            for config in plan.configs:
+            for round_number, config in plan.schedule():
                 if guard.signum:
                     break
                 if config.config_id in done:
@@ -101,6 +129,8 @@ def run_sweep(
                         aborted, produced = abort, abort.record
                 measured += 1
                 for record in produced if isinstance(produced, list) else [produced]:
+                    if plan.rounds > 1:  # merged and annotated after the last round
+                        record.update(type="round", round=round_number)
                     if annotate and record.get("type") == "config" and not reason and \
                             record["status"] not in ("interrupted", "crashed"):
                         record.update(annotate(config, record))
@@ -115,6 +145,10 @@ def run_sweep(
                 if aborted:
                     break
         finally:
+            if plan.rounds > 1 and not (writer is not None and writer.failed):
+                merged = _merged(plan, records, annotate, label, writer)
+                records.extend(merged)
+                measured = len(merged)
             if writer is not None and footer is not None and not writer.failed:
                 extra = footer(records) if callable(footer) else footer
                 writer.write(footer_record(

@@ -16,6 +16,9 @@ from pathlib import Path
 
 def measure_request(request: dict) -> dict:
     """The record of ``request["config_id"]``, set up exactly as ``run`` sets up."""
+    from bench.measure.cold_start import watch_imports
+
+    watch_imports()  # before resolve_device imports torch: the worker's own cold start
     from bench.execute.executors import InProcess
     from bench.execute.session import open_session, prepare_plan
     from bench.measure.config import failed_record

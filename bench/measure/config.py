@@ -3,10 +3,13 @@ trackers; any failure becomes a record (``oom``, ``error``), never a lost sweep.
 
 from __future__ import annotations
 
+import statistics
+import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from bench.analyse.stats import median_interval
 from bench.measure.generators import check_generator_count, generator_device, make_generators
 from bench.measure.images import content_hash, has_nan, is_black
 from bench.measure.inputs import CallInputs, layout_call
@@ -20,6 +23,7 @@ from bench.measure.oom import (
 )
 from bench.measure.trackers import Tracker
 from bench.measure.trackers.clocks import ClockTracker
+from bench.measure.trackers.cold_start import ColdStartTracker
 from bench.measure.trackers.compile import CompileTracker
 from bench.measure.trackers.energy import EnergyTracker
 from bench.measure.trackers.latency import LatencyTracker
@@ -68,7 +72,8 @@ def prepare_call(pipes, config: Config, prompts: tuple, images: tuple) -> Prepar
 
 
 def default_trackers(config: Config, nvml_device=None) -> list[Tracker]:
-    """Memory and energy outermost, latency innermost (its clock sees only the call)."""
+    """Memory and energy outermost, latency innermost (its clock sees only the call); the
+    cold-start tracker just outside it times only the process's first call."""
     return [
         LoadTracker(),
         MemoryTracker(config.device, nvml_device),
@@ -76,15 +81,92 @@ def default_trackers(config: Config, nvml_device=None) -> list[Tracker]:
         ClockTracker(config.device, nvml_device),
         CompileTracker(config.device),
         StageTracker(config.device),
+        ColdStartTracker(config.device, config.config_id),
         LatencyTracker(config.device),
     ]
 
 
-def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False):
-    """Warm-up, then ``repeats`` timed calls; returns (last images, hashes of every call).
+@dataclass
+class StopRule:
+    """When to stop timing a config: after ``repeats`` calls, or adaptively.
+
+    ``repeats`` calls and ``min_time_s`` seconds are floors; past them, the loop stops as
+    soon as the median's 95 % interval (order statistics) has a relative half-width of at
+    most ``target`` (``target``), or once ``max_time_s`` is spent (``max_time``) or
+    ``max_repeats`` calls are made (``max_repeats``). Without a target the floors decide
+    (``repeats`` or ``min_time``). ``stopped_by`` says which rule ended the loop.
+    """
+
+    repeats: int
+    min_time_s: float | None = None
+    max_time_s: float | None = None
+    target: float | None = None
+    max_repeats: int | None = None
+    # what happened, filled in by ``run_timed_calls``
+    stopped_by: str | None = None
+    uncertainty: float | None = None  # relative half-width of the median's interval at the end
+    calls: int = 0
+    elapsed_s: float = 0.0
+
+    @classmethod
+    def of(cls, config: Config) -> StopRule:
+        return cls(config.repeats, config.min_time_s, config.max_time_s,
+                   config.target_uncertainty, config.max_repeats)
+
+    @property
+    def adaptive(self) -> bool:
+        """The plan sets a call cap exactly when any adaptive flag was given."""
+        return self.max_repeats is not None
+
+    def done(self, latencies: list[float], elapsed_s: float) -> bool:
+        """Whether to stop after ``latencies`` (the timed calls so far, ``elapsed_s`` long)."""
+        n = len(latencies)
+        if n < self.repeats:
+            return False
+        if self.min_time_s is None or elapsed_s >= self.min_time_s:
+            if self.target is None:
+                return self._stop("min_time" if self.min_time_s is not None and n > self.repeats
+                                  else "repeats", latencies)
+            self.uncertainty = relative_half_width(latencies)
+            if self.uncertainty is not None and self.uncertainty <= self.target:
+                return self._stop("target", latencies)
+        if self.max_time_s is not None and elapsed_s >= self.max_time_s:
+            return self._stop("max_time", latencies)
+        if self.max_repeats is not None and n >= self.max_repeats:
+            return self._stop("max_repeats", latencies)
+        return False
+
+    def _stop(self, reason: str, latencies: list[float]) -> bool:
+        self.stopped_by = reason
+        if self.adaptive:  # where the estimate ended up, whichever rule stopped it
+            self.uncertainty = relative_half_width(latencies)
+        return True
+
+    def result(self) -> dict:
+        """The record's fields; none for a plain fixed-count config."""
+        if not self.adaptive:
+            return {}
+        return {"stopped_by": self.stopped_by, "timed_calls": self.calls,
+                "timed_s": self.elapsed_s, "achieved_uncertainty": self.uncertainty}
+
+
+def relative_half_width(latencies: list[float]) -> float | None:
+    """Half the median's 95 % interval over the median; None while too few calls (< 6)."""
+    interval = median_interval(latencies, 0.95)
+    if interval is None:
+        return None
+    middle = statistics.median(latencies)
+    return (interval.high - interval.low) / 2 / middle if middle > 0 else None
+
+
+def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False,
+                    stop: StopRule | None = None):
+    """Warm-up, then timed calls until ``stop`` says so (default: ``repeats`` calls);
+    returns (last images, hashes of every call). ``stop`` is left saying why it stopped.
 
     The allocator cache is emptied and the peaks reset before the warm-up, never between
     the warm-up and the timed calls (the first timed call would allocate again)."""
+    stop = stop or StopRule(call.config.repeats)
     prepare_config(call.config.device)
     for _ in range(call.config.warmup):
         generators = call.fresh_generators()
@@ -97,17 +179,23 @@ def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: 
         extra.update(tracker.call_kwargs())
     images = None
     call_hashes = []
+    # ``stop`` judges the latencies the record will hold (the latency tracker's), else counts.
+    timer = next((t for t in trackers if isinstance(t, LatencyTracker)), None)
+    calls: list[None] = []
     with ExitStack() as config_scope:
         for tracker in trackers:
             config_scope.enter_context(tracker.config(call.pipe))
-        for _ in range(call.config.repeats):
+        started = time.perf_counter()
+        while not stop.done(timer.values if timer else calls, time.perf_counter() - started):
             generators = call.fresh_generators()
             with ExitStack() as call_scope:
                 for tracker in trackers:
                     call_scope.enter_context(tracker.call())
                 images = call(generators, **extra)
+            calls.append(None)
             if check_repeats:
                 call_hashes.append([content_hash(image) for image in images])
+        stop.calls, stop.elapsed_s = len(calls), time.perf_counter() - started
     return images, call_hashes
 
 
@@ -119,11 +207,13 @@ def measure_config(
     ``on_images(config, images)`` sees the last timed call's images after timing ends
     (e.g. to save them) and returns fields to add to the record.
     """
-    images, call_hashes = run_timed_calls(call, trackers, check_repeats)
+    stop = StopRule.of(call.config)
+    images, call_hashes = run_timed_calls(call, trackers, check_repeats, stop)
     config = call.config
     record: dict = {"type": "config", **config.describe(), "status": "ok", "error": None}
     for tracker in trackers:
         record.update(tracker.result())
+    record.update(stop.result())
     latency = record.get("latency_s")
     record["images_per_s"] = config.images_per_call / latency["median"] if latency else None
     record["nan_images"] = sum(has_nan(image) for image in images)

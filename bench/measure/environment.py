@@ -88,6 +88,7 @@ def collect(device: str | None = None) -> dict:
         "platform": platform.platform(),
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
+        "host": platform.node() or None,
         "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
         "nvml": {"available": status.available, "reason": status.reason},

@@ -122,11 +122,20 @@ def component_flops(model: str, height: int, width: int, vae_tiling: bool = Fals
 
 
 def encoded_entries(config: Config) -> int:
-    """Prompts (and img2img input images) encoded per call: img2img with several prompts
-    and several images per prompt expands pairs, so each is encoded ``n`` times."""
+    """Prompts encoded per call: img2img with several prompts and several images per
+    prompt expands (prompt, image) pairs, so each prompt is encoded ``n`` times."""
     if config.task == "img2img" and config.batch_size > 1 and config.num_images_per_prompt > 1:
         return config.images_per_call
     return config.batch_size
+
+
+def encoded_images(config: Config) -> int:
+    """Input images VAE-encoded per call: every image of an img2img call. With a list of
+    generators (one per image, always here) diffusers repeats the input images to the
+    effective batch and encodes each slice with its own generator
+    (``StableDiffusionXLImg2ImgPipeline.prepare_latents``), so one prompt with ``n``
+    images per prompt encodes its input image ``n`` times, not once."""
+    return config.images_per_call if config.task == "img2img" else 0
 
 
 def flops_per_image(config: Config) -> dict:
@@ -139,17 +148,16 @@ def flops_per_image(config: Config) -> dict:
     prompt_passes = 2 if guided and not zeros else 1  # negative prompt encoded too
     per_call = config.images_per_call
     entries = encoded_entries(config)
+    encoded = encoded_images(config)
     breakdown = {
         "text_encoders": parts["text_encoders"].total * entries * prompt_passes / per_call,
         "unet": parts["unet"].total * unet_forwards,
         "vae_decode": parts["vae_decode"].total,
-        "vae_encode": parts["vae_encode"].total * entries / per_call if config.task == "img2img"
-        else 0,
+        "vae_encode": parts["vae_encode"].total * encoded / per_call,
     }
     attention = (parts["unet"].attention * unet_forwards + parts["vae_decode"].attention
                  + parts["text_encoders"].attention * entries * prompt_passes / per_call
-                 + (parts["vae_encode"].attention * entries / per_call
-                    if config.task == "img2img" else 0))
+                 + parts["vae_encode"].attention * encoded / per_call)
     return {
         "flops_per_image": sum(breakdown.values()),
         "flops_breakdown": breakdown,
@@ -161,5 +169,6 @@ def flops_per_image(config: Config) -> dict:
             "classifier_free_guidance": guided,
             "text_encoder_passes_per_prompt": prompt_passes,
             "encoded_entries_per_call": entries,
+            "encoded_images_per_call": encoded,
         },
     }

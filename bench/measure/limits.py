@@ -13,6 +13,7 @@ from __future__ import annotations
 from bench.analyse.stability import assess, warning
 from bench.measure.hardware import peak_tflops
 from bench.plan.sweep import Config
+from bench.store.schema import ROUND_MEDIANS
 
 
 def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | None, str | None]:
@@ -24,6 +25,37 @@ def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | No
                            " (slower, more memory; avoids NaN/black images)")
     return "float16", ("float16 VAE without force_upcast: SDXL's VAE can overflow (NaN or black"
                        " images; see nan_images/black_images)")
+
+
+def target_missed(config: Config, record: dict) -> str | None:
+    """A sentence when ``--target-uncertainty`` was not reached (time or call cap first)."""
+    stopped = record.get("stopped_by")
+    if config.target_uncertainty is None or stopped not in ("max_time", "max_repeats"):
+        return None
+    achieved = record.get("achieved_uncertainty")
+    got = f"±{achieved:.1%}" if achieved is not None else "no interval yet (< 6 calls)"
+    return (f"target uncertainty ±{config.target_uncertainty:.1%} not reached: stopped by"
+            f" {stopped} after {record.get('timed_calls')} calls with {got}; raise --max-time"
+            " or --max-repeats, or measure on a quieter machine")
+
+
+def count_flops_ahead(configs) -> None:
+    """Count every config's FLOPs before any config is measured (never raises).
+
+    Counting builds the model on the meta device once per model and size and caches the
+    result: a few MiB (meta modules, torch's FLOP counter) stay resident for the rest of
+    the process. Counted after the first config's measurement, as ``limit_fields`` does,
+    that memory would sit in the RSS peak of every later config and not the first: an
+    in-process sweep's CPU peak memory would depend on its config order."""
+    try:
+        from bench.measure.flops import flops_per_image
+    except Exception:
+        return
+    for config in configs:
+        try:
+            flops_per_image(config)
+        except Exception:  # limit_fields records the error on the config itself
+            pass
 
 
 def limit_fields(config: Config, record: dict, device_name: str | None,
@@ -58,11 +90,15 @@ def limit_fields(config: Config, record: dict, device_name: str | None,
     if check and not check.get("agree"):
         warnings.append(f"CUDA events and the synchronised wall clock differ by up to"
                         f" {check['max_relative_difference']:.1%}")
-    values = (record.get("latency_s") or {}).get("values") or []
-    stability = assess(values, record.get("machine_load"))
+    latency = record.get("latency_s") or {}
+    stability = assess(latency.get("values") or [], record.get("machine_load"),
+                       rounds=latency.get("sample") == ROUND_MEDIANS)
     fields["stability"] = stability
     if warning(stability):
         warnings.append(warning(stability))
+    missed = target_missed(config, record)
+    if missed:
+        warnings.append(missed)
     if fields["mfu"] is not None and fields["mfu"] > 1:
         warnings.append(f"MFU {fields['mfu']:.0%} is impossible: the peak ({peak:g} TFLOP/s,"
                         f" {peak_source}) is below what was achieved; check --peak-tflops")

@@ -8,7 +8,6 @@ when tracked memory passes a limit, so this path runs (and is tested) on CPU mac
 
 from __future__ import annotations
 
-import ctypes
 import gc
 from collections.abc import Iterable
 from dataclasses import replace
@@ -18,6 +17,7 @@ from bench.measure.trackers.memory import (
     current_rss,
     reset_rss_high_water_mark,
     rss_high_water_mark,
+    trim_heap,
 )
 from bench.units import GIB
 
@@ -44,30 +44,26 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return any(message in text for message in OUT_OF_MEMORY_MESSAGES)
 
 
-def _trim_heap() -> None:
-    """Give freed heap pages back to the OS (glibc), so RSS reflects what is in use."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def release_memory(device: str) -> None:
-    """Free what a config (or a failed call) left behind so the next one starts clean."""
+def release_memory(device: str) -> bool:
+    """Free what a config (or a failed call) left behind so the next one starts clean:
+    Python garbage, torch's CUDA cache, and freed heap pages back to the OS (glibc
+    ``malloc_trim``; without it the next config's RSS peak starts from this one's).
+    Returns whether the heap was trimmed."""
     gc.collect()
     if is_cuda(device):
         import torch
 
         torch.cuda.empty_cache()
-    _trim_heap()
+    return trim_heap()
 
 
-def prepare_config(device: str) -> None:
-    """Before a config's warm-up: free what earlier configs left (the allocator cache
-    included) and restart the peaks, so the warm-up, not the first timed call, pays
-    for allocating again."""
-    release_memory(device)
+def prepare_config(device: str) -> bool:
+    """Before a config's warm-up: free what earlier configs left (the allocator cache and
+    the heap included) and restart the peaks, so the warm-up, not the first timed call,
+    pays for allocating again. Returns whether the heap was trimmed."""
+    trimmed = release_memory(device)
     reset_peaks(device)
+    return trimmed
 
 
 def reset_peaks(device: str) -> None:
@@ -80,7 +76,9 @@ def reset_peaks(device: str) -> None:
 
 
 def memory_reached(device: str) -> dict:
-    """Peak memory since ``reset_peaks``, in the views of ``peak_memory_bytes`` (bytes)."""
+    """Peak memory since ``reset_peaks`` — or since the current timed call started, as the
+    memory tracker restarts the peaks per call: for an OOM in a timed call, that call's
+    peak — in the views of ``peak_memory_bytes`` (bytes)."""
     peaks: dict[str, int | None] = {"nvml_device_used": None, "nvml_process_used": None,
                                     "torch_allocated": None, "torch_reserved": None,
                                     "process_rss": rss_high_water_mark()}
@@ -148,7 +146,7 @@ class MemoryBudget:
     def __enter__(self) -> MemoryBudget:
         import torch
 
-        _trim_heap()
+        trim_heap()
         self._baseline = current_rss() or 0
         self._handle = torch.nn.modules.module.register_module_forward_hook(self._check)
         return self

@@ -70,10 +70,16 @@ class Config:
     seed: int = field(metadata={"match": "unmatched"})
     generator_device: str = field(metadata={"match": "unmatched"})
     warmup: int = field(metadata={"match": "neither"})
-    repeats: int = field(metadata={"match": "neither"})
+    repeats: int = field(metadata={"match": "neither"})  # timed calls, the floor when adaptive
     optimizations: Optimizations = field(default=Optimizations(), metadata={"match": "key"})
     # axes that vary in the sweep, named in the config id
     id_axes: tuple[str, ...] = field(default=(), metadata={"match": "neither"})
+    # Adaptive repeats (``StopRule``): None = not asked for. How long and how tight the
+    # measurement is, not what is measured, so never part of the key.
+    min_time_s: float | None = field(default=None, metadata={"match": "neither"})
+    max_time_s: float | None = field(default=None, metadata={"match": "neither"})
+    target_uncertainty: float | None = field(default=None, metadata={"match": "neither"})
+    max_repeats: int | None = field(default=None, metadata={"match": "neither"})
 
     @property
     def images_per_call(self) -> int:
@@ -118,6 +124,14 @@ class Plan:
     images: tuple[str, ...]  # paths/URLs; empty → generated defaults
     configs: tuple[Config, ...] = field(default_factory=tuple)
     images_from: str = "--image"  # where ``images`` came from, for messages about them
+    rounds: int = 1  # ``--rounds``: every config measured this many times, round-robin
+
+    def schedule(self) -> list[tuple[int, Config]]:
+        """(round, config) in measuring order: round r (1-based) starts at config
+        (r - 1) mod n, so over n rounds every config takes every position and drift
+        during a round hits every config alike. One round is the plan's order."""
+        n = len(self.configs)
+        return [(r + 1, self.configs[(r + i) % n]) for r in range(self.rounds) for i in range(n)]
 
     def describe(self) -> dict:
         return {
@@ -128,6 +142,7 @@ class Plan:
             "images": list(self.images),
             "config_ids": [c.config_id for c in self.configs],
             "configs": [c.describe() for c in self.configs],
+            **({"rounds": self.rounds} if self.rounds > 1 else {}),
         }
 
 
@@ -153,9 +168,15 @@ class SweepOptions:
     sizes: str | None = None  # square sizes, comma list (instead of height/width)
     attention: str | None = None
     switches: tuple[tuple[str, str | None], ...] = ()  # (axis, "on" | "off" | "off,on")
+    rounds: int = 1
+    min_time_s: float | None = None
+    max_time_s: float | None = None
+    target_uncertainty: str | None = None  # as typed: "2%" or "2" (percent)
+    max_repeats: int | None = None
 
 
 DEFAULT_BATCH_SIZES = "1,2,4"
+DEFAULT_MAX_REPEATS = 100  # adaptive repeats stop here when neither target nor time does
 DEFAULT_IMAGES_PER_PROMPT = "1,2"
 
 
@@ -224,6 +245,8 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
     if warmup < 0:
         raise UsageError(f"--warmup {warmup}: must be 0 or a positive integer")
     repeats = positive_int(options.repeats, "--repeats")
+    rounds = positive_int(options.rounds, "--rounds")
+    adaptive = _adaptive(options, repeats)
     if options.sizes is not None:
         if options.height is not None or options.width is not None:
             raise UsageError("--size sets height and width: drop --height/--width")
@@ -300,6 +323,7 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
             repeats=repeats,
             optimizations=opts,
             id_axes=id_axes,
+            **adaptive,
         )
         for dtype in dtypes
         for opts in optimizations
@@ -310,4 +334,46 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
     )
     images_from = "--image" if options.images else f"scenario {scenario.name!r}"
     return Plan(scenario=scenario, model=model, prompts=prompts, images=images, configs=configs,
-                images_from=images_from)
+                images_from=images_from, rounds=rounds)
+
+
+def _seconds(value: float | None, flag: str) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{flag} {value}: must be a positive number of seconds")
+    return value
+
+
+def parse_uncertainty(text: str) -> float:
+    """``--target-uncertainty``: ``2%`` or ``2`` (percent) -> 0.02, strictly in (0, 100 %)."""
+    raw = text.strip().removesuffix("%").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value < 100):
+        raise UsageError(f"--target-uncertainty {text!r}: must be a percentage in (0, 100),"
+                         " e.g. 2%")
+    return value / 100
+
+
+def _adaptive(options: SweepOptions, repeats: int) -> dict:
+    """The adaptive-repeat fields of every config (all None when none was asked for)."""
+    min_time = _seconds(options.min_time_s, "--min-time")
+    max_time = _seconds(options.max_time_s, "--max-time")
+    if min_time is not None and max_time is not None and min_time > max_time:
+        raise UsageError(f"--min-time {min_time} is above --max-time {max_time}:"
+                         " the minimum cannot exceed the maximum")
+    target = (None if options.target_uncertainty is None
+              else parse_uncertainty(options.target_uncertainty))
+    adaptive = min_time is not None or max_time is not None or target is not None
+    if options.max_repeats is not None:
+        if not adaptive:
+            raise UsageError(f"--max-repeats {options.max_repeats}: only with --min-time,"
+                             " --max-time or --target-uncertainty (else --repeats is the count)")
+        if options.max_repeats < repeats:
+            raise UsageError(f"--max-repeats {options.max_repeats} is below --repeats"
+                             f" {repeats} (the minimum number of timed calls)")
+    if not adaptive:
+        return {}
+    return {"min_time_s": min_time, "max_time_s": max_time, "target_uncertainty": target,
+            "max_repeats": options.max_repeats or max(DEFAULT_MAX_REPEATS, repeats)}

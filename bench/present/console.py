@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.analyse.recommend import images_per_s_interval
 from bench.analyse.stats import supported_percentile
-from bench.store.schema import budget_memory, latency_values
+from bench.store.schema import ROUND_MEDIANS, budget_memory, latency_sample, latency_values
 from bench.units import GIB
 
 
@@ -68,8 +68,10 @@ def results_table(records: list[dict], title: str | None = None):
     caption = []
     if coverages:  # order statistics give discrete coverages; say which ones were reached
         shown = ", ".join(f"{c:.0%}" for c in sorted(coverages))
-        caption.append(f"interval: images/s from the median's order-statistic interval"
-                       f" ({shown} coverage); p90 only from 10 calls")
+        over = (" over the per-round medians (n = rounds)"
+                if any(latency_sample(r) == ROUND_MEDIANS for r in records) else "")
+        caption.append(f"interval: images/s from the median's order-statistic interval{over}"
+                       f" ({shown} coverage); p90 only from 10 values")
     if views:
         caption.append("peak memory view: " + ", ".join(sorted(views)))
     if caption or notes:

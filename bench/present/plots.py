@@ -2,6 +2,12 @@
 
 Every function takes config records and returns PNG bytes, or None when there is nothing
 to draw (no ok config, no stage timings...), so the report simply leaves the plot out.
+Each has a ``*_figure`` twin returning the matplotlib ``Figure`` (what the tests read).
+
+Headline figures carry their uncertainty: images/s and median latency are drawn with the
+interval the tables show (``median_uncertainty``: 95 % from order statistics, the range
+for fewer than 6 calls), percentiles only where the calls support them, and a config the
+stability check marked unstable gets a black cross (``UNSTABLE_LABEL``).
 """
 
 from __future__ import annotations
@@ -17,8 +23,20 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
 from bench.analyse.pareto import frontier_records, measured  # noqa: E402
-from bench.store.schema import budget_memory, config_key, is_ok, latency_stat  # noqa: E402
+from bench.analyse.recommend import images_per_s_interval  # noqa: E402
+from bench.analyse.stats import median_uncertainty, supported_percentile  # noqa: E402
+from bench.store.schema import (  # noqa: E402
+    budget_memory,
+    config_key,
+    is_ok,
+    latency_stat,
+    latency_values,
+    memory_per_call,
+)
 from bench.units import GIB  # noqa: E402
+
+UNSTABLE_LABEL = "unstable estimate (see the report's warnings)"
+INTERVAL_NOTE = "bars: 95% interval (range below 6 calls)"
 
 STAGES = (
     ("vae_encode", "VAE encode"),
@@ -28,11 +46,47 @@ STAGES = (
 )
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure | None) -> bytes | None:
+    if fig is None:
+        return None
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
     return buffer.getvalue()
+
+
+def is_unstable(record: dict) -> bool:
+    """Whether the stability check (``analyse.stability``) marked the estimate unstable."""
+    return bool((record.get("stability") or {}).get("unstable"))
+
+
+def throughput_error(record: dict) -> tuple[float, float]:
+    """(below, above) the images/s point: its interval's distance, zero without raw times."""
+    interval = images_per_s_interval(record)
+    value = float(record["images_per_s"])
+    if interval is None:
+        return 0.0, 0.0
+    return max(0.0, value - interval.low), max(0.0, interval.high - value)
+
+
+def latency_error(record: dict) -> tuple[float, float]:
+    """(below, above) the median latency: its interval's distance, zero without raw times."""
+    interval = median_uncertainty(latency_values(record))
+    median = latency_stat(record, "median")
+    if interval is None or median is None:
+        return 0.0, 0.0
+    return max(0.0, median - interval.low), max(0.0, interval.high - median)
+
+
+def _yerr(errors: list[tuple[float, float]]) -> list[list[float]]:
+    return [[low for low, _ in errors], [high for _, high in errors]]
+
+
+def _mark_unstable(ax, points: list[tuple[float, float]]) -> None:
+    """Black crosses over unstable configs, one legend entry for all of them."""
+    if points:
+        ax.scatter(*zip(*points, strict=True), marker="x", s=100, linewidths=1.8,
+                   color="black", zorder=4, label=UNSTABLE_LABEL)
 
 
 def plot_lines(records: Sequence[dict]) -> dict[str, list[dict]]:
@@ -65,57 +119,79 @@ def short_label(record: dict) -> str:
     return f"bs{record.get('batch_size')} n{record.get('num_images_per_prompt')}"
 
 
-def throughput_vs_batch(records: Sequence[dict]) -> bytes | None:
+def throughput_figure(records: Sequence[dict]) -> Figure | None:
     series = plot_lines(records)
     if not series:
         return None
     fig = Figure(figsize=(6.4, 4))
     ax = fig.add_subplot()
+    unstable = []
     for label, group in series.items():
-        ax.plot(
-            [r["batch_size"] for r in group],
-            [r["images_per_s"] for r in group],
-            marker="o",
-            label=label,
-        )
-    ax.set(ylabel="images/s", title="Throughput")
+        xs = [r["batch_size"] for r in group]
+        ys = [r["images_per_s"] for r in group]
+        ax.errorbar(xs, ys, yerr=_yerr([throughput_error(r) for r in group]), marker="o",
+                    capsize=4, label=label)
+        unstable += [(x, y) for x, y, r in zip(xs, ys, group, strict=True) if is_unstable(r)]
+    _mark_unstable(ax, unstable)
+    ax.set(ylabel="images/s", title=f"Throughput ({INTERVAL_NOTE})")
     _batch_axis(ax, series)
     ax.grid(alpha=0.3)
     ax.legend(title="images per prompt")
-    return _png(fig)
+    return fig
 
 
-def latency_vs_batch(records: Sequence[dict]) -> bytes | None:
+def throughput_vs_batch(records: Sequence[dict]) -> bytes | None:
+    return _png(throughput_figure(records))
+
+
+def latency_figure(records: Sequence[dict]) -> Figure | None:
+    """Median latency with its interval; p90 and p99 ticks only where n supports them."""
     series = plot_lines(records)
     if not series:
         return None
     fig = Figure(figsize=(6.4, 4))
     ax = fig.add_subplot()
+    unstable = []
     for offset, (label, group) in enumerate(series.items()):
         xs = [r["batch_size"] * (1 + 0.03 * offset) for r in group]
         p50 = [latency_stat(r, "median") for r in group]
-        p90 = [latency_stat(r, "p90") for r in group]
-        p99 = [latency_stat(r, "p99") for r in group]
-        line = ax.errorbar(
-            xs,
-            p50,
-            yerr=[[0] * len(group), [hi - mid for hi, mid in zip(p99, p50, strict=True)]],
-            marker="o",
-            capsize=4,
-            label=f"{label} p50 (whisker to p99)",
-        )
-        ax.scatter(xs, p90, marker="_", s=120, color=line.lines[0].get_color(), zorder=3)
+        line = ax.errorbar(xs, p50, yerr=_yerr([latency_error(r) for r in group]), marker="o",
+                           capsize=4, label=f"{label} median")
+        color = line.lines[0].get_color()
+        for q, marker in ((90, "_"), (99, "^")):
+            ticks = [(x, supported_percentile(latency_values(r), q)) for x, r in zip(xs, group, strict=True)]
+            ticks = [(x, v) for x, v in ticks if v is not None]
+            if ticks:
+                ax.scatter(*zip(*ticks, strict=True), marker=marker, s=120, color=color,
+                           zorder=3, label=f"{label} p{q}")
+        unstable += [(x, y) for x, y, r in zip(xs, p50, group, strict=True) if is_unstable(r)]
+    _mark_unstable(ax, unstable)
     ax.set_ylabel("latency per call (s)")
     _batch_axis(ax, series)
-    ax.set_title("Latency p50, tick at p90, whisker to p99")
+    ax.set_title(f"Latency median ({INTERVAL_NOTE});\np90 tick from 10 calls, p99 from 100",
+                 fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend()
-    return _png(fig)
+    ax.legend(fontsize=8)
+    return fig
 
 
-def memory_vs_batch(records: Sequence[dict], capacity_bytes: int | None = None) -> bytes | None:
-    """Peak memory (best view per config) per batch size, the device capacity as a line:
-    from the records (NVML), else ``capacity_bytes`` (the run header's torch view)."""
+def latency_vs_batch(records: Sequence[dict]) -> bytes | None:
+    return _png(latency_figure(records))
+
+
+def memory_error(record: dict, view: str, peak: int) -> tuple[float, float]:
+    """(below, above) the peak in GiB: down to the smallest per-call peak of the same view,
+    the repeat-level spread a memory verdict weighs changes against (zero without it)."""
+    calls = memory_per_call(record).get(view)
+    if not calls:
+        return 0.0, 0.0
+    return max(0.0, (peak - min(calls)) / GIB), 0.0
+
+
+def memory_figure(records: Sequence[dict], capacity_bytes: int | None = None) -> Figure | None:
+    """Peak memory (best view per config) per batch size, its per-call spread as a bar
+    below it, the device capacity as a line: from the records (NVML), else
+    ``capacity_bytes`` (the run header's torch view)."""
     series = {
         label: [r for r in group if budget_memory(r) is not None]
         for label, group in plot_lines(records).items()
@@ -129,25 +205,33 @@ def memory_vs_batch(records: Sequence[dict], capacity_bytes: int | None = None) 
     for label, group in series.items():
         memory = [budget_memory(r) for r in group]
         views.update(view for view, _ in memory)
-        ax.plot(
+        ax.errorbar(
             [r["batch_size"] for r in group],
             [value / GIB for _, value in memory],
+            yerr=_yerr([memory_error(r, view, value) for r, (view, value)
+                        in zip(group, memory, strict=True)]),
             marker="o",
+            capsize=4,
             label=label,
         )
     capacities = {r.get("device_memory_bytes") for r in records if r.get("device_memory_bytes")}
     if capacities or capacity_bytes:
         capacity = max(capacities or {capacity_bytes}) / GIB
         ax.axhline(capacity, color="red", linestyle="--", label=f"device capacity {capacity:.1f} GiB")
-    ax.set(ylabel=f"peak memory (GiB, {', '.join(sorted(views))})", title="Peak memory")
+    ax.set(ylabel=f"peak memory (GiB, {', '.join(sorted(views))})",
+           title="Peak memory (bar: down to the smallest per-call peak)")
     _batch_axis(ax, series)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(title="images per prompt")
-    return _png(fig)
+    return fig
 
 
-def pareto_plot(records: Sequence[dict]) -> bytes | None:
+def memory_vs_batch(records: Sequence[dict], capacity_bytes: int | None = None) -> bytes | None:
+    return _png(memory_figure(records, capacity_bytes))
+
+
+def pareto_figure(records: Sequence[dict]) -> Figure | None:
     candidates = measured(records)
     if not candidates:
         return None
@@ -157,7 +241,10 @@ def pareto_plot(records: Sequence[dict]) -> bytes | None:
 
     fig = Figure(figsize=(6.4, 4))
     ax = fig.add_subplot()
-    ax.scatter(*zip(*map(point, candidates), strict=True), color="grey", label="config")
+    ax.errorbar(*zip(*map(point, candidates), strict=True),
+                xerr=_yerr([latency_error(r) for r in candidates]),
+                yerr=_yerr([throughput_error(r) for r in candidates]),
+                fmt="o", color="grey", capsize=3, label="config (interval bars)")
     front = frontier_records(records)
     ax.plot(
         *zip(*map(point, front), strict=True),
@@ -165,15 +252,20 @@ def pareto_plot(records: Sequence[dict]) -> bytes | None:
         marker="o",
         label="Pareto frontier",
     )
+    _mark_unstable(ax, [point(r) for r in candidates if is_unstable(r)])
     for record in candidates:
         ax.annotate(short_label(record), point(record), textcoords="offset points", xytext=(4, 4))
-    ax.set(xlabel="latency p50 per call (s)", ylabel="images/s", title="Throughput vs latency")
+    ax.set(xlabel="latency median per call (s)", ylabel="images/s", title="Throughput vs latency")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _png(fig)
+    return fig
 
 
-def stage_breakdown(records: Sequence[dict]) -> bytes | None:
+def pareto_plot(records: Sequence[dict]) -> bytes | None:
+    return _png(pareto_figure(records))
+
+
+def stage_figure(records: Sequence[dict]) -> Figure | None:
     ok = [r for r in records if is_ok(r) and r.get("stages_s")]
     stages = [
         (name, label)
@@ -185,7 +277,7 @@ def stage_breakdown(records: Sequence[dict]) -> bytes | None:
     ok.sort(key=lambda r: (r.get("num_images_per_prompt") or 0, r.get("batch_size") or 0))
     fig = Figure(figsize=(max(6.4, 0.6 * len(ok) + 2), 4))
     ax = fig.add_subplot()
-    labels = [short_label(r) for r in ok]
+    labels = [short_label(r) + (" ✗ unstable" if is_unstable(r) else "") for r in ok]
     bottom = [0.0] * len(ok)
     for name, label in stages:
         heights = [float((r["stages_s"].get(name) or {}).get("median") or 0.0) for r in ok]
@@ -194,30 +286,45 @@ def stage_breakdown(records: Sequence[dict]) -> bytes | None:
     ax.set(ylabel="median seconds per call", title="Stage breakdown")
     ax.tick_params(axis="x", rotation=45)
     ax.legend()
-    return _png(fig)
+    return fig
 
 
-def hardware_comparison(runs: Sequence[tuple[str, Sequence[dict]]]) -> bytes | None:
-    """Grouped bars of images/s per workload, one bar per device (run label)."""
+def stage_breakdown(records: Sequence[dict]) -> bytes | None:
+    return _png(stage_figure(records))
+
+
+def hardware_figure(runs: Sequence[tuple[str, Sequence[dict]]]) -> Figure | None:
+    """Grouped bars of images/s per workload, one bar per device (run label), each with its
+    interval; a black cross over a bar whose estimate is unstable."""
     keys: dict = {}
-    values: dict[tuple, float] = {}
+    found: dict[tuple, dict] = {}
     for device, records in runs:
         for record in records:
             if is_ok(record) and record.get("images_per_s") is not None:
                 key = config_key(record)
                 keys.setdefault(key, short_label(record))
-                values[(device, key)] = float(record["images_per_s"])
+                found[(device, key)] = record
     if not keys:
         return None
     ordered = sorted(keys)
     width = 0.8 / len(runs)
     fig = Figure(figsize=(max(6.4, 0.9 * len(ordered) + 2), 4))
     ax = fig.add_subplot()
+    unstable = []
     for i, (device, _) in enumerate(runs):
         xs = [k + i * width for k in range(len(ordered))]
-        ax.bar(xs, [values.get((device, key), 0.0) for key in ordered], width, label=device)
+        bars = [found.get((device, key)) for key in ordered]
+        heights = [float(r["images_per_s"]) if r else 0.0 for r in bars]
+        errors = [throughput_error(r) if r else (0.0, 0.0) for r in bars]
+        ax.bar(xs, heights, width, yerr=_yerr(errors), capsize=3, label=device)
+        unstable += [(x, h) for x, h, r in zip(xs, heights, bars, strict=True) if r and is_unstable(r)]
+    _mark_unstable(ax, unstable)
     ax.set_xticks([k + width * (len(runs) - 1) / 2 for k in range(len(ordered))])
     ax.set_xticklabels([keys[key] for key in ordered], rotation=45)
-    ax.set(ylabel="images/s", title="Hardware comparison")
+    ax.set(ylabel="images/s", title=f"Hardware comparison ({INTERVAL_NOTE})")
     ax.legend()
-    return _png(fig)
+    return fig
+
+
+def hardware_comparison(runs: Sequence[tuple[str, Sequence[dict]]]) -> bytes | None:
+    return _png(hardware_figure(runs))

@@ -10,9 +10,11 @@ import re
 from collections.abc import Sequence
 
 from bench.analyse.pareto import frontier_records
-from bench.analyse.recommend import LATENCY_STAT, Budget, images_per_s_interval, recommend
+from bench.analyse.recommend import Budget, images_per_s_interval, recommend
 from bench.analyse.stats import median_uncertainty, min_samples_for, supported_percentile
 from bench.present import plots
+from bench.present.cold_start import COLUMNS as COLD_START_COLUMNS
+from bench.present.cold_start import cold_start_rows
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
@@ -50,6 +52,15 @@ def _interval(interval) -> str | None:
     if interval.confidence < 0.95:
         return f"{interval.text()} range, {interval.confidence:.0%}"
     return interval.text()
+
+
+def _energy(record: dict) -> str | None:
+    """Joules per image, or "n/a (why)" where the run recorded why there is none."""
+    joules = record.get("energy_j_per_image")
+    if joules is not None:
+        return number(joules)
+    reason = record.get("energy_unavailable")
+    return f"n/a ({reason})" if reason and record.get("status") == "ok" else None
 
 
 def _percentile(record: dict, q: float) -> str | None:
@@ -117,7 +128,7 @@ def summary_table(records: Sequence[dict]) -> Block:
                 _percentile(r, 99),
                 (r.get("latency_s") or {}).get("n"),
                 *(gib(memory[view]) for view in views),
-                number(r.get("energy_j_per_image")),
+                _energy(r),
                 *((number(r.get("achieved_tflops")), _percent(r.get("mfu"))) if compute else ()),
                 "yes" if id(r) in on_front else None,
             ]
@@ -150,15 +161,16 @@ def environment_table(run: Run) -> Block:
 def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block]:
     result = recommend(records, budget)
     blocks: list[Block] = []
+    note = f" {result.latency_note}" if result.latency_note else ""
     if result.best is None:
-        blocks.append(Paragraph(f"**No recommendation**: {result.why}."))
+        blocks.append(Paragraph(f"**No recommendation**: {result.why}.{note}"))
     elif result.tied:
         names = ", ".join(f"`{r.get('config_id')}`" for r in (result.best, *result.tied))
         blocks.append(
             Paragraph(
                 f"**Tied: {names}**: their images/s intervals overlap, so these measurements"
                 f" cannot name a winner; `{result.best.get('config_id')}` leads by point"
-                f" estimate ({result.why}). Latency is judged on {LATENCY_STAT}."
+                f" estimate ({result.why}).{note}"
             )
         )
     else:
@@ -167,7 +179,7 @@ def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block
             Paragraph(
                 f"**Recommended: `{best.get('config_id')}`** (batch size"
                 f" {best.get('batch_size')}, {best.get('num_images_per_prompt')} image(s) per"
-                f" prompt): {result.why}. Latency is judged on {LATENCY_STAT}."
+                f" prompt): {result.why}.{note}"
             )
         )
     if result.rejected:
@@ -221,7 +233,9 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
             " full call with the device synchronized; p50/p90/p99 over the timed calls,"
             " p90 shown from 10 calls and p99 from 100 (fewer: —). Intervals: 95 %"
             " order-statistic intervals of the median (with fewer than 6 calls, the range"
-            " and its lower coverage)."
+            " and its lower coverage). A run with --rounds K measures every config in K"
+            " fresh processes: its median, n, percentiles and intervals are over the K"
+            " per-round medians."
             " Memory in GiB (2^30 bytes)."
         ),
         *hardware_blocks(runs),
@@ -237,6 +251,15 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
         flagged = tuple(f"{r.get('config_id')}: {w}" for r in records for w in r.get("warnings") or [])
         if flagged:  # unstable estimates, throttling, compile in timed calls, impossible MFU
             blocks.append(Bullets(flagged))
+        cold_rows = cold_start_rows(records)
+        if cold_rows:
+            blocks.append(Heading("Cold start", 3))
+            blocks.append(Paragraph(
+                "Paid once per process, never in the timed calls: importing torch, diffusers"
+                " and transformers, loading the model (after import), and the process's first"
+                " pipeline call (its whole-process peak memory, weights included), beside the"
+                " steady-state median latency of the same config."))
+            blocks.append(table(COLD_START_COLUMNS, cold_rows))
         blocks.append(Heading("Recommendation", 3))
         blocks.extend(recommendation_blocks(records, budget))
         blocks.append(Heading("Plots", 3))

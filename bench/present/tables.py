@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bench.analyse.memory import noise_percent
 from bench.units import GIB, number, ratio
 
 __all__ = ["MISSING", "gib", "markdown_table", "number", "percent_change", "ratio"]
@@ -48,13 +49,22 @@ def with_interval(value: float | None, interval) -> str | None:
     return number(value) if interval is None else f"{number(value)} {interval.text()}"
 
 
+def memory_cell(changes) -> str | None:
+    """The judged memory view that grew most: its change and the noise it was weighed
+    against, e.g. 'process_rss +1.3% ±0.9%' (None when no view was judged)."""
+    if not changes:
+        return None
+    worst = max(changes, key=lambda c: c.increase)
+    noise = ("noise unknown" if worst.noise_source is None
+             else noise_percent(worst.relative_noise))
+    return f"{worst.view} {worst.increase:+.1%} {noise}"
+
+
 def effect_row(verdict, thresholds) -> list:
     """One gate/ab table row: verdict, latency change with its interval, samples, p."""
     effect = verdict.effect
     change = verdict.change
-    memory = None
-    if change is not None and change.memory_ratio:
-        memory = percent_change(max(change.memory_ratio.values()))
+    memory = memory_cell(verdict.memory)
     latency = None
     if effect is not None:
         latency = percent_change(effect.ratio)

@@ -15,10 +15,14 @@ from pathlib import Path
 from bench.errors import UsageError
 from bench.store.run_file import Run, read_run
 from bench.store.schema import (
+    CALLS,
     config_key,
+    instability,
+    latency_sample,
     latency_stat,
     latency_values,
     memory_bytes,
+    memory_per_call,
     unmatched_arguments,
 )
 
@@ -30,15 +34,21 @@ class Entry:
     """One workload's measurement, whichever file it came from."""
 
     key: str  # matches the same workload across files
-    latencies: tuple[float, ...]  # raw seconds per call; empty when the file lacks them
+    # raw seconds the headline is over: per call, or per round (``sample``); empty when
+    # the file lacks them
+    latencies: tuple[float, ...]
     median_s: float | None
     memory: dict[str, int | None] = field(default_factory=dict)
+    # each memory view's peak per timed call: the repeat-level spread memory verdicts use
+    memory_calls: dict[str, tuple[int, ...]] = field(default_factory=dict)
     status: str = "ok"
     images_per_s: float | None = None
     arguments: dict = field(default_factory=dict)  # call arguments outside the key
     model: str | None = None
     # the key with the model left out: matches one sweep run on two models (``ab``)
     key_any_model: str | None = None
+    sample: str = CALLS  # what ``latencies`` are: CALLS or ROUND_MEDIANS (``--rounds``)
+    unstable: tuple[str, ...] = ()  # the record's stability check: why it is not trustworthy
 
 
 @dataclass(frozen=True)
@@ -120,11 +130,15 @@ def _load_run(path: Path) -> ResultSet:
                     latencies=tuple(latency_values(record)),
                     median_s=latency_stat(record, "median"),
                     memory=memory_bytes(record),
+                    memory_calls={view: tuple(values)
+                                  for view, values in memory_per_call(record).items()},
                     status=str(record.get("status")),
                     images_per_s=record.get("images_per_s"),
                     arguments=unmatched_arguments(record),
                     model=None if record.get("model") is None else str(record.get("model")),
                     key_any_model=str(config_key({**record, "model": ANY_MODEL})),
+                    sample=latency_sample(record),
+                    unstable=tuple(instability(record)),
                 )
             )
         except (TypeError, ValueError, AttributeError):

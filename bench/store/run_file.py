@@ -197,6 +197,7 @@ class Run:
     records: list[dict] = field(default_factory=list)
     footer: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    torn: bool = False  # a torn last line (an interrupted write) was skipped
 
     @property
     def configs(self) -> list[dict]:
@@ -219,6 +220,7 @@ def read_run(path: Path | str) -> Run:
         raise UsageError(f"run file {path} is empty")
     objects: list[dict] = []
     notes: list[str] = []
+    torn = False
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -228,6 +230,7 @@ def read_run(path: Path | str) -> Run:
             is_last = number == len(lines)
             if is_last and objects:
                 notes.append(f"{path}: line {number} is torn (an interrupted write); skipped")
+                torn = True
                 continue
             if number == 1 and _is_pytest_benchmark(text):
                 raise UsageError(f"{path} is a pytest-benchmark file, not an sdxl-bench run file"
@@ -254,6 +257,11 @@ def read_run(path: Path | str) -> Run:
     footer = body.pop() if body and body[-1].get("type") == "footer" else None
     if footer is None:
         notes.append(f"{path}: no footer (the run did not finish); using the records present")
+    merged = {r.get("config_id") for r in body if r.get("type") == "config"}
+    orphans = {r.get("config_id") for r in body if r.get("type") == "round"} - merged
+    if orphans:
+        notes.append(f"{path}: {len(orphans)} config(s) have --rounds measurements but no merged"
+                     " record (the run was killed before merging); they are left out")
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    return Run(path=path, header=header, records=body, footer=footer, warnings=notes)
+    return Run(path=path, header=header, records=body, footer=footer, warnings=notes, torn=torn)

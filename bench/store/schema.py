@@ -166,6 +166,13 @@ def memory_bytes(record: dict) -> dict[str, int | None]:
     return {view: peaks.get(view) for view in MEMORY_VIEWS}
 
 
+def memory_per_call(record: dict) -> dict[str, list[int]]:
+    """Each memory view's peak per timed call (views without per-call values left out;
+    empty for records written before they were kept)."""
+    calls = record.get("peak_memory_per_call_bytes") or {}
+    return {view: [int(v) for v in calls[view]] for view in MEMORY_VIEWS if calls.get(view)}
+
+
 def budget_memory(record: dict) -> tuple[str, int] | None:
     """(view, bytes) of the view that best answers "memory needed", or None."""
     peaks = memory_bytes(record)
@@ -175,8 +182,27 @@ def budget_memory(record: dict) -> tuple[str, int] | None:
     return None
 
 
+# ``latency_s["sample"]`` of a ``--rounds`` record: its values are the per-round medians
+# (each from a fresh process), not per-call times (``latency_calls_s`` holds those).
+ROUND_MEDIANS = "round medians"
+CALLS = "calls"
+
+
+def instability(record: dict) -> list[str]:
+    """Why the record's own stability check distrusts its estimate (empty: stable, or a
+    file written before the check existed)."""
+    stability = record.get("stability")
+    return [str(r) for r in stability.get("unstable") or []] if isinstance(stability, dict) else []
+
+
+def latency_sample(record: dict) -> str:
+    """What ``latency_s.values`` are: ``ROUND_MEDIANS`` or ``CALLS`` (older files: calls)."""
+    return (record.get("latency_s") or {}).get("sample") or CALLS
+
+
 def latency_values(record: dict) -> list[float]:
-    """Raw per-call latencies of a record (empty when it has none)."""
+    """The raw latencies the headline is over (empty when it has none): per-call times, or
+    the per-round medians of a ``--rounds`` record (``latency_sample`` says which)."""
     latency = record.get("latency_s") or {}
     return [float(v) for v in latency.get("values") or []]
 

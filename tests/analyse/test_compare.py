@@ -43,6 +43,28 @@ def test_change_reports_ratios_and_significance(tmp_path):
     assert change.memory_ratio == {"process_rss": 1.5}
 
 
+def test_side_by_side_memory_delta_names_its_view_and_the_per_call_spread(tmp_path):
+    def run(name, mib_per_call):
+        calls = [v * 2**20 for v in mib_per_call]
+        return load_results(write_run(tmp_path / name, [record(
+            FAST, memory=max(calls), peak_memory_per_call_bytes={"process_rss": calls})]))
+
+    headers, rows = side_by_side([run("a.jsonl", [1000, 990, 980]), run("b.jsonl", [1100, 1090, 1070])],
+                                 alpha=0.05)
+    column = headers.index("memory delta (± per-call spread)")
+    assert rows[1][column] == "+0.098 GiB (+10.0%, ±3.0%) process_rss"  # 100 MiB; spread 30 of 1000
+
+
+def test_side_by_side_memory_delta_prefers_the_process_view_to_the_whole_device(tmp_path):
+    peaks = {"nvml_device_used": 9 * 2**30, "torch_reserved": 2**30}
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST, peak_memory_bytes=peaks)]))
+    b = load_results(write_run(tmp_path / "b.jsonl", [record(
+        FAST, peak_memory_bytes={**peaks, "nvml_device_used": 12 * 2**30})]))
+    headers, rows = side_by_side([a, b], alpha=0.05)
+    column = headers.index("memory delta (± per-call spread)")
+    assert rows[1][column] == "+0.000 GiB (+0.0%, noise unknown) torch_reserved"
+
+
 def test_side_by_side_says_too_few_samples_for_three_calls(tmp_path):
     a = load_results(write_run(tmp_path / "a.jsonl", [record([1.0, 1.01, 1.02])]))
     b = load_results(write_run(tmp_path / "b.jsonl", [record([2.0, 2.01, 2.02])]))

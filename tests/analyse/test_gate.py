@@ -1,4 +1,5 @@
 import statistics
+from dataclasses import replace
 
 import pytest
 
@@ -98,7 +99,8 @@ def test_improved_fails_only_with_fail_on_speedup():
 def test_memory_growth_above_threshold_regresses():
     result = verdict(entry(BASE, memory=1000), entry(BASE, memory=1150))
     assert result.outcome == REGRESSED
-    assert result.reasons[0] == "torch_reserved memory +15.0% (> 10.0%)"
+    assert result.reasons[0] == ("torch_reserved memory +15.0% (0.000 -> 0.000 GiB; > 10.0%;"
+                                 " noise unknown: no per-call peaks)")
 
 
 def test_memory_growth_below_threshold_is_unchanged():
@@ -275,11 +277,56 @@ def test_one_run_per_side_still_fails_a_change_beyond_run_drift():
     assert result.outcome == REGRESSED
 
 
+BUSY = ("the machine was busy (load 3.5 on 2 cores)",)
+
+
+def unstable(latencies, reasons=BUSY, **fields):
+    return replace(entry(latencies, **fields), unstable=reasons)
+
+
+def test_a_change_beyond_run_drift_from_an_unstable_run_is_inconclusive_and_says_why():
+    result = verdict(entry(BASE), unstable(scaled(BASE, 2.0)), run_cv=0.10)
+    assert result.outcome == INCONCLUSIVE
+    assert "not judged: the measurement was unstable (candidate: the machine was busy" \
+        in result.reasons[0]
+    assert "--rounds or sdxl-bench ab" in result.reasons[0]
+
+
+def test_a_speedup_from_an_unstable_baseline_is_not_claimed_either():
+    result = verdict(unstable(scaled(BASE, 2.0)), entry(BASE), run_cv=0.10)
+    assert result.outcome == INCONCLUSIVE
+
+
+def test_an_unstable_run_still_fails_on_memory():
+    result = verdict(entry(BASE), unstable(scaled(BASE, 2.0), memory=2000), run_cv=0.10)
+    assert result.outcome == REGRESSED
+    assert any("not judged" in reason for reason in result.reasons)
+
+
+def test_an_unchanged_verdict_from_an_unstable_run_stays_unchanged():
+    result = verdict(entry(BASE), unstable(BASE), run_cv=0.10)
+    assert result.outcome == UNCHANGED
+
+
+def test_run_cv_zero_trusts_the_calls_of_an_unstable_run():
+    result = verdict(entry(BASE), unstable(scaled(BASE, 2.0)), run_cv=0.0)
+    assert result.outcome == REGRESSED
+
+
+def six_runs(factor, name, make=entry):
+    """Six runs of one config, each scaled by ``factor`` and a little run-to-run drift."""
+    return [results(make(scaled(BASE, factor * f)), name=f"{name}{i}")
+            for i, f in enumerate((1.0, 1.01, 0.99, 1.0, 1.02, 0.98))]
+
+
+def test_instability_of_one_run_does_not_hold_back_several_runs_per_side():
+    base, cand = six_runs(1.0, "b"), six_runs(2.0, "c", make=unstable)
+    [result] = gate(base, cand, Thresholds(run_cv=0.10))
+    assert result.outcome == REGRESSED
+
+
 def test_several_runs_per_side_are_not_held_to_the_assumed_run_drift():
-    base = [results(entry(scaled(BASE, f)), name=f"b{i}")
-            for i, f in enumerate((1.0, 1.01, 0.99, 1.0, 1.02, 0.98))]
-    cand = [results(entry(scaled(BASE, 1.2 * f)), name=f"c{i}")
-            for i, f in enumerate((1.0, 1.01, 0.99, 1.0, 1.02, 0.98))]
+    base, cand = six_runs(1.0, "b"), six_runs(1.2, "c")
     [result] = gate(base, cand, Thresholds(run_cv=0.10))
     assert result.effect.samples == PER_RUN
     assert result.outcome == REGRESSED
@@ -291,3 +338,16 @@ def test_drift_bound_grows_with_the_assumed_run_cv_and_the_configs_compared():
     assert drift_bound(Thresholds(run_cv=0.0), 6) == 1.0
     assert 1.3 < drift_bound(Thresholds(run_cv=0.10), 1) < drift_bound(Thresholds(run_cv=0.10), 6)
     assert drift_bound(Thresholds(run_cv=0.05), 6) < drift_bound(Thresholds(run_cv=0.10), 6)
+
+
+def test_a_run_file_stability_mark_reaches_the_gate(tmp_path):
+    from bench.store.result_files import load_results
+    from tests.support.fakeruns import record, write_run
+
+    busy = {"unstable": list(BUSY)}
+    base = load_results(write_run(tmp_path / "a.jsonl", [record(BASE)]))
+    cand = load_results(write_run(tmp_path / "b.jsonl",
+                                  [record(scaled(BASE, 2.0), stability=busy)]))
+    assert cand.entries[0].unstable == BUSY and base.entries[0].unstable == ()
+    [result] = gate(base, cand, Thresholds(run_cv=0.10))
+    assert result.outcome == INCONCLUSIVE

@@ -62,3 +62,9 @@ def test_one_run_per_side_at_default_settings_rarely_fails_identical_runs():
         assert rates()[("gate", 1, 6, cv, 1.0)][1] <= 0.02
 
 
+
+
+def test_one_six_round_run_per_side_rarely_fails_identical_runs_and_catches_2x():
+    for cv in (0.05, 0.1):
+        assert rates()[("rounds", 6, 3, cv, 1.0)][1] <= 0.02
+    assert rates()[("rounds", 6, 3, 0.05, 2.0)][0] == 1.0

@@ -6,6 +6,7 @@ one after the other, a busy neighbour can make one side many times slower and th
 "A/A" comparison would measure the neighbour, not the harness.
 """
 
+import os
 import subprocess
 
 import pytest
@@ -33,17 +34,26 @@ BASELINE = ["--guidance-scale", "1.0"]
 MORE_WORK = ["--guidance-scale", "5.0"]
 
 
+# A real extra allocation in the same config: the planted scenario's UNet allocates and
+# touches PLANTED_EXTRA_MIB more per forward (tests/planted/memory_scenario.py).
+PLANTED_MEMORY = ["--scenario", str(REPO / "tests" / "planted" / "memory_scenario.py"),
+                  "--repeats", "3"]
+EXTRA_MIB = 256  # about +30 % of the ~0.8 GiB process RSS of a tiny CPU run
+
+
 def run_pair(first: tuple, second: tuple, timeout: float = 240) -> None:
-    """Two ``sdxl-bench run`` processes at the same time; fail with their stderr."""
+    """Two ``sdxl-bench run`` processes at the same time; fail with their stderr. Each
+    side is (out, extra flags) or (out, extra flags, extra environment)."""
     procs = [
         subprocess.Popen(
-            command(*RUN, *extra, "--out", str(out)),
+            command(*RUN, *side[1], "--out", str(side[0])),
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(side[2] if len(side) > 2 else {})},
         )
-        for out, extra in (first, second)
+        for side in (first, second)
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=timeout)
@@ -74,6 +84,30 @@ def test_gate_fails_a_planted_regression_in_real_tiny_runs(runs):
     assert "regressed (fails)" in result.out
     assert "t2i-prompts bs1 n1 2steps 32x32 float32 tiny" in result.out.split("FAIL")[1]
     assert "note: guidance_scale 1.0 -> 5.0" in result.out
+
+
+def test_gate_shows_the_memory_of_an_a_a_pair_with_its_noise_and_passes(runs):
+    result = run_subprocess("gate", str(runs["a1"]), str(runs["a2"]))
+    row = next(line for line in result.out.splitlines() if "t2i-prompts bs1" in line)
+    assert "process_rss " in row and "%" in row.split("process_rss ")[1] and "±" in row
+    assert "memory +" not in result.out  # no memory failure, no "above the limit" note
+
+
+@pytest.fixture(scope="module")
+def memory_runs(tmp_path_factory, tiny_model):
+    folder = tmp_path_factory.mktemp("planted-memory")
+    paths = {name: folder / f"{name}.jsonl" for name in ("base", "more")}
+    run_pair((paths["base"], PLANTED_MEMORY),
+             (paths["more"], PLANTED_MEMORY, {"PLANTED_EXTRA_MIB": str(EXTRA_MIB)}))
+    return paths
+
+
+def test_gate_fails_a_real_planted_memory_increase(memory_runs):
+    result = run_subprocess("gate", str(memory_runs["base"]), str(memory_runs["more"]))
+    assert result.code == 1, result.out
+    failed = result.out.split("FAIL")[1]
+    assert "regressed (fails)" in failed and "process_rss memory +" in failed
+    assert "beyond the noise ±" in failed
 
 
 def test_compare_of_real_runs_reports_significance(runs):

@@ -5,10 +5,10 @@ from tests.support.fakeruns import record
 
 def configs():
     return [
-        record([1.0] * 5, batch_size=1, memory=2 * GIB),  # 1 image/s
-        record([1.5] * 5, batch_size=2, memory=3 * GIB),  # 1.33 images/s
-        record([2.5] * 5, batch_size=4, memory=5 * GIB),  # 1.6 images/s, slow
-        record([1.8] * 5, batch_size=8, memory=9 * GIB),  # 4.4 images/s, big
+        record([1.0] * 10, batch_size=1, memory=2 * GIB),  # 1 image/s
+        record([1.5] * 10, batch_size=2, memory=3 * GIB),  # 1.33 images/s
+        record([2.5] * 10, batch_size=4, memory=5 * GIB),  # 1.6 images/s, slow
+        record([1.8] * 10, batch_size=8, memory=9 * GIB),  # 4.4 images/s, big
         record([], batch_size=16, status="oom", memory=None),
     ]
 
@@ -71,3 +71,47 @@ def test_separated_throughput_intervals_name_a_winner():
     assert result.best["batch_size"] == 2
     assert result.tied == ()
     assert "tied" not in result.why
+
+
+# Nine fast calls and one very slow one: p90 = 1 + 0.1 × 11 = 2.1 s, while the median's
+# upper bound is 1 s. The slow call is what a latency budget is about.
+TAIL = [1.0] * 9 + [12.0]
+
+
+def test_latency_budget_reads_p90_when_ten_calls_support_it():
+    result = recommend([record(TAIL)], Budget(max_latency_s=2.0))
+    assert result.best is None
+    assert result.rejected[0].reason == "latency p90 2.1 s > 2 s"
+    assert result.latency_note == "Latency is judged on p90."
+
+
+def test_with_too_few_calls_for_p90_the_budget_is_checked_on_the_median_upper_bound():
+    slow = record([1.0, 1.4, 2.6], batch_size=2)  # p90 of 3 calls would be ~the maximum
+    result = recommend([slow], Budget(max_latency_s=2.0))
+    assert result.rejected[0].reason == (
+        "latency median upper bound 2.6 s > 2 s (3 calls: too few for p90, which needs 10)")
+
+
+def test_fallback_to_the_median_upper_bound_is_said_in_the_note():
+    result = recommend([record([1.0, 1.1, 1.2]), record(TAIL, batch_size=2)],
+                       Budget(max_latency_s=5.0))
+    assert "t2i/bs1-n1 (n=3) had fewer" in result.latency_note
+    assert "slow calls are not checked" in result.latency_note
+    assert "t2i/bs2-n1" not in result.latency_note
+    assert "latency p90 (or median upper bound) <= 5 s" in result.why
+
+
+def test_latency_budget_without_per_call_times_and_few_calls_cannot_be_checked():
+    old = record([1.0, 1.1, 1.2])
+    old["latency_s"] = {k: v for k, v in old["latency_s"].items() if k != "values"}
+    result = recommend([old], Budget(max_latency_s=5.0))
+    assert result.rejected[0].reason == ("latency budget cannot be checked: no per-call times"
+                                         " and 3 calls, too few for p90")
+
+
+def test_when_no_config_supports_p90_the_note_says_so_once():
+    result = recommend([record([1.0, 1.1, 1.2]), record([2.0] * 6, batch_size=2)],
+                       Budget(max_latency_s=5.0))
+    assert result.latency_note.startswith(
+        "Latency is judged on the upper end of each config's median confidence interval,"
+        " not on p90: no config has the 10 timed calls p90 needs (n = 3, 6)")

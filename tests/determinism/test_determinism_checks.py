@@ -93,7 +93,7 @@ def test_shared_generator_changes_every_image_after_the_first(tiny_pipes):
     diffs = result.extra["per_image_max_abs_diff"]
     assert diffs[0] <= DEFAULT_TOLERANCE  # the first draw of seed 0 is the same either way
     assert all(d > 0.05 for d in diffs[1:]), diffs
-    assert "pitfall shown" in result.detail
+    assert "pitfall shown" in result.detail and result.extra["outcome"] == "pitfall-shown"
 
 
 def test_shared_generator_check_fails_if_generators_do_not_reach_the_noise(tiny_pipes):
@@ -103,6 +103,31 @@ def test_shared_generator_check_fails_if_generators_do_not_reach_the_noise(tiny_
         **kw, generator=make_generators(call.config.seeds, "cpu")))
     result, _ = check_shared_generator(ignoring, per_seed, DEFAULT_TOLERANCE)
     assert result.verdict == "fail"
+
+
+def generator_ignoring_pipeline(pipe):
+    """A real SDXL pipeline that drops the ``generator`` argument, as some community and
+    wrapper pipelines do: its noise then comes from torch's global RNG."""
+    from diffusers import StableDiffusionXLPipeline
+
+    class GeneratorIgnoringPipeline(StableDiffusionXLPipeline):
+        def __call__(self, *args, generator=None, **kwargs):
+            return super().__call__(*args, **kwargs)
+
+    ignoring = GeneratorIgnoringPipeline(**pipe.components)
+    ignoring.set_progress_bar_config(disable=True)
+    return ignoring
+
+
+def test_shared_generator_check_says_generators_are_ignored_by_a_pipeline_that_drops_them(tiny_pipes):
+    call = prepare_call(tiny_pipes, tiny_config(1, 2), PROMPTS, ())
+    ignoring = replace(call, pipe=generator_ignoring_pipeline(call.pipe))
+    per_seed = ignoring(ignoring.fresh_generators())
+    result, _ = check_shared_generator(ignoring, per_seed, DEFAULT_TOLERANCE)
+    assert result.verdict == "fail", result.detail
+    assert result.detail.startswith("generators ignored") and "pitfall" not in result.detail
+    assert result.extra["outcome"] == "generators-ignored"
+    assert result.extra["follows_global_rng"] is True
 
 
 def test_batched_images_match_images_made_alone_within_the_default_tolerance(tiny_pipes):

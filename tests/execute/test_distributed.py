@@ -66,6 +66,14 @@ def test_world_reads_torchrun_variables():
     assert (world.rank, world.local_rank, world.world_size, world.local_world_size) == (3, 1, 4, 2)
 
 
+def test_aggregate_without_energy_keeps_the_ranks_reason():
+    reason = "cpu: no GPU energy counter"
+    results = [rank_result(r, r, r + 1, [0.2], energy_unavailable=reason) for r in (0, 1)]
+    record = aggregate_record(make_config(batch_size=2, repeats=1), results, [0.2],
+                              {"world_size": 2})
+    assert (record["energy_j_per_image"], record["energy_unavailable"]) == (None, reason)
+
+
 def test_aggregate_throughput_is_all_images_over_the_slowest_ranks_latency():
     results = [rank_result(0, 0, 2, [0.2, 0.4, 0.3]), rank_result(1, 2, 3, [0.5, 0.1, 0.1])]
     pairs = zip(call_latencies(results[0], 3), call_latencies(results[1], 3), strict=True)
@@ -80,6 +88,13 @@ def test_aggregate_lists_images_in_global_order_and_sums_memory():
     record = aggregate_record(make_config(), results, [0.2, 0.2], {"world_size": 2})
     assert record["image_sha256"] == ["h0", "h1", "h2"]
     assert record["peak_memory_bytes"] == {"process_rss": 300, "torch_allocated": None}
+
+
+def test_aggregate_sums_each_calls_memory_over_ranks():
+    results = [rank_result(0, 0, 2, [0.2, 0.2], peak_memory_per_call_bytes={"process_rss": [90, 100]}),
+               rank_result(1, 2, 3, [0.1, 0.1], peak_memory_per_call_bytes={"process_rss": [200, 150]})]
+    record = aggregate_record(make_config(), results, [0.2, 0.2], {"world_size": 2})
+    assert record["peak_memory_per_call_bytes"] == {"process_rss": [290, 250]}
 
 
 def test_aggregate_reports_the_failing_rank_and_no_throughput():

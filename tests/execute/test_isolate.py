@@ -73,6 +73,12 @@ def test_configs_after_a_crash_and_an_oom_are_measured(isolated_sweep):
     assert isolated_sweep.header["options"]["isolate"] is True
 
 
+def test_each_worker_reports_its_own_cold_start_with_every_import_timed(isolated_sweep):
+    cold = isolated_sweep.configs[2]["cold_start"]
+    assert cold["notes"] == []  # the worker started the import clock before importing torch
+    assert cold["import_s"] > 0 and cold["load_s"] > 0 and cold["first_call"] == "timed"
+
+
 def test_sigint_to_the_manager_stops_the_worker_and_records_interrupted(tmp_path):
     out = tmp_path / "run.jsonl"
     manager = subprocess.Popen(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pytest
+
 from bench.execute.max_batch import Probe, find_max_batch
 from tests.support.cli import run_subprocess
 
@@ -49,4 +52,9 @@ def test_max_batch_finds_the_boundary_of_a_memory_budget():
     assert 1 < best < 64  # the budget, not the limit, stopped it
     assert status[best] == "ok"
     assert min(size for size, s in status.items() if s == "oom") == best + 1
-    assert summary["peak_bytes_per_image"] > 0
+    fitted = [(p["images_per_call"], p["peak_memory_bytes"]) for p in summary["probes"]
+              if p["status"] == "ok"]
+    slope, intercept = np.polyfit(*zip(*fitted, strict=True), 1)
+    assert summary["marginal_bytes_per_image"] == pytest.approx(slope)
+    assert summary["fixed_bytes"] == pytest.approx(intercept)
+    assert 0 < summary["marginal_bytes_per_image"] < summary["whole_peak_bytes_per_image"]

@@ -33,4 +33,6 @@ def test_compile_time_is_reported_apart_from_steady_state_latency(tmp_path):
     assert compile_info["recompilations"] == 0 and compile_info["compilations_in_timed_calls"] == 0
     assert 0 < compile_info["compile_s"] <= record["warmup_s"][0]
     assert record["latency_s"]["median"] < record["warmup_s"][0]
-    assert record["flops_per_image"] > 0 and record["warnings"] == []
+    # A busy machine may add an "unstable estimate" warning; nothing else may warn.
+    others = [w for w in record["warnings"] if not w.startswith("unstable estimate:")]
+    assert record["flops_per_image"] > 0 and others == []

@@ -82,3 +82,34 @@ def test_folder_model_is_counted_from_its_configs_like_the_preset():
     folder = component_flops(str(tiny_folder()), 64, 64)
     preset = component_flops("tiny", 64, 64)
     assert {k: v.total for k, v in folder.items()} == {k: v.total for k, v in preset.items()}
+
+
+LAYOUTS = [(1, 1), (1, 3), (1, 4), (2, 2), (3, 1)]  # (prompts per call, images per prompt)
+
+
+def real_call_flops_per_image(pipes, scenario: str, batch_size: int, images_per_prompt: int):
+    """The oracle: ``FlopCounterMode`` around one real tiny pipeline call, with attention
+    forced to the math kernel (the fused CPU kernel is invisible to the counter)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from bench.measure.config import prepare_call
+    from bench.measure.inputs import default_images
+
+    plan = make_plan(load_scenario(scenario), resolve_model("tiny"), SweepOptions(
+        batch_sizes=str(batch_size), images_per_prompt=str(images_per_prompt), steps=2,
+        height=32, width=32))
+    config = plan.configs[0]
+    images = (default_images(len(plan.prompts), 32, 32) if config.task == "img2img" else ())
+    call = prepare_call(pipes, config, plan.prompts, images)
+    with sdpa_kernel(SDPBackend.MATH):
+        counted = count_flops(call, call.fresh_generators()).total
+    return config, counted / config.images_per_call
+
+
+@pytest.mark.parametrize("scenario", ["i2i-prompts-x-images", "t2i-prompts-x-images"])
+def test_flops_per_image_match_a_counter_on_real_calls_for_every_layout(tiny_pipes, scenario):
+    ratios = {}
+    for layout in LAYOUTS:
+        config, real = real_call_flops_per_image(tiny_pipes, scenario, *layout)
+        ratios[layout] = flops_per_image(config)["flops_per_image"] / real
+    assert ratios == {layout: pytest.approx(1.0, rel=0.005) for layout in LAYOUTS}

@@ -198,3 +198,28 @@ def test_a_possible_mfu_is_no_warning():
                        SweepOptions(batch_sizes="1")).configs[0]
     fields = limit_fields(config, {"images_per_s": 2.0}, "NVIDIA H100 80GB HBM3", None)
     assert not any("impossible" in w for w in fields["warnings"])
+
+
+def test_an_in_process_sweep_counts_flops_before_its_first_config(tiny_pipes, monkeypatch):
+    """Counted after the first config, the FLOP counter's resident memory would raise the
+    RSS peak of every later config only: peak memory would depend on config order."""
+    from bench.build.pipeline_groups import PipelineGroups
+    from bench.execute import executors
+    from bench.measure import flops
+
+    plan = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"), SweepOptions(
+        batch_sizes="1", sizes="32,48", steps=2, warmup=0, repeats=1))
+    groups = PipelineGroups(plan.model, "cpu")  # holding the session's loaded pipelines
+    groups.key, groups.pipes = (plan.configs[0].dtype, plan.configs[0].optimizations), tiny_pipes
+    counted_when_measuring = []
+    measure = executors.measure_in_process
+
+    def spy(*args, **kwargs):
+        counted_when_measuring.append(flops.component_flops.cache_info().currsize)
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "measure_in_process", spy)
+    flops.component_flops.cache_clear()
+    record = executors.InProcess(groups, ())(plan, plan.configs[0])
+    assert record["status"] == "ok"
+    assert counted_when_measuring == [2]  # both image sizes, before the first config ran

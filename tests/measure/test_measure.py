@@ -115,9 +115,18 @@ def test_nan_images_are_flagged(tiny_cache):
     assert record["nan_images"] == 2
 
 
+def test_cpu_memory_is_kept_per_timed_call_after_the_heap_was_trimmed(tiny_pipes):
+    record = measure(tiny_pipes, batch_sizes="1", images_per_prompt="1")
+    calls = record["peak_memory_per_call_bytes"]
+    assert list(calls) == ["process_rss"] and len(calls["process_rss"]) == 3
+    assert max(calls["process_rss"]) == record["peak_memory_bytes"]["process_rss"]
+    assert record["memory_reset"] == {"malloc_trim": True, "rss_high_water_mark": True}  # glibc Linux
+
+
 def test_cpu_memory_is_the_process_rss_peak_and_gpu_views_are_null(tiny_pipes):
     record = measure(tiny_pipes, batch_sizes="1", images_per_prompt="1")
     peaks = record["peak_memory_bytes"]
     assert peaks["process_rss"] > 100 * 2**20
     assert peaks["nvml_device_used"] is None and peaks["torch_allocated"] is None
     assert record["energy_j_per_image"] is None
+    assert record["energy_unavailable"].startswith("cpu: no GPU energy counter")

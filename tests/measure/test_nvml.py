@@ -94,4 +94,5 @@ def test_energy_is_null_without_nvml():
     with tracker.config(pipe=None):
         with tracker.call():
             pass
-    assert tracker.result() == {"energy_j_per_image": None, "avg_power_w": None}
+    assert tracker.result() == {"energy_j_per_image": None, "avg_power_w": None,
+                                "energy_unavailable": "cpu: no GPU energy counter"}

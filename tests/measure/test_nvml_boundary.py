@@ -67,6 +67,37 @@ def test_the_memory_record_says_why_the_process_view_is_empty():
     assert "host PIDs" in result["peak_memory_unavailable"]["nvml_process_used"]
 
 
+def test_memory_is_kept_per_timed_call_and_the_config_peak_is_the_largest_call():
+    gpu = fake.FakeGpu(GPU0, processes=[fake.FakeProcess(os.getpid(), 2**30)])
+    tracker = MemoryTracker("cpu", NvmlDevice(fake.make([gpu]), gpu), interval_s=0.001)
+    with tracker.config(pipe=None):
+        for used in (3 * 2**30, 5 * 2**30, 4 * 2**30):
+            with tracker.call():
+                gpu.used = used
+                time.sleep(0.005)
+    result = tracker.result()
+    calls = result["peak_memory_per_call_bytes"]
+    assert calls["nvml_device_used"] == [3 * 2**30, 5 * 2**30, 4 * 2**30]
+    assert calls["nvml_process_used"] == [2**30] * 3
+    assert result["peak_memory_bytes"]["nvml_device_used"] == 5 * 2**30
+    assert len(calls["process_rss"]) == 3
+
+
+def test_rss_is_sampled_per_call_where_the_kernel_refuses_the_high_water_mark_reset(monkeypatch):
+    from bench.measure.trackers import memory
+
+    monkeypatch.setattr(memory, "reset_rss_high_water_mark", lambda: False)  # e.g. a locked /proc
+    tracker = MemoryTracker("cpu", interval_s=0.001)
+    with tracker.config(pipe=None):
+        for _ in range(2):
+            with tracker.call():
+                time.sleep(0.003)
+    result = tracker.result()
+    assert len(result["peak_memory_per_call_bytes"]["process_rss"]) == 2
+    assert result["memory_reset"]["rss_high_water_mark"] is False
+    assert result["memory_sampler"]["views"] == ["process_rss"]
+
+
 def test_process_memory_is_read_for_this_pid():
     gpu = fake.FakeGpu(GPU0, processes=[fake.FakeProcess(1, 7),
                                         fake.FakeProcess(os.getpid(), 5 * 2**30)])
@@ -141,3 +172,11 @@ def test_energy_is_null_when_the_counter_is_not_supported():
         with tracker.call():
             pass
     assert tracker.result()["energy_j_per_image"] is None
+    assert tracker.result()["energy_unavailable"] == (
+        "no NVML energy counter on this GPU (MIG slice or pre-Volta)")
+
+
+def test_energy_on_a_gpu_without_nvml_says_nvml_is_missing():
+    tracker = EnergyTracker("cuda:0", None, images_per_call=1)
+    assert tracker.result() == {"energy_j_per_image": None, "avg_power_w": None,
+                                "energy_unavailable": "NVML not available (see env.nvml)"}

@@ -62,13 +62,19 @@ def report_html(tmp_path_factory):
     return tmp / "out" / "report.html"
 
 
-def test_every_image_of_the_html_report_renders_in_chromium(report_html, tmp_path):
+def rendered_images(html, tmp_path) -> tuple[list, str]:
+    """[width, height, complete] of every <img> of the page as Chromium loaded it, and the
+    page's DOM after load."""
     page = tmp_path / "probed.html"
-    page.write_text(report_html.read_text().replace("</body>", PROBE + "</body>"))
+    page.write_text(html.read_text().replace("</body>", PROBE + "</body>"))
     result = chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", page.as_uri())
     found = re.search(r'<pre id="img-probe">([^<]*)</pre>', result.stdout)
     assert found, f"no probe output; chromium said: {result.stderr[-2000:]}"
-    sizes = json.loads(found.group(1))
+    return json.loads(found.group(1)), result.stdout
+
+
+def test_every_image_of_the_html_report_renders_in_chromium(report_html, tmp_path):
+    sizes, _ = rendered_images(report_html, tmp_path)
     assert len(sizes) == report_html.read_text().count("<img ")
     assert len(sizes) >= 4
     assert all(width > 0 and height > 0 and done for width, height, done in sizes), sizes

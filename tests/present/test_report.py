@@ -165,3 +165,30 @@ def test_summary_shows_tflops_and_mfu_only_when_measured(tmp_path):
         if line.startswith("| t2i/bs1-n1")
     )
     assert "| 350 " in row and "| 35.4% " in row
+
+
+def test_report_shows_why_energy_is_missing(tmp_path):
+    reason = "cpu: no GPU energy counter"
+    path = write_run(tmp_path / "cpu.jsonl", [record([1.0, 1.1, 1.2], energy_unavailable=reason)])
+    out = tmp_path / "out"
+    run_in_process("report", str(path), "--out", str(out))
+    row = next(line for line in (out / "report.md").read_text().splitlines()
+               if line.startswith("| t2i/bs1-n1"))
+    assert f"| n/a ({reason}) |" in row
+
+
+def test_report_shows_cold_start_beside_the_steady_state(tmp_path):
+    cold = {"import_s": 8.7, "load_s": 0.47, "first_call_s": 0.142, "first_call": "warm-up",
+            "first_call_config_id": "t2i/bs1-n1", "first_call_peak_bytes": 2 * GIB,
+            "first_call_memory_view": "process_rss", "notes": []}
+    path = write_run(tmp_path / "cold.jsonl", [record([0.1, 0.11, 0.12], cold_start=cold),
+                                               record([0.2] * 3, batch_size=2, cold_start=None)])
+    out = tmp_path / "out"
+    run_in_process("report", str(path), "--out", str(out))
+    markdown = (out / "report.md").read_text()
+    assert "### Cold start" in markdown
+    row = next(line for line in markdown.split("### Cold start")[1].splitlines()
+               if line.startswith("| t2i/bs1-n1"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:7] == ["t2i/bs1-n1", "8.7", "0.47", "0.142", "warm-up", "2 GiB process_rss",
+                         "0.11"]

@@ -148,6 +148,7 @@ RANK_SUMMARY = ("rank", "local_rank", "node_rank", "hostname", "device", "device
                 "torch_threads", "images_per_call", "image_indices", "status", "error",
                 "latency_s", "images_per_s", "stages_s", "steps_run_measured", "peak_memory_bytes",
                 "device_memory_bytes", "memory_sampler", "energy_j_per_image", "avg_power_w",
+                "energy_unavailable",
                 "nan_images", "black_images", "image_sha256", "prompt_indices",
                 "repeats_identical", "vae_dtype", "vae_force_upcast", "watermark",
                 "latency_event_check")
@@ -163,6 +164,18 @@ def call_latencies(result: dict, repeats: int) -> list[float]:
 def _sum_or_none(values) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None
+
+
+def _per_call_sums(working: list[dict]) -> dict[str, list[int]]:
+    """Each memory view's per-call peaks summed over ranks (the calls are in step, one
+    barrier each); a view some rank lacks, or with a different count, is left out."""
+    per_rank = [r.get("peak_memory_per_call_bytes") or {} for r in working]
+    sums = {}
+    for view in per_rank[0] if per_rank else {}:
+        columns = [calls.get(view) or [] for calls in per_rank]
+        if all(len(c) == len(columns[0]) for c in columns) and columns[0]:
+            sums[view] = [sum(values) for values in zip(*columns, strict=True)]
+    return sums
 
 
 def aggregate_record(config: Config, results: list[dict], latencies: list[float],
@@ -204,8 +217,11 @@ def aggregate_record(config: Config, results: list[dict], latencies: list[float]
         stages_rank=first["rank"],
         peak_memory_bytes={view: _sum_or_none((r.get("peak_memory_bytes") or {}).get(view)
                                               for r in working) for view in sorted(views)},
+        peak_memory_per_call_bytes=_per_call_sums(working),
         device_memory_bytes=_sum_or_none(r.get("device_memory_bytes") for r in working),
         energy_j_per_image=joules / images if joules is not None else None,
+        energy_unavailable=None if joules is not None else next(
+            (r["energy_unavailable"] for r in working if r.get("energy_unavailable")), None),
         avg_power_w=_sum_or_none(r.get("avg_power_w") for r in working),
         nan_images=sum(r.get("nan_images", 0) for r in working),
         black_images=sum(r.get("black_images", 0) for r in working),

@@ -1,0 +1,108 @@
+"""``--rounds`` records merged, judged for stability and gated on per-round medians."""
+
+import pytest
+
+from bench.analyse.gate import INCONCLUSIVE, PER_CALL, PER_ROUND, REGRESSED, UNCHANGED, Thresholds, gate
+from bench.analyse.rounds import merge_rounds
+from bench.analyse.stability import assess, warning
+from bench.store.result_files import Entry, ResultSet
+from bench.store.schema import CALLS, ROUND_MEDIANS
+
+
+def round_record(number, values, status="ok", rss=100):
+    return {"type": "round", "round": number, "config_id": "s/bs2-n1", "status": status,
+            "images_per_call": 2, "peak_memory_bytes": {"process_rss": rss},
+            "latency_s": {"median": sorted(values)[len(values) // 2], "values": values}
+            if values else None}
+
+
+def test_the_headline_is_over_the_per_round_medians_and_every_call_keeps_its_round():
+    merged = merge_rounds([round_record(1, [1.0, 1.2, 1.1]), round_record(2, [2.0, 2.2, 2.1]),
+                           round_record(3, [1.5, 1.4, 1.6])], planned=3)
+    assert merged["type"] == "config" and merged["rounds"] == 3
+    assert merged["round_medians_s"] == [1.1, 2.1, 1.5]
+    assert merged["latency_s"]["values"] == [1.1, 2.1, 1.5]
+    assert merged["latency_s"]["sample"] == ROUND_MEDIANS and merged["latency_s"]["n"] == 3
+    assert merged["images_per_s"] == pytest.approx(2 / 1.5)
+    assert merged["latency_calls_s"]["n"] == 9
+    assert merged["latency_calls_s"]["round"] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert "round" not in merged
+
+
+def test_an_interrupted_round_is_listed_but_kept_out_of_the_figures():
+    merged = merge_rounds([round_record(1, [1.0, 1.2, 1.1], rss=100),
+                           round_record(2, [0.9, 1.0, 1.1], rss=300),
+                           round_record(3, None, status="interrupted")], planned=5)
+    assert merged["status"] == "ok" and merged["rounds"] == 2 and merged["rounds_planned"] == 5
+    assert merged["round_statuses"] == ["ok", "ok", "interrupted"]
+    assert merged["round_medians_s"] == [1.1, 1.0]
+    assert merged["peak_memory_bytes"] == {"process_rss": 300}  # the largest peak of any round
+
+
+def test_per_call_memory_peaks_of_every_finished_round_are_kept_for_the_memory_noise():
+    first, second = round_record(1, [1.0, 1.1]), round_record(2, [1.0, 1.1])
+    first["peak_memory_per_call_bytes"] = {"process_rss": [100, 101]}
+    second["peak_memory_per_call_bytes"] = {"process_rss": [110, 109]}
+    merged = merge_rounds([first, second], planned=2)
+    assert merged["peak_memory_per_call_bytes"] == {"process_rss": [100, 101, 110, 109]}
+
+
+def test_one_finished_round_keeps_its_per_call_headline_and_says_so():
+    merged = merge_rounds([round_record(1, [1.0, 1.2, 1.1]),
+                           round_record(2, None, status="crashed")], planned=2)
+    assert merged["latency_s"]["values"] == [1.0, 1.2, 1.1]
+    assert merged["latency_s"]["sample"] == CALLS
+
+
+def test_a_config_with_no_finished_round_keeps_the_failure():
+    merged = merge_rounds([round_record(1, None, status="oom")], planned=3)
+    assert merged["status"] == "oom" and merged["rounds"] == 0
+    assert "round_medians_s" not in merged
+
+
+def test_spread_between_rounds_is_reported_as_such_with_more_rounds_as_the_fix():
+    stability = assess([1.0, 1.4, 0.8, 1.3], rounds=True)
+    assert stability["unstable"][0].startswith("the rounds' medians spread by")
+    assert "more --rounds" in warning(stability)
+
+
+def entry(medians, sample=ROUND_MEDIANS):
+    return Entry(key="cfg", latencies=tuple(medians), median_s=sorted(medians)[len(medians) // 2],
+                 memory={}, sample=sample)
+
+
+def one_run(e, name):
+    return ResultSet(path=name, kind="run", device_name="cpu", entries=(e,))
+
+
+BASE = [1.00, 1.03, 0.98, 1.01, 0.99, 1.02]
+
+
+def test_gate_of_two_six_round_runs_is_judged_on_six_versus_six_round_medians():
+    # +15 %: inside the one-run drift bound (run CV 10 %), so per-call samples could not
+    # call it; per-round medians are between-process samples and can.
+    [verdict] = gate(one_run(entry(BASE), "a"), one_run(entry([v * 1.15 for v in BASE]), "b"),
+                     Thresholds())
+    assert verdict.effect.samples == PER_ROUND
+    assert (verdict.effect.n_base, verdict.effect.n_cand) == (6, 6)
+    assert verdict.outcome == REGRESSED
+
+
+def test_the_same_change_in_per_call_times_of_one_run_stays_within_the_drift_bound():
+    calls = BASE * 2
+    [verdict] = gate(one_run(entry(calls, CALLS), "a"),
+                     one_run(entry([v * 1.15 for v in calls], CALLS), "b"), Thresholds())
+    assert verdict.effect.samples == PER_CALL and verdict.outcome == UNCHANGED
+
+
+def test_rounds_on_one_side_only_are_inconclusive_and_say_what_to_do():
+    [verdict] = gate(one_run(entry(BASE), "a"), one_run(entry(BASE * 2, CALLS), "b"),
+                     Thresholds())
+    assert verdict.outcome == INCONCLUSIVE
+    assert "measure both sides with --rounds" in verdict.reasons[0]
+
+
+def test_too_few_rounds_name_rounds_as_what_is_missing():
+    [verdict] = gate(one_run(entry(BASE[:3]), "a"), one_run(entry(BASE[:3]), "b"), Thresholds())
+    assert verdict.outcome == INCONCLUSIVE
+    assert "rounds per side (--rounds)" in " ".join(verdict.reasons)
