@@ -16,7 +16,7 @@ from bench import __version__
 from bench.errors import UsageError
 
 COMMANDS = ("run", "list", "env", "doctor", "max-batch", "determinism", "reproduce", "report",
-            "compare", "gate", "ab")
+            "compare", "gate", "ab", "history")
 
 # Packages of the ``measure`` extra that the measuring commands import; the readers of run
 # files (list, report, compare, gate) work without them.
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.measure.cold_start import watch_imports
+
+    watch_imports()  # before anything imports torch: cold-start import_s (docs/metrics.md)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

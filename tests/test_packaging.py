@@ -208,3 +208,16 @@ def test_missing_module_outside_the_measuring_stack_keeps_its_traceback(monkeypa
                         _raising(ModuleNotFoundError("no", name="bench.build.gone")))
     with pytest.raises(ModuleNotFoundError):
         run_in_process("env")
+
+
+def test_history_stores_reports_and_gates_without_torch(no_torch, tmp_path):
+    store = str(tmp_path / "history.sqlite")
+    done = without_torch(no_torch, tmp_path, "history", "add", str(EXAMPLE), "--store", store)
+    assert done.code == 0, done.err
+    done = without_torch(no_torch, tmp_path, "history", "report", "--store", store,
+                         "--out", str(tmp_path / "h"))
+    assert done.code == 0, done.err
+    assert (tmp_path / "h" / "index.html").is_file()
+    # its only stored run is the candidate itself: no baseline, said in one line
+    done = without_torch(no_torch, tmp_path, "gate", "--history", store, str(EXAMPLE))
+    assert done.code == 2 and "no run of machine" in done.err and "Traceback" not in done.err

@@ -16,7 +16,8 @@ def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-memory-increase",
         default="10%",
-        help="peak memory increase allowed, any view (default 10%%)",
+        help="peak memory increase allowed, per view of the process's own memory; it must"
+        " also exceed the noise identical measurements show (default 10%%)",
     )
     parser.add_argument(
         "--alpha",
@@ -28,7 +29,8 @@ def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
         "--run-cv",
         default="10%",
         help="run-to-run variation assumed when each side is one run (the data cannot show"
-        " it): only changes beyond what it explains count (default 10%%; 0 trusts the calls)",
+        " it): only changes beyond what it explains count, and none from a run its stability check"
+        " marked unstable (default 10%%; 0 trusts the calls)",
     )
     parser.add_argument(
         "--fail-on-speedup",
@@ -59,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             " --max-slowdown. With several runs per side (--baseline A B C --candidate X Y"
             " Z) each run's median is one sample. Exit 0: nothing failed; 1: regression,"
             " or too few samples to judge (unless --allow-inconclusive); 2: usage error."
+            " With --history STORE the baseline is the machine's last --last stored runs"
+            " (gate --history STORE --last K CANDIDATE...; docs/history.md)."
             " See docs/statistics.md."
         ),
     )
@@ -67,6 +71,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--baseline", nargs="+", metavar="RUN", help="several baseline runs")
     parser.add_argument("--candidate", nargs="+", metavar="RUN", help="several candidate runs")
+    parser.add_argument("--history", metavar="STORE", help="baseline: the last --last runs of the"
+                        " candidate's machine in this history store (docs/history.md)")
+    parser.add_argument("--last", type=int, metavar="K",
+                        help="with --history: baseline runs per config (default 10)")
+    parser.add_argument("--machine", metavar="NAME", help="with --history: the machine name"
+                        " given to `history add --machine` (default: the fingerprint)")
     add_threshold_flags(parser)
     return parser
 
@@ -111,16 +121,24 @@ def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 
 def print_verdicts(verdicts, thresholds, heading: str) -> int:
     """The verdict table, the failing configs again, and the exit code."""
-    from bench.analyse.gate import OUTCOMES, WITHIN_RUN_NOTE, exit_code, uses_within_run_samples
+    from bench.analyse.gate import (
+        MEMORY_NOTE,
+        OUTCOMES,
+        WITHIN_RUN_NOTE,
+        exit_code,
+        uses_within_run_samples,
+    )
     from bench.present.tables import effect_row, markdown_table
 
     headers = ["config", "verdict", "latency change", f"{1 - thresholds.alpha:.0%} CI",
-               "samples", "Holm p", "memory (max)", "details"]
+               "samples", "Holm p", "memory change ± noise", "details"]
     rows = [effect_row(v, thresholds) for v in verdicts]
     print(heading)
     print(markdown_table(headers, rows))
     if uses_within_run_samples(verdicts):
         print(f"\nnote: {WITHIN_RUN_NOTE}")
+    if any(v.memory for v in verdicts):
+        print(f"\n{MEMORY_NOTE}")
     counts = ", ".join(
         f"{sum(v.outcome == o for v in verdicts)} {o}" for o in OUTCOMES
         if any(v.outcome == o for v in verdicts)
@@ -131,7 +149,8 @@ def print_verdicts(verdicts, thresholds, heading: str) -> int:
         print(f"\nFAIL: {len(failed)} of {len(verdicts)} config(s) failed ({counts}):")
         print(markdown_table(headers, [effect_row(v, thresholds) for v in failed]))
         if any(v.outcome == "inconclusive" for v in failed):
-            print("inconclusive configs fail: add runs (or calls), or pass --allow-inconclusive")
+            print("inconclusive configs fail: add runs, rounds (run --rounds) or calls, or pass"
+                  " --allow-inconclusive")
     else:
         print(f"\nPASS: no regression in {len(verdicts)} config(s) ({counts})")
     return code
@@ -142,6 +161,10 @@ def main(args: argparse.Namespace) -> int:
     from bench.store.result_files import load_results
 
     thresholds = thresholds_from(args)
+    if args.history or args.last is not None or args.machine:
+        from bench.commands.history import gate_against_history
+
+        return gate_against_history(args, thresholds)
     base_paths, cand_paths = _sides(args)
     baseline = [load_results(path) for path in base_paths]
     candidate = [load_results(path) for path in cand_paths]

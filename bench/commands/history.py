@@ -1,0 +1,263 @@
+"""``sdxl-bench history add|show|report|export``: the results store (docs/history.md).
+
+``gate --history STORE`` (bench/commands/gate.py) lands in ``gate_against_history`` here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_LAST = 10  # gate --history: baseline runs per config
+HELP = "keep runs in a results store: add, show trends, report a dashboard, export"
+
+
+def _store_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", type=Path, metavar="PATH",
+        help="the SQLite store (default $SDXL_BENCH_HISTORY, else"
+             " ~/.local/share/sdxl-bench/history.sqlite)")
+
+
+def _filter_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="TEXT",
+                        help="only workloads whose key holds every word of TEXT (e.g. 'bs2 n1';"
+                             " numbers are whole: bs1 is not bs16)")
+    parser.add_argument("--machine", metavar="TEXT", help="only machines whose id or name holds TEXT")
+    parser.add_argument("--since", metavar="DATE", help="only runs started on or after DATE")
+    parser.add_argument("--until", metavar="DATE", help="only runs started on or before DATE")
+
+
+def _debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks for errors")
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "history",
+        help=HELP,
+        description=(
+            "A results store across commits and machines: one SQLite file. `add` ingests run"
+            " files; `show` prints each workload's series per machine with change points;"
+            " `report` writes a static HTML dashboard; `export` writes CSV or Parquet."
+            " Gate against it with `sdxl-bench gate --history STORE --last K CANDIDATE`."
+            " See docs/history.md."
+        ),
+    )
+    commands = parser.add_subparsers(dest="history_command", metavar="SUBCOMMAND")
+
+    add = commands.add_parser(
+        "add", help="ingest run files (a run already stored is left alone)",
+        description=(
+            "Store finished run files, one transaction each: a torn, unfinished, empty or"
+            " foreign file is refused with the reason and changes nothing; the others are"
+            " still added. Exit 0 when every file was stored or already present, 2 when"
+            " any was refused."))
+    add.add_argument("runs", nargs="+", metavar="RUN_FILE", help="sdxl-bench run file(s)")
+    _store_flag(add)
+    add.add_argument("--commit", help="the commit measured (default: the run header's git_commit)")
+    add.add_argument("--label", help="a label for these runs (a branch, a PR, a version)")
+    add.add_argument("--machine", metavar="NAME",
+                     help="name the machine instead of fingerprinting it (device, driver, CPU,"
+                          " host): for CI runners whose host name changes every job")
+
+    show = commands.add_parser(
+        "show", help="per workload and machine, the runs newest first with change points",
+        description="Per workload and machine: images/s, median latency and peak memory of"
+                    " every stored run with their intervals, newest first, and the change"
+                    " points found in the series.")
+    _store_flag(show)
+    _filter_flags(show)
+    show.add_argument("--last", type=int, metavar="N", help="show the N newest runs of each series")
+
+    report = commands.add_parser(
+        "report", help="write a static, self-contained HTML dashboard",
+        description="A static HTML dashboard (one file, plots embedded): regression feed,"
+                    " hardware table, one trend plot per workload and machine.")
+    report.add_argument("--out", type=Path, required=True, help="output folder (index.html)")
+    _store_flag(report)
+    _filter_flags(report)
+    report.add_argument("--reference", metavar="MACHINE",
+                        help="machine (id or part of its name) the hardware table divides by"
+                             " (default: the one with the most results)")
+    report.add_argument("--title", default="sdxl-bench performance history")
+
+    export = commands.add_parser(
+        "export", help="write the stored results as CSV or Parquet (for pandas)",
+        description="One row per run and workload. The format follows --out's suffix"
+                    " (.csv, .parquet) unless --format says; Parquet needs pyarrow.")
+    export.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.parquet")
+    export.add_argument("--format", choices=("csv", "parquet"))
+    _store_flag(export)
+    _filter_flags(export)
+    for sub in (add, show, report, export):
+        _debug(sub)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.errors import UsageError
+
+    handlers = {"add": _add, "show": _show, "report": _report, "export": _export}
+    if args.history_command not in handlers:
+        raise UsageError("history needs a subcommand: add, show, report or export"
+                         " (see sdxl-bench history --help)")
+    return handlers[args.history_command](args)
+
+
+def _query(args: argparse.Namespace):
+    from bench.store.history import Query
+
+    return Query(workload=args.config, machine=args.machine, since=args.since, until=args.until)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from bench.errors import UsageError
+    from bench.store.history import open_store
+
+    refused = 0
+    with open_store(args.store, create=True) as store:
+        for path in args.runs:
+            try:
+                print(store.add(path, commit=args.commit, label=args.label,
+                                machine_name=args.machine).text())
+            except UsageError as exc:
+                refused += 1
+                print(f"sdxl-bench: refused: {exc}", file=sys.stderr)
+        total = store.run_count()
+    added = len(args.runs) - refused
+    print(f"{store.path}: {total} run(s) stored; {added} of {len(args.runs)} file(s) added or"
+          f" already present" + (f", {refused} refused (nothing of them stored)" if refused else ""))
+    return 2 if refused else 0
+
+
+def _load(args: argparse.Namespace):
+    from bench.analyse.trends import build_series
+    from bench.errors import UsageError
+    from bench.store.history import open_store
+
+    with open_store(args.store) as store:
+        rows = store.rows(_query(args))
+        runs = len({r.run for r in rows})
+        path = store.path
+    if not rows:
+        raise UsageError(f"no stored result in {path} matches the filters")
+    return build_series(rows), runs, path
+
+
+def _show(args: argparse.Namespace) -> int:
+    from bench.errors import UsageError
+    from bench.present.history_dashboard import SHOW_HEADERS, series_summary, series_title, show_rows
+    from bench.present.tables import markdown_table
+
+    if args.last is not None and args.last < 1:
+        raise UsageError(f"--last must be >= 1, got {args.last}")
+    series, runs, path = _load(args)
+    print(f"{path}: {runs} run(s), {len(series)} series (workload x machine); newest first")
+    for s in series:
+        print(f"\n## {series_title(s)}\n{series_summary(s)}")
+        print(markdown_table(SHOW_HEADERS, show_rows(s, args.last)))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bench.analyse.trends import hardware_table
+    from bench.present import document
+    from bench.present.history_dashboard import dashboard_blocks
+
+    series, runs, path = _load(args)
+    hardware = hardware_table(series, args.reference)
+    blocks = dashboard_blocks(series, hardware, path, runs)
+    for written in document.write(args.out, "index", args.title, blocks, ("html",)):
+        print(written)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from bench.errors import UsageError
+    from bench.store.history import open_store, write_csv, write_parquet
+
+    kind = args.format or args.out.suffix.lower().lstrip(".")
+    if kind not in ("csv", "parquet"):
+        raise UsageError(f"cannot tell the format of {args.out}: name it .csv or .parquet,"
+                         " or pass --format csv|parquet")
+    with open_store(args.store) as store:
+        rows = store.rows(_query(args))
+    if kind == "parquet":
+        write_parquet(rows, args.out)
+    else:
+        write_csv(rows, args.out)
+    print(f"{args.out}: {len(rows)} row(s), one per stored run and workload")
+    return 0
+
+
+def gate_against_history(args: argparse.Namespace, thresholds) -> int:
+    """``gate --history STORE --last K CANDIDATE...``."""
+    from bench.analyse.history_gate import gate_history
+    from bench.commands.gate import print_verdicts
+    from bench.errors import UsageError
+    from bench.store.history import machine_of, open_store, read_finished_run, run_digest
+    from bench.store.result_files import load_results
+
+    if not args.history:
+        raise UsageError("--last and --machine go with --history STORE")
+    if args.baseline:
+        raise UsageError("--history is the baseline: give only candidate runs (no --baseline)")
+    last = DEFAULT_LAST if args.last is None else args.last
+    paths = [*(args.files or []), *(args.candidate or [])]
+    if not paths:
+        raise UsageError("gate --history needs at least one candidate run file")
+    candidates = [load_results(path) for path in paths]
+    for note in (note for result in candidates for note in result.notes):
+        print(f"note: {note}", file=sys.stderr)
+    machines = {}
+    for result in candidates:
+        if result.run is None:
+            raise UsageError(f"{result.path} is a {result.kind} file: gate --history judges"
+                             " sdxl-bench run files (it needs the machine they ran on)")
+        machine = machine_of(result.run.header.get("env") or {}, args.machine)
+        machines[machine.id] = machine
+    if len(machines) > 1:
+        listed = "; ".join(f"{m.name} [{m.id}]" for m in machines.values())
+        raise UsageError(f"the candidate runs come from {len(machines)} machines ({listed}):"
+                         " gate them against history one machine at a time")
+    (machine,) = machines.values()
+    own = set()
+    for path in paths:  # a candidate already added to the store is not its own baseline
+        try:
+            own.add(run_digest(read_finished_run(path)))
+        except UsageError:
+            pass
+    # The baseline is the history before the candidate: runs stored later (re-gating an
+    # old candidate) are not its baseline, nor is the candidate itself when it was added.
+    starts = [str(r.run.header.get("started_at")) for r in candidates if r.run.header.get("started_at")]
+    before = min(starts) if len(starts) == len(candidates) else None
+    with open_store(args.history) as store:
+        history = [r for r in store.rows(machine_id=machine.id) if r.digest not in own
+                   and (before is None or r.started_at < before)]
+        known = store.machines()
+    if not history:
+        listed = "; ".join(f"{m.name} [{m.id}]" for m in known) or "none"
+        raise UsageError(
+            f"no run of machine {machine.name} [{machine.id}] before the candidate in"
+            f" {args.history} (machines stored: {listed}); add main-branch runs measured on"
+            " this machine first, or name the machine with --machine as `history add"
+            " --machine` did")
+    result = gate_history(history, candidates, thresholds, last)
+    base = result.baseline
+    commits = sorted({r.revision for r in base})
+    span = (f"{len({r.run for r in base})} run(s), {base[0].started_at[:10]} to"
+            f" {base[-1].started_at[:10]}, {base[0].revision} .. {base[-1].revision}"
+            if base else "no runs")
+    heading = (
+        f"gate: history {args.history} (machine {machine.name} [{machine.id}], last {last}"
+        f" runs per config: {span}; {len(commits)} revision(s)) -> candidate"
+        f" {', '.join(str(p) for p in paths)}; max slowdown {thresholds.max_slowdown:.1%},"
+        f" max memory increase {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
+        f" (one-sided t on run medians, between-run spread from the history, Holm over configs)"
+    )
+    if result.ignored:
+        heading += f"\n({result.ignored} stored workload(s) not in the candidate: not judged)"
+    return print_verdicts(result.verdicts, thresholds, heading)

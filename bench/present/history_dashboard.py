@@ -1,0 +1,225 @@
+"""The history as people see it: ``history show`` tables and the ``history report``
+dashboard (one self-contained HTML file: plots embedded as PNG data URIs, no scripts, no
+server, so it opens from a CI artifact). matplotlib is imported only to draw.
+
+The dashboard, top to bottom: what is in the store, the regression feed (every change
+point, newest first), the hardware table (the latest result of each workload on each
+machine, with its ratio to a reference machine) and one trend plot per workload and
+machine: median latency per run with its interval, the level of each segment, and every
+change point marked with its size and commit range.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.analyse.trends import LATENCY, HardwareTable, Series, StepEvent, feed
+from bench.present.document import Block, Heading, Image, Paragraph, table
+from bench.present.tables import gib, number
+from bench.store.history import short_commit
+
+# The colour of change-point markers: distinctive, so the browser test can find it.
+STEP_COLOUR = "#e4007c"
+WORSE, BETTER = "▲ regression", "▼ improvement"
+
+
+def _interval(interval) -> str | None:
+    if interval is None:
+        return None
+    text = interval.text()
+    return text if interval.confidence >= 0.95 else f"{text} range"
+
+
+def _date(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
+def _step_mark(event: StepEvent) -> str:
+    arrow = "▲" if event.worse else "▼"
+    what = "latency" if event.metric == LATENCY else "memory"
+    return f"{arrow} {what} {event.step.change:+.1%} {event.step.interval_text()} since {event.commits}"
+
+
+# --- history show ------------------------------------------------------------------------
+
+SHOW_HEADERS = ("date", "commit", "images/s", "interval", "median s", "interval", "peak GiB",
+                "n", "status", "change point")
+
+
+def show_rows(s: Series, last: int | None = None) -> list[list]:
+    """One row per stored run of the series, newest first."""
+    points = {p.row.run: p for p in s.points}
+    marks: dict[int, list[str]] = {}
+    for event in s.events:
+        marks.setdefault(event.after.run, []).append(_step_mark(event))
+    rows = []
+    for row in reversed(s.rows):
+        point = points.get(row.run)
+        rows.append([
+            _date(row.started_at), row.revision, number(row.images_per_s) if row.ok else None,
+            _interval(point.throughput) if point else None,
+            number(row.median_s) if row.ok else None, _interval(point.latency) if point else None,
+            gib(row.memory_bytes), len(row.latencies) or None,
+            f"{row.status}, unstable" if row.unstable else row.status,
+            "; ".join(marks.get(row.run, [])) or None,
+        ])
+    return rows[:last] if last else rows
+
+
+def series_title(s: Series) -> str:
+    return f"{s.workload} — {s.machine.name} [{s.machine.id}]"
+
+
+def series_summary(s: Series) -> str:
+    runs = len(s.rows)
+    noise = f", run-to-run noise (as the detector assumes) {s.latency.sigma:.1%}" if s.latency else ""
+    steps = sum(e.metric == LATENCY for e in s.events)
+    why = f" ({s.latency.reason})" if s.latency and s.latency.reason else ""
+    return f"{runs} run(s), {len(s.points)} ok{noise}, {steps} latency change point(s){why}"
+
+
+# --- the dashboard -----------------------------------------------------------------------
+
+
+def _png(fig) -> bytes:
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def trend_plot(s: Series) -> bytes | None:
+    """Median latency per run with its interval, segment levels and change points."""
+    if not s.points:
+        return None
+    import matplotlib  # here, not at import: `history show` draws nothing and starts fast
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    x = list(range(len(s.points)))
+    medians = [p.row.median_s for p in s.points]
+    low = [m - (p.latency.low if p.latency else m) for m, p in zip(medians, s.points, strict=True)]
+    high = [(p.latency.high if p.latency else m) - m for m, p in zip(medians, s.points, strict=True)]
+    memory_events = [e for e in s.events if e.metric != LATENCY]
+    fig = Figure(figsize=(9, 3.6))
+    ax = fig.add_subplot()
+    ax.errorbar(x, medians, yerr=[low, high], fmt="o", ms=3.5, lw=1, color="#1f77b4",
+                ecolor="#9ecae1", capsize=2, label="median latency (interval)")
+    if s.latency:
+        for start, end, level in s.latency.segments:
+            ax.hlines(level, start - 0.4, end - 0.6, colors="#555555", lw=1.2, linestyles="-")
+    for event in (e for e in s.events if e.metric == LATENCY):
+        at = event.step.index - 0.5
+        ax.axvline(at, color=STEP_COLOUR, lw=2.2, ls="--")
+        ax.annotate(f"{event.step.change:+.1%} {event.commits}", xy=(at, 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(3, -12),
+                    textcoords="offset points", color=STEP_COLOUR, fontsize=8, weight="bold")
+    for event in memory_events:
+        rows = [p.row.run for p in s.points]
+        if event.after.run in rows:
+            at = rows.index(event.after.run) - 0.5
+            ax.axvline(at, color="#ff7f0e", lw=1.2, ls=":")
+            ax.annotate(f"memory {event.step.change:+.1%}", xy=(at, 0.02),
+                        xycoords=("data", "axes fraction"), xytext=(3, 2),
+                        textcoords="offset points", color="#ff7f0e", fontsize=7)
+    every = max(1, len(x) // 15)
+    ticks = [short_commit(p.row.commit) or p.row.label or "?" for p in s.points]
+    ax.set_xticks(x[::every], labels=ticks[::every],
+                  rotation=45, ha="right", fontsize=7)
+    ax.set_xlim(-0.7, len(x) - 0.3)
+    ax.set_ylabel("median latency (s)")
+    ax.set_xlabel("run (commit), oldest first")
+    ax.set_title(f"{s.workload}\n{s.machine.name}", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def feed_blocks(series: Sequence[Series]) -> list[Block]:
+    events = feed(series)
+    blocks: list[Block] = [Heading("Regression feed")]
+    if not events:
+        blocks.append(Paragraph(f"No change point in {len(series)} series: every workload is"
+                                " level within its run-to-run noise."))
+        return blocks
+    worse = sum(e.worse for e in events)
+    blocks.append(Paragraph(
+        f"{len(events)} change point(s), {worse} of them for the worse, newest first. A change"
+        " point is reported once at least 3 runs on each side support it; the commits are"
+        " the last run before and the first run after the step (the change is in that"
+        " range)."))
+    rows = [[WORSE if e.worse else BETTER, _date(e.after.started_at), e.workload, e.machine.name,
+             e.describe(), e.commits, f"{e.step.n_before} / {e.step.n_after}",
+             "; ".join(e.library_changes) or None] for e in events]
+    blocks.append(table(("", "first run after", "workload", "machine", "change [95% interval]",
+                         "commits", "runs before / after", "library versions changed"), rows))
+    return blocks
+
+
+def hardware_blocks(hardware: HardwareTable | None) -> list[Block]:
+    blocks: list[Block] = [Heading("Hardware")]
+    if hardware is None:
+        return [*blocks, Paragraph("No ok result stored yet.")]
+    ref = hardware.reference
+    blocks.append(Paragraph(
+        f"The latest ok result of each workload on each machine: images/s with its interval,"
+        f" and the ratio to the reference machine **{ref.name}** [{ref.id}] (> 1: faster;"
+        " its interval from the per-call times of the two runs, so within-run noise only)."))
+    headers = ["workload"]
+    for machine in hardware.machines:
+        mark = " (reference)" if machine.id == ref.id else ""
+        headers += [f"{machine.name}{mark}: images/s", "ratio to reference"]
+    rows = []
+    for workload, cells in hardware.rows:
+        row: list = [workload]
+        for machine in hardware.machines:
+            cell = cells.get(machine.id)
+            if cell is None:
+                row += [None, None]
+                continue
+            ips = f"{number(cell.row.images_per_s)} {_interval(cell.throughput) or ''}".strip()
+            ips += f" ({_date(cell.row.started_at)[:10]}, {cell.row.revision})"
+            ratio = "reference" if machine.id == hardware.reference.id else None
+            if cell.ratio is not None:
+                ratio = f"{cell.ratio:.3f}x"
+                if cell.low is not None:
+                    ratio += f" [{cell.low:.3f}, {cell.high:.3f}]"
+            row += [ips, ratio]
+        rows.append(row)
+    blocks.append(table(headers, rows))
+    return blocks
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower()[:80]
+
+
+def dashboard_blocks(series: Sequence[Series], hardware: HardwareTable | None,
+                     store: Path, runs: int) -> list[Block]:
+    machines = {s.machine.id for s in series}
+    workloads = {s.workload for s in series}
+    dates = sorted(r.started_at for s in series for r in s.rows)
+    span = f", {dates[0][:10]} to {dates[-1][:10]}" if dates else ""
+    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    blocks: list[Block] = [Paragraph(
+        f"Store `{store}`: {runs} run(s), {len(workloads)} workload(s) on {len(machines)}"
+        f" machine(s){span}. Generated {generated} by `sdxl-bench history report`. Change"
+        " points: penalised step detection on log median latency (docs/history.md).")]
+    blocks += feed_blocks(series)
+    blocks += hardware_blocks(hardware)
+    blocks.append(Heading("Trends"))
+    blocks.append(Paragraph(
+        "One plot per workload and machine: median latency per run with its interval (dots"
+        " and bars), the level of each segment (grey), and every change point (dashed, with"
+        " its size and commit range)."))
+    for s in series:
+        blocks.append(Heading(series_title(s), 3))
+        blocks.append(Paragraph(series_summary(s)))
+        png = trend_plot(s)
+        if png is not None:
+            blocks.append(Image(f"trend-{_slug(s.workload)}-{s.machine.id}.png", png,
+                                f"trend of {s.workload} on {s.machine.name}"))
+    return blocks
