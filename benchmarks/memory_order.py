@@ -6,7 +6,7 @@ fresh process, and prints the batch-1 peak of every memory view that has values 
 side: mean and spread of each side, the difference, and the difference in units of the
 spread. The done-when of issue 11: the difference is within the noise.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/memory_order.py --runs 5 [--checkout DIR]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/memory_order.py --runs 5 [--isolate] [--checkout DIR]
 
 ``--checkout`` runs another checkout's ``bench`` (e.g. a copy of the code before a change)
 with this script's logic, so before and after are measured the same way.
@@ -33,7 +33,8 @@ def batch1_record(checkout: Path, batch_sizes: str, out: Path, args) -> dict:
     command = [sys.executable, "-m", "bench", "run", "--model", args.model,
                "--batch-sizes", batch_sizes, "--images-per-prompt", "1",
                "--repeats", str(args.repeats), "--threads", str(args.threads),
-               "--out", str(out), "--quiet"]  # fresh files: no --force (older checkouts lack it)
+               "--out", str(out), "--quiet",  # fresh files: no --force (older checkouts lack it)
+               *(["--isolate"] if args.isolate else [])]
     # From the checkout: ``python -m`` puts the working directory first on sys.path.
     done = subprocess.run(command, env=env, cwd=checkout, capture_output=True, text=True,
                           check=False)
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--before", default="8", help="batch sizes run before batch 1")
+    parser.add_argument("--isolate", action="store_true",
+                        help="run with --isolate: every config in a fresh worker process")
     parser.add_argument("--checkout", type=Path, default=ROOT,
                         help="checkout whose bench package runs (default: this one)")
     args = parser.parse_args(argv)
@@ -90,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(args, peaks: dict, per_call_spread: dict) -> None:
     print(f"batch-1 peak memory, {args.runs} runs per side, interleaved; model {args.model},"
-          f" {args.repeats} timed calls, {args.threads} thread(s); checkout {args.checkout}")
+          f" {args.repeats} timed calls, {args.threads} thread(s),"
+          f" {'--isolate' if args.isolate else 'one process'}; checkout {args.checkout}")
     print(f"{'view':<18}{'alone (bs 1) MiB':>26}{f'after bs {args.before} MiB':>26}"
           f"{'difference':>22}{'diff / noise':>14}")
     for view in peaks["alone"]:
