@@ -116,17 +116,24 @@ def rate_text(k: int, n: int) -> str:
     return f"{k / n:6.1%} [{low:.1%}, {high:.1%}]"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def simulation_settings(description: str, argv: list[str] | None
+                        ) -> tuple[int, random.Random, bool]:
+    """Draws per cell, the seeded generator and --quick, from the flags every simulation
+    here shares (--quick, --sims, --seed); a bad --sims ends the script with exit 2."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="fewer draws (a test)")
-    parser.add_argument("--sims", type=int, default=None, help="comparisons per cell")
+    parser.add_argument("--sims", type=int, default=None, help="draws per cell")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
-    sims = args.sims or (150 if args.quick else 1000)
+    sims = args.sims if args.sims is not None else (150 if args.quick else 1000)
     if sims < 1:
         print(f"error: --sims must be >= 1, got {sims}", file=sys.stderr)
-        return 2
-    rng = random.Random(args.seed)
+        raise SystemExit(2)
+    return sims, random.Random(args.seed), args.quick
+
+
+def main(argv: list[str] | None = None) -> int:
+    sims, rng, _ = simulation_settings(__doc__.splitlines()[0], argv)
     started = time.perf_counter()
     cells = [(cv, planted) for cv in (0.05, 0.10) for planted in (1.0, 1.10, 2.0)]
     print(f"gate simulation: 6 configs, alpha 0.01 (Holm), --max-slowdown 5%, {sims} simulated"

@@ -32,7 +32,6 @@ lengths, heavy-tailed noise and outlying runs. "found" = exactly one change poin
 
 from __future__ import annotations
 
-import argparse
 import math
 import platform
 import random
@@ -50,6 +49,7 @@ from bench.analyse.history_gate import gate_history  # noqa: E402
 from bench.store.history import Machine, ResultRow  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
 from benchmarks.gate_simulation import rate_text as rate  # noqa: E402  (one Wilson interval)
+from benchmarks.gate_simulation import simulation_settings  # noqa: E402
 
 CONFIGS = [(bs, n) for bs in (1, 2, 4) for n in (1, 2)]
 BASE_S = {c: 0.5 + 0.25 * c[0] * c[1] for c in CONFIGS}
@@ -204,22 +204,13 @@ def detector_table(rng: random.Random, sims: int, quick: bool) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer draws and cells (a test)")
-    parser.add_argument("--sims", type=int, default=None, help="draws per cell")
-    parser.add_argument("--seed", type=int, default=2026)
-    args = parser.parse_args(argv)
-    sims = args.sims or (150 if args.quick else 1000)
-    if sims < 1:
-        print(f"error: --sims must be >= 1, got {sims}", file=sys.stderr)
-        return 2
-    rng = random.Random(args.seed)
+    sims, rng, quick = simulation_settings(__doc__.splitlines()[0], argv)
     started = time.perf_counter()
     machine = platform.processor() or platform.machine()
     print(f"history simulation, {datetime.now(timezone.utc):%Y-%m-%d}, {machine},"
           f" Python {platform.python_version()}")
-    lines = gate_table(rng, sims, QUICK_GATE if args.quick else GATE_SETTINGS)
-    lines += detector_table(rng, sims, args.quick)
+    lines = gate_table(rng, sims, QUICK_GATE if quick else GATE_SETTINGS)
+    lines += detector_table(rng, sims, quick)
     print()
     print("\n".join(lines))
     print(f"\ntook {time.perf_counter() - started:.0f} s")

@@ -68,3 +68,11 @@ def test_one_six_round_run_per_side_rarely_fails_identical_runs_and_catches_2x()
     for cv in (0.05, 0.1):
         assert rates()[("rounds", 6, 3, cv, 1.0)][1] <= 0.02
     assert rates()[("rounds", 6, 3, 0.05, 2.0)][0] == 1.0
+
+
+def test_both_simulations_refuse_a_non_positive_sims_in_one_line():
+    for script in (SCRIPT, SCRIPT.with_name("history_simulation.py")):
+        done = subprocess.run([sys.executable, str(script), "--sims", "0"], capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == "error: --sims must be >= 1, got 0"
