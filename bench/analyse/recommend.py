@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.analyse.stats import (
+from bench.stats import (
     Interval,
     median_uncertainty,
     min_samples_for,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from bench.analyse.changepoint import NOISE_FLOOR, Detection, Step, detect
 from bench.analyse.history_gate import median_variance
 from bench.analyse.significance import shift_interval
-from bench.analyse.stats import Interval, median_uncertainty, throughput_interval
 from bench.errors import UsageError
+from bench.stats import Interval, median_uncertainty, throughput_interval
 from bench.store.history import VERSION_FIELDS, Machine, ResultRow, short_commit
 
 LATENCY = "latency"

@@ -12,7 +12,7 @@ config, resuming and the footer live here and nowhere else.
 - A plan of several rounds (``--rounds``) runs ``plan.schedule()``: every config once
   per round, the order rotated. Each measurement is written as it finishes, as a
   ``round`` record; at the end (interrupted or not) one ``config`` record per config
-  merges its finished rounds (``bench.analyse.rounds``), so readers see one entry per
+  merges its finished rounds (``bench.store.rounds``), so readers see one entry per
   config and an interrupt loses no finished round.
 """
 
@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from bench.analyse.rounds import merge_rounds
 from bench.execute.interrupts import Interrupted, InterruptGuard
 from bench.measure.config import failed_record
 from bench.measure.oom import skip_reason
 from bench.plan.sweep import Config, Plan
+from bench.store.rounds import merge_rounds
 from bench.store.run_file import RunWriter, footer_record
 
 

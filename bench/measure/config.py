@@ -9,7 +9,6 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from bench.analyse.stats import median_interval
 from bench.measure.generators import check_generator_count, generator_device, make_generators
 from bench.measure.images import content_hash, has_nan, is_black
 from bench.measure.inputs import CallInputs, layout_call
@@ -31,6 +30,7 @@ from bench.measure.trackers.load import LoadTracker
 from bench.measure.trackers.memory import MemoryTracker
 from bench.measure.trackers.stages import StageTracker
 from bench.plan.sweep import Config
+from bench.stats import median_interval
 from bench.units import GIB
 
 

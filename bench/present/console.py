@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.analyse.recommend import images_per_s_interval
-from bench.analyse.stats import supported_percentile
+from bench.stats import supported_percentile
 from bench.store.schema import ROUND_MEDIANS, budget_memory, latency_sample, latency_values
 from bench.units import GIB
 

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
 from bench.analyse.pareto import frontier_records, measured  # noqa: E402
 from bench.analyse.recommend import images_per_s_interval  # noqa: E402
-from bench.analyse.stats import median_uncertainty, supported_percentile  # noqa: E402
+from bench.stats import median_uncertainty, supported_percentile  # noqa: E402
 from bench.store.schema import (  # noqa: E402
     budget_memory,
     config_key,

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 
 from bench.analyse.pareto import frontier_records
 from bench.analyse.recommend import Budget, images_per_s_interval, recommend
-from bench.analyse.stats import median_uncertainty, min_samples_for, supported_percentile
 from bench.present import plots
 from bench.present.cold_start import COLUMNS as COLD_START_COLUMNS
 from bench.present.cold_start import cold_start_rows
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
+from bench.stats import median_uncertainty, min_samples_for, supported_percentile
 from bench.store.run_file import Run
 from bench.store.schema import (
     ENVIRONMENT_FIELDS,

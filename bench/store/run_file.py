@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.errors import StorageError, UsageError
+from bench.store.rounds import merge_rounds
 
 SCHEMA_VERSION = 1
 
@@ -257,11 +258,30 @@ def read_run(path: Path | str) -> Run:
     footer = body.pop() if body and body[-1].get("type") == "footer" else None
     if footer is None:
         notes.append(f"{path}: no footer (the run did not finish); using the records present")
-    merged = {r.get("config_id") for r in body if r.get("type") == "config"}
-    orphans = {r.get("config_id") for r in body if r.get("type") == "round"} - merged
-    if orphans:
-        notes.append(f"{path}: {len(orphans)} config(s) have --rounds measurements but no merged"
-                     " record (the run was killed before merging); they are left out")
+    body += _merge_orphan_rounds(body, header, path, notes)
     for note in notes:
         warnings.warn(note, stacklevel=2)
     return Run(path=path, header=header, records=body, footer=footer, warnings=notes, torn=torn)
+
+
+def _merge_orphan_rounds(body: list[dict], header: dict, path: Path, notes: list[str]
+                         ) -> list[dict]:
+    """Config records for the configs of a ``--rounds`` run killed before it merged them
+    (SIGKILL, a power cut): every finished round is a measurement the reader keeps. They
+    lack what the writer derives with the measuring stack (FLOPs, MFU, stability) and are
+    marked ``merged_by_reader``."""
+    merged = {r.get("config_id") for r in body if r.get("type") == "config"}
+    by_id: dict = {}
+    for record in body:
+        if record.get("type") == "round" and record.get("config_id") not in merged:
+            by_id.setdefault(record.get("config_id"), []).append(record)
+    if not by_id:
+        return []
+    planned = (header.get("options") or {}).get("rounds") or max(
+        int(r.get("round") or 1) for rounds in by_id.values() for r in rounds)
+    records = [{**merge_rounds(rounds, planned), "merged_by_reader": True}
+               for rounds in by_id.values()]
+    notes.append(f"{path}: {len(records)} config(s) have --rounds measurements but no merged"
+                 " record (the run was killed before merging); merged here from their"
+                 " finished rounds, without FLOPs, MFU or stability")
+    return records

@@ -4,7 +4,6 @@ marks on every headline figure (read back from the figures' artists)."""
 import pytest
 
 from bench.analyse.recommend import images_per_s_interval
-from bench.analyse.stats import median_uncertainty
 from bench.present.plots import (
     UNSTABLE_LABEL,
     hardware_figure,
@@ -15,6 +14,7 @@ from bench.present.plots import (
     stage_figure,
     throughput_figure,
 )
+from bench.stats import median_uncertainty
 from tests.support.fakeruns import record
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.analyse.stats import summarize
+from bench.stats import summarize
 from bench.store.run_file import SCHEMA_VERSION, RunWriter
 
 

@@ -21,13 +21,13 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from bench.analyse.stats import summarize
 from bench.execute.distributed import world as distributed
 from bench.measure.config import PreparedCall, default_trackers, measure_config, prepare_call
 from bench.measure.device import synchronize
 from bench.measure.inputs import CallInputs, layout_call
 from bench.measure.trackers import Tracker
 from bench.plan.sweep import Config
+from bench.stats import summarize
 
 # Test hook: "RANK:CONFIG_INDEX:MODE[,...]" makes that rank fail at that config for real,
 # inside its pipeline call: MODE "raise" raises RuntimeError, "exit" ends the process.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
-from bench.analyse.stats import summarize
 from bench.measure.device import is_cuda, synchronize
 from bench.measure.trackers import Tracker
+from bench.stats import summarize
 
 METHOD = "wall clock (perf_counter) with the device synchronised before each read"
 EVENT_TOLERANCE = 0.02  # relative disagreement above which the record carries a warning

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
-from bench.analyse.stats import summarize
 from bench.measure.device import Clock
 from bench.measure.trackers import Tracker
+from bench.stats import summarize
 
 STAGES = ("text_encoding", "denoise_step", "denoising", "vae_decode", "vae_encode")
 

@@ -3,9 +3,9 @@
 import pytest
 
 from bench.analyse.gate import INCONCLUSIVE, PER_CALL, PER_ROUND, REGRESSED, UNCHANGED, Thresholds, gate
-from bench.analyse.rounds import merge_rounds
 from bench.analyse.stability import assess, warning
 from bench.store.result_files import Entry, ResultSet
+from bench.store.rounds import merge_rounds
 from bench.store.schema import CALLS, ROUND_MEDIANS
 
 
@@ -106,3 +106,31 @@ def test_too_few_rounds_name_rounds_as_what_is_missing():
     [verdict] = gate(one_run(entry(BASE[:3]), "a"), one_run(entry(BASE[:3]), "b"), Thresholds())
     assert verdict.outcome == INCONCLUSIVE
     assert "rounds per side (--rounds)" in " ".join(verdict.reasons)
+
+
+def test_a_rounds_run_killed_before_merging_reads_back_from_its_finished_rounds(tmp_path):
+    """SIGKILL after two of three rounds leaves the header and round records only: no
+    finished round is lost to the readers."""
+    import json
+    import warnings
+
+    from bench.store.result_files import load_results
+    from bench.store.run_file import read_run
+
+    path = tmp_path / "killed.jsonl"
+    lines = [{"type": "header", "schema": 1, "tool": "sdxl-bench", "options": {"rounds": 3}},
+             round_record(1, [1.0, 1.2, 1.1]), round_record(2, [2.0, 2.2, 2.1])]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = read_run(path)
+    said = [str(w.message) for w in caught]
+    assert any("no footer" in text for text in said)
+    assert any("merged here from their finished rounds" in text for text in said)
+    (record,) = run.configs
+    assert record["merged_by_reader"] is True
+    assert (record["rounds"], record["rounds_planned"]) == (2, 3)
+    assert record["round_medians_s"] == [1.1, 2.1]
+    assert record["latency_s"]["sample"] == ROUND_MEDIANS
+    (entry,) = load_results(path).entries
+    assert entry.sample == ROUND_MEDIANS and list(entry.latencies) == [1.1, 2.1]

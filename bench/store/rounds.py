@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.analyse.stats import summarize
+from bench.stats import summarize
 from bench.store.schema import CALLS, ROUND_MEDIANS
 
 PER_ROUND_ONLY = ("round",)  # fields of a round record, not of the merge

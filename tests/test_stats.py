@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from bench.analyse.stats import FIELDS, percentile, stdev, summarize
+from bench.stats import FIELDS, percentile, stdev, summarize
 
 
 def test_percentile_interpolates_linearly_like_numpy():
@@ -33,7 +33,7 @@ def test_summarize_holds_every_field_and_the_raw_values():
     assert summary["values"] == [0.3, 0.1, 0.2]
 
 
-from bench.analyse.stats import (  # noqa: E402
+from bench.stats import (  # noqa: E402
     median_interval,
     median_uncertainty,
     min_samples_for,
