@@ -86,8 +86,10 @@ def short_config(record: dict) -> str:
     return config_id.split("/", 1)[1] if "/" in config_id else config_id
 
 
-def one_line(text: str, width: int = 160) -> str:
-    """An error message shortened to one line for the terminal (the run file keeps it all)."""
+def one_line(text: str, width: int = 400) -> str:
+    """A message as one line for the terminal, shortened only when it is long (a stack of
+    library errors; the run file keeps it all): a warning's suggested fix comes last and
+    must survive."""
     line = " ".join(str(text).split())
     return line if len(line) <= width else line[: width - 1] + "…"
 

@@ -168,9 +168,8 @@ def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block
         names = ", ".join(f"`{r.get('config_id')}`" for r in (result.best, *result.tied))
         blocks.append(
             Paragraph(
-                f"**Tied: {names}**: their images/s intervals overlap, so these measurements"
-                f" cannot name a winner; `{result.best.get('config_id')}` leads by point"
-                f" estimate ({result.why}).{note}"
+                f"**Tied: {names}**: `{result.best.get('config_id')}` leads by point"
+                f" estimate with the {result.why}.{note}"
             )
         )
     else:

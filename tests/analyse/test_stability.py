@@ -60,6 +60,7 @@ def test_the_terminal_table_marks_an_unstable_config_and_says_why():
     text = " ".join(captured.get().split())  # the note may wrap under the table
     assert "ok (unstable) [1]" in text
     assert "[1] bs1-n1: unstable estimate:" in text and "the calls drifted -57%" in text
+    assert text.rstrip().endswith("(sdxl-bench ab)")  # the fix, at the end, is not cut off
 
 
 def test_the_report_marks_an_unstable_config_and_lists_its_warning():

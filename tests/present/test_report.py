@@ -60,6 +60,20 @@ def test_report_recommends_within_budget_and_explains_rejections(tmp_path):
     assert "status oom" in markdown
 
 
+def test_report_says_tied_once_when_intervals_overlap(tmp_path):
+    # bs1 at 1 image per 0.10-0.16 s, bs2 at 2 images per 0.19-0.31 s: the same images/s
+    # within noise, the point estimates a little apart.
+    noisy = [0.10, 0.16, 0.11, 0.15, 0.12, 0.14]
+    run = write_run(tmp_path / "tied.jsonl", [record(noisy, batch_size=1),
+                                              record([2 * v - 0.005 for v in noisy], batch_size=2)])
+    out = tmp_path / "out"
+    assert run_in_process("report", str(run), "--out", str(out)).code == 0
+    markdown = (out / "report.md").read_text()
+    assert "**Tied: `t2i/bs2-n1`, `t2i/bs1-n1`**: `t2i/bs2-n1` leads by point estimate" in markdown
+    assert markdown.count("intervals overlap") == 2  # the verdict once, the rejection row once
+    assert "Recommended:" not in markdown
+
+
 def test_report_summary_shows_intervals_n_and_memory_in_gib(tmp_path):
     out = tmp_path / "out"
     run_in_process("report", str(sweep(tmp_path)), "--out", str(out))
