@@ -41,6 +41,17 @@ def test_peak_memory_is_reset_between_configs(cuda_pipes):
     assert small["peak_memory_bytes"]["torch_allocated"] < big["peak_memory_bytes"]["torch_allocated"]
 
 
+def test_every_timed_call_has_its_own_torch_peak_on_cuda(cuda_pipes):
+    """Memory verdicts weigh a change against the per-call spread of the process's own
+    views: on CUDA, torch's peaks are reset as each timed call starts."""
+    record = measure(cuda_pipes, batch_sizes="2", images_per_prompt="1", device="cuda:0",
+                     repeats=3)
+    per_call = record["peak_memory_per_call_bytes"]
+    for view in ("torch_allocated", "torch_reserved"):
+        assert len(per_call[view]) == 3
+        assert max(per_call[view]) == record["peak_memory_bytes"][view]
+
+
 def test_cuda_stage_timings_fit_inside_the_call(cuda_pipes):
     record = measure(cuda_pipes, batch_sizes="1", images_per_prompt="1", device="cuda:0")
     for denoising, latency in zip(record["stages_s"]["denoising"]["values"],
