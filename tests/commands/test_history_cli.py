@@ -114,6 +114,17 @@ def test_export_csv_and_refusals(store, tmp_path, monkeypatch):
         " (or export CSV: --out FILE.csv)"]
 
 
+def test_export_parquet_holds_the_same_rows_and_columns_as_csv(store, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet")  # a dev dependency: runs in CI
+    for name in ("h.csv", "h.parquet"):
+        done = run_in_process("history", "export", "--store", str(store), "--out", str(tmp_path / name))
+        assert done.code == 0, done.err
+    csv_lines = (tmp_path / "h.csv").read_text().splitlines()
+    table = parquet.read_table(tmp_path / "h.parquet")
+    assert table.column_names == csv_lines[0].split(",")
+    assert table.num_rows == len(csv_lines) - 1 == 24
+
+
 def test_history_without_a_subcommand_is_a_usage_error():
     result = run_in_process("history")
     assert result.code == 2 and "needs a subcommand" in result.err
