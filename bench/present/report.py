@@ -54,13 +54,24 @@ def _interval(interval) -> str | None:
     return interval.text()
 
 
-def _energy(record: dict) -> str | None:
-    """Joules per image, or "n/a (why)" where the run recorded why there is none."""
+def _energy(record: dict, shared: str | None = None) -> str | None:
+    """Joules per image, or "n/a (why)" where the run recorded why there is none — just
+    "n/a" when every row has that reason (``shared``: said once under the table)."""
     joules = record.get("energy_j_per_image")
     if joules is not None:
         return number(joules)
     reason = record.get("energy_unavailable")
-    return f"n/a ({reason})" if reason and record.get("status") == "ok" else None
+    if not reason or record.get("status") != "ok":
+        return None
+    return "n/a" if reason == shared else f"n/a ({reason})"
+
+
+def shared_energy_reason(records: Sequence[dict]) -> str | None:
+    """The one reason every measured config gives for having no energy figure, if so."""
+    ok = [r for r in records if r.get("status") == "ok"]
+    reasons = {r.get("energy_unavailable") if r.get("energy_j_per_image") is None else None
+               for r in ok}
+    return reasons.pop() if len(reasons) == 1 and ok else None
 
 
 def _percentile(record: dict, q: float) -> str | None:
@@ -108,6 +119,7 @@ def summary_table(records: Sequence[dict]) -> Block:
         "Pareto",
     ]
     on_front = {id(r) for r in frontier_records(records)}
+    shared = shared_energy_reason(records)
     rows = []
     for r in records:
         memory = memory_bytes(r)
@@ -128,7 +140,7 @@ def summary_table(records: Sequence[dict]) -> Block:
                 _percentile(r, 99),
                 (r.get("latency_s") or {}).get("n"),
                 *(gib(memory[view]) for view in views),
-                _energy(r),
+                _energy(r, shared),
                 *((number(r.get("achieved_tflops")), _percent(r.get("mfu"))) if compute else ()),
                 "yes" if id(r) in on_front else None,
             ]
@@ -248,6 +260,9 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
         blocks.append(Heading("Summary", 3))
         blocks.append(summary_table(records))
         flagged = tuple(f"{r.get('config_id')}: {w}" for r in records for w in r.get("warnings") or [])
+        energy = shared_energy_reason(records)
+        if energy:
+            flagged += (f"J/image n/a for every config: {energy}",)
         if flagged:  # unstable estimates, throttling, compile in timed calls, impossible MFU
             blocks.append(Bullets(flagged))
         cold_rows = cold_start_rows(records)

@@ -188,7 +188,21 @@ def test_report_shows_why_energy_is_missing(tmp_path):
     run_in_process("report", str(path), "--out", str(out))
     row = next(line for line in (out / "report.md").read_text().splitlines()
                if line.startswith("| t2i/bs1-n1"))
-    assert f"| n/a ({reason}) |" in row
+    assert "n/a" in [cell.strip() for cell in row.split("|")]  # the shared reason: once, below
+    assert f"- J/image n/a for every config: {reason}" in (out / "report.md").read_text()
+
+
+def test_report_gives_each_row_its_energy_reason_when_reasons_differ(tmp_path):
+    path = write_run(tmp_path / "mixed.jsonl", [
+        record([1.0, 1.1, 1.2], energy_unavailable="cpu: no GPU energy counter"),
+        record([1.0, 1.1, 1.2], batch_size=2, energy_unavailable="NVML: not supported")])
+    out = tmp_path / "out"
+    run_in_process("report", str(path), "--out", str(out))
+    markdown = (out / "report.md").read_text()
+    cells = {cell.strip() for line in markdown.splitlines() if line.startswith("| t2i/")
+             for cell in line.split("|")}
+    assert {"n/a (cpu: no GPU energy counter)", "n/a (NVML: not supported)"} <= cells
+    assert "for every config" not in markdown
 
 
 def test_report_shows_cold_start_beside_the_steady_state(tmp_path):
