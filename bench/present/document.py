@@ -90,6 +90,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 th { background: #f3f3f3; }
 img { max-width: 100%; display: block; margin: 1em 0; }
+.wide { overflow-x: auto; }
 code { background: #f3f3f3; padding: 0 0.2em; }
 """
 
@@ -117,7 +118,9 @@ def to_html(title: str, blocks: Sequence[Block]) -> str:
                 + "</tr>"
                 for row in block.rows
             )
-            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            # A table wider than the column scrolls in its own box; the page stays put.
+            parts.append(f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
+                         f"<tbody>{body}</tbody></table></div>")
         elif isinstance(block, Image):
             data = base64.b64encode(block.png).decode("ascii")
             parts.append(f'<img alt="{html.escape(block.alt)}" src="data:image/png;base64,{data}">')

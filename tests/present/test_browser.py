@@ -89,3 +89,26 @@ def test_chromium_screenshot_of_the_report_is_not_blank(report_html, tmp_path):
     with Image.open(shot) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is None or len(colours) > 50  # tables and plots, not an empty page
+
+
+WIDTH_PROBE = """<script>
+window.addEventListener("load", () => {
+  const out = document.createElement("pre");
+  out.id = "width-probe";
+  const widest = Math.max(...[...document.querySelectorAll("table")].map(t => t.scrollWidth));
+  out.textContent = JSON.stringify([document.documentElement.scrollWidth, window.innerWidth, widest]);
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def test_a_summary_wider_than_the_window_scrolls_in_its_box_not_the_page(report_html, tmp_path):
+    page = tmp_path / "width.html"
+    page.write_text(report_html.read_text().replace("</body>", WIDTH_PROBE + "</body>"))
+    result = chromium(tmp_path, "--window-size=900,1200", "--virtual-time-budget=10000",
+                      "--dump-dom", page.as_uri())
+    found = re.search(r'<pre id="width-probe">([^<]*)</pre>', result.stdout)
+    assert found, f"no probe output; chromium said: {result.stderr[-2000:]}"
+    page_width, window, widest_table = json.loads(found.group(1))
+    assert widest_table > window  # the summary really is wider than the window
+    assert page_width <= window
