@@ -3,7 +3,6 @@ and resuming it. Each run is signalled once its file holds a finished config rec
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.store.run_file import read_run
-from tests.support.cli import REPO, command, run_subprocess
+from tests.support.cli import REPO, command, run_subprocess, written_records
 
 SWEEP = ["--scenario", "t2i-prompts", "--batch-sizes", "1,6,8", "--steps", "2", "--warmup", "0",
          "--repeats", "1", "--threads", "1", "--quiet"]
@@ -25,21 +24,9 @@ def start_run(out: Path, *extra: str) -> subprocess.Popen:
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def config_lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return [r for r in records if r.get("type") == "config"]
-
-
 def signal_after_first_record(process: subprocess.Popen, out: Path, signum: int) -> tuple[int, str]:
     deadline = time.monotonic() + 240
-    while not config_lines(out):
+    while not written_records(out, "config"):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no config record within 240 s"
         time.sleep(0.02)
@@ -107,7 +94,7 @@ def test_torn_last_line_of_a_killed_run_is_skipped_with_a_warning(killed_run, tm
     out.write_text(whole + last_record[: len(last_record) // 2])  # a write cut off mid-line
     with pytest.warns(UserWarning, match="torn"):
         run = read_run(out)
-    assert len(run.configs) == len(config_lines(killed_run[0]))
+    assert len(run.configs) == len(written_records(killed_run[0], "config"))
 
 
 def test_resumed_sweep_measures_the_same_configs_as_an_uninterrupted_one(terminated_run, tmp_path):

@@ -9,7 +9,6 @@ import statistics
 import subprocess
 import time
 import warnings
-from pathlib import Path
 
 from bench.execute.sweep import run_sweep
 from bench.measure.config import measure_in_process
@@ -20,7 +19,7 @@ from bench.plan.sweep import SweepOptions, make_plan
 from bench.store.result_files import load_results
 from bench.store.run_file import RunWriter, read_run
 from bench.store.schema import ROUND_MEDIANS
-from tests.support.cli import REPO, command, run_in_process
+from tests.support.cli import REPO, command, run_in_process, written_records
 
 SMALL = dict(steps=1, height=32, width=32, warmup=0, repeats=2)
 
@@ -49,18 +48,6 @@ def test_a_two_round_sweep_writes_rotated_rounds_then_one_record_per_config(tmp_
     assert {e.sample for e in load_results(path).entries} == {ROUND_MEDIANS}
 
 
-def round_lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    found = []
-    for line in path.read_text().splitlines():
-        try:
-            found.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return [r for r in found if r.get("type") == "round"]
-
-
 def test_sigterm_in_round_two_keeps_round_one_and_a_rounds_run_cannot_be_resumed(tmp_path):
     out = tmp_path / "run.jsonl"
     process = subprocess.Popen(
@@ -69,7 +56,7 @@ def test_sigterm_in_round_two_keeps_round_one_and_a_rounds_run_cannot_be_resumed
                 "--repeats", "2", "--threads", "1", "--quiet", "--out", str(out)),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
-    while not round_lines(out):
+    while not written_records(out, "round"):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no round record within 240 s"
         time.sleep(0.02)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -67,3 +68,17 @@ def run_subprocess(
         check=False,
     )
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+def written_records(path: Path, kind: str) -> list[dict]:
+    """The whole records of one ``type`` that a running (or killed) CLI has written so far;
+    a line still being written is skipped."""
+    if not path.exists():
+        return []
+    found = []
+    for line in path.read_text().splitlines():
+        try:
+            found.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return [r for r in found if r.get("type") == kind]
