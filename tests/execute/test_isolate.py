@@ -14,32 +14,7 @@ import pytest
 
 from bench.store.run_file import read_run
 from tests.support.cli import REPO, command, run_subprocess
-
-
-def workers(pid: int) -> list[int]:
-    """The manager's child processes running ``bench.execute.worker``."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    found = []
-    for child in (int(p) for p in text.split()):
-        try:
-            if b"bench.execute.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(child)
-        except OSError:
-            continue
-    return found
-
-
-def first_worker(manager: subprocess.Popen) -> int:
-    """The pid of the manager's first worker, once it exists (within two minutes)."""
-    deadline = time.monotonic() + 120
-    while not workers(manager.pid):
-        assert manager.poll() is None, manager.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return workers(manager.pid)[0]
+from tests.support.processes import wait_for_worker
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +26,7 @@ def isolated_sweep(tmp_path_factory):
                 "--batch-sizes", "1,64,2", "--steps", "1", "--warmup", "0", "--repeats", "1",
                 "--threads", "1", "--memory-budget", "0.1", "--quiet", "--out", str(out)),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    os.kill(first_worker(manager), signal.SIGKILL)
+    os.kill(wait_for_worker(manager), signal.SIGKILL)
     _, stderr = manager.communicate(timeout=600)
     assert manager.returncode == 0, stderr
     return read_run(out)
@@ -86,7 +61,7 @@ def test_sigint_to_the_manager_stops_the_worker_and_records_interrupted(tmp_path
                 "--batch-sizes", "1,2", "--steps", "1", "--warmup", "0", "--repeats", "1", "--quiet",
                 "--out", str(out)),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    worker = first_worker(manager)
+    worker = wait_for_worker(manager)
     time.sleep(0.5)  # the worker is importing torch or measuring
     manager.send_signal(signal.SIGINT)
     _, stderr = manager.communicate(timeout=120)

@@ -20,6 +20,7 @@ from bench.store.result_files import load_results
 from bench.store.run_file import RunWriter, read_run
 from bench.store.schema import ROUND_MEDIANS
 from tests.support.cli import REPO, command, run_in_process, written_records
+from tests.support.processes import wait_for_worker
 
 SMALL = dict(steps=1, height=32, width=32, warmup=0, repeats=2)
 
@@ -60,7 +61,8 @@ def test_sigterm_in_round_two_keeps_round_one_and_a_rounds_run_cannot_be_resumed
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no round record within 240 s"
         time.sleep(0.02)
-    process.send_signal(signal.SIGTERM)  # round 2's worker is starting
+    wait_for_worker(process)  # round 1's worker was gone before its record: this is round 2's
+    process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr
     with warnings.catch_warnings():
