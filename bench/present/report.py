@@ -156,6 +156,8 @@ def environment_table(run: Run) -> Block:
         if name == "device_total_memory_bytes":  # older headers name it device_memory_bytes
             value = env.get(name, env.get("device_memory_bytes"))
             value = f"{value / GIB:.1f} GiB" if value else value
+        elif name == "cuda" and value and env.get("cuda_available") is False:
+            value = f"{value} (torch's build; no CUDA device was available)"
         elif name == "nvml" and isinstance(value, dict):
             value = "available" if value.get("available") else f"unavailable: {value.get('reason')}"
         rows.append([name, value])

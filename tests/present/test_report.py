@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 import re
 
 from PIL import Image
@@ -116,6 +117,17 @@ def test_report_environment_names_each_device(tmp_path):
     a = sweep(tmp_path, "a.jsonl", device_name="NVIDIA H100")
     run_in_process("report", str(a), "--out", str(out))
     assert re.search(r"\| device_name +\| NVIDIA H100", (out / "report.md").read_text())
+
+
+def test_report_says_a_cpu_runs_cuda_version_is_only_torchs_build(tmp_path):
+    out = tmp_path / "out"
+    a = sweep(tmp_path, "a.jsonl")
+    run = [json.loads(line) for line in a.read_text().splitlines()]
+    run[0]["env"].update(cuda="13.0", cuda_available=False)
+    a.write_text("".join(json.dumps(r) + "\n" for r in run))
+    run_in_process("report", str(a), "--out", str(out))
+    assert re.search(r"\| cuda +\| 13.0 \(torch's build; no CUDA device was available\)",
+                     (out / "report.md").read_text())
 
 
 def sweep_with_images(tmp_path, files_listed=True):
