@@ -11,6 +11,7 @@ import signal
 from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_ACTIVE: list[InterruptGuard] = []  # the guards in force, innermost last
 
 
 class Interrupted(BaseException):
@@ -59,8 +60,30 @@ class InterruptGuard:
 
     def __enter__(self) -> InterruptGuard:
         self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+        _ACTIVE.append(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        _ACTIVE.remove(self)
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+
+
+@contextmanager
+def deferred():
+    """A signal that arrives in this block is raised at its end, not inside it.
+
+    For starting a child process inside ``interruptible()``: raised in the middle of
+    ``Popen`` the child would run on unseen (its pid never returned, so never stopped).
+    Without a guard in force, or outside ``interruptible()``, this does nothing.
+    """
+    guard = _ACTIVE[-1] if _ACTIVE else None
+    if guard is None or not guard._interruptible:
+        yield
+        return
+    guard._interruptible = False
+    try:
+        yield
+    finally:
+        guard._interruptible = True
+    guard._raise_once()

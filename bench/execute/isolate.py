@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bench
+from bench.execute.interrupts import deferred
 from bench.measure.config import failed_record
 from bench.plan.request import SweepRequest
 from bench.plan.sweep import Config, Plan
@@ -83,17 +84,20 @@ class Isolated:
             folder = Path(tmp)
             (folder / "request.json").write_text(json.dumps(request))
             with open(folder / "stderr.txt", "w") as stderr:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "bench.execute.worker", str(folder / "request.json"),
-                     str(folder / "record.json")],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                    env=env, start_new_session=True,  # Ctrl-C goes to the manager only
-                )
-                self.workers.append(process.pid)
+                process = None
                 try:
+                    with deferred():  # a signal now would lose the worker's pid
+                        process = subprocess.Popen(
+                            [sys.executable, "-m", "bench.execute.worker",
+                             str(folder / "request.json"), str(folder / "record.json")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                            env=env, start_new_session=True,  # Ctrl-C goes to the manager only
+                        )
+                        self.workers.append(process.pid)
                     returncode = process.wait()
                 except BaseException:  # interrupted: the worker must not outlive us
-                    _stop(process)
+                    if process is not None:
+                        _stop(process)
                     raise
             result = folder / "record.json"
             if returncode == 0 and result.is_file():

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.execute.interrupts import Interrupted, InterruptGuard
+from bench.execute.isolate import Isolated
+from bench.plan.request import SweepRequest, plan_request
+from bench.plan.sweep import SweepOptions
 from bench.store.run_file import read_run
 from tests.support.cli import REPO, command, run_subprocess
 from tests.support.processes import wait_for_worker
@@ -86,3 +90,28 @@ def test_max_batch_finds_a_real_cuda_out_of_memory_boundary():
     assert 1 < summary["max_size"] < 512
     assert min(size for size, s in status.items() if s != "ok") == summary["max_size"] + 1
     assert summary["peak_memory_view"] in ("nvml_process_used", "torch_reserved")
+
+
+def test_a_signal_while_the_worker_is_started_still_stops_the_worker(monkeypatch):
+    request = SweepRequest(scenario="t2i-prompts", options=SweepOptions(
+        batch_sizes="1", steps=1, height=32, width=32, warmup=0, repeats=1))
+    plan = plan_request(request, "cpu")
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen_then_signal(*args, **kwargs):  # Ctrl-C lands before Popen has returned
+        process = real_popen(*args, **kwargs)
+        started.append(process)
+        os.kill(os.getpid(), signal.SIGINT)
+        return process
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_signal)
+    try:
+        with InterruptGuard() as guard, pytest.raises(Interrupted), guard.interruptible():
+            Isolated(request)(plan, plan.configs[0])
+        [worker] = started
+        assert worker.poll() is not None, "the worker outlived the interrupted manager"
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()

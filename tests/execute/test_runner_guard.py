@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from bench.execute.interrupts import Interrupted, InterruptGuard
+from bench.execute.interrupts import Interrupted, InterruptGuard, deferred
 from bench.execute.sweep import run_sweep
 from bench.measure.config import failed_record
 from bench.plan.models import resolve_model
@@ -47,6 +47,21 @@ def test_signal_outside_interruptible_is_only_remembered():
         os.kill(os.getpid(), signal.SIGINT)
         assert guard.signum == signal.SIGINT
     assert guard.exit_code == 130
+
+
+def test_signal_in_a_deferred_block_is_raised_at_its_end():
+    finished = []
+    with InterruptGuard() as guard, pytest.raises(Interrupted), guard.interruptible():
+        with deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            finished.append("started the child")  # not cut short by the signal
+    assert finished == ["started the child"]
+
+
+def test_deferred_outside_any_guard_changes_nothing():
+    with deferred():
+        finished = True
+    assert finished
 
 
 def test_signal_between_configs_stops_the_sweep_without_losing_the_record(tmp_path):
