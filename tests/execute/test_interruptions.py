@@ -14,6 +14,7 @@ import pytest
 
 from bench.store.run_file import read_run
 from tests.support.cli import REPO, command, run_subprocess, written_records
+from tests.support.processes import wait_for_cpu_time
 
 SWEEP = ["--scenario", "t2i-prompts", "--batch-sizes", "1,6,8", "--steps", "2", "--warmup", "0",
          "--repeats", "1", "--threads", "1", "--quiet"]
@@ -30,7 +31,8 @@ def signal_after_first_record(process: subprocess.Popen, out: Path, signum: int)
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no config record within 240 s"
         time.sleep(0.02)
-    time.sleep(0.3)  # let the next config start: a signal between configs interrupts none
+    wait_for_cpu_time(process, 0.3)  # the next config has begun (between configs, none would
+    # be interrupted); CPU time, not a sleep, which ends too early on a loaded machine
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     return process.returncode, stderr

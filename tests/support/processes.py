@@ -3,6 +3,7 @@ that a test can signal the manager while a config is certainly being measured.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -32,3 +33,20 @@ def wait_for_worker(manager: subprocess.Popen, timeout_s: float = 120) -> int:
         assert time.monotonic() < deadline, f"no worker process within {timeout_s:.0f} s"
         time.sleep(0.01)
     return workers(manager.pid)[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_cpu_time(process: subprocess.Popen, seconds: float, timeout_s: float = 120) -> None:
+    """Until the process has worked ``seconds`` more CPU time: on a loaded machine a
+    wall-clock sleep can end before the process has moved on."""
+    target = cpu_seconds(process.pid) + seconds
+    deadline = time.monotonic() + timeout_s
+    while cpu_seconds(process.pid) < target:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{seconds} s of CPU time not used in {timeout_s:.0f} s"
+        time.sleep(0.01)
