@@ -75,6 +75,23 @@ def test_signal_between_configs_stops_the_sweep_without_losing_the_record(tmp_pa
     assert run.footer["status"] == "interrupted"
 
 
+def test_signal_between_rounds_merges_the_finished_rounds_and_starts_no_other(tmp_path):
+    the_plan = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
+                         SweepOptions(batch_sizes="1,2", rounds=3))
+
+    def timed(plan, config):
+        return {**ok(plan, config), "latency_s": {"median": 0.1, "values": [0.1, 0.1]}}
+
+    def after_record(record):
+        if record["type"] == "round" and record["round"] == 1 and record["batch_size"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # round 1 is over, round 2 not begun
+
+    records, code, run = sweep(tmp_path, timed, the_plan, on_config=after_record)
+    assert code == 143 and run.footer["status"] == "interrupted"
+    assert [(r["rounds"], r["round_statuses"]) for r in run.configs] == [(1, ["ok"]), (1, ["ok"])]
+    assert [r["rounds_planned"] for r in run.configs] == [3, 3]
+
+
 def test_signal_during_a_config_records_it_as_interrupted(tmp_path):
     def execute(plan, config):
         if config.batch_size == 2:
