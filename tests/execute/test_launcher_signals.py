@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,34 @@ def test_a_signal_ends_a_data_parallel_run_like_a_single_process(tmp_path, signu
         run = read_run(out)
     assert run.footer["status"] == "interrupted"
     assert run.configs[-1]["status"] == "interrupted"
+
+
+SIGTERM_WHILE_STARTING = """
+import os, signal, subprocess, sys
+from bench.execute.distributed import launch
+
+real_popen = subprocess.Popen
+
+def popen_then_sigterm(*args, **kwargs):  # the signal lands before Popen has returned
+    process = real_popen(*args, **kwargs)
+    print(process.pid, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return process
+
+subprocess.Popen = popen_then_sigterm
+torchrun = [sys.executable, "-c", "import os, time; os.close(1); os.close(2); time.sleep(60)"]
+print(launch._run_torchrun(torchrun, launch.Segment()))
+"""
+
+
+def test_a_sigterm_while_torchrun_starts_is_passed_on_not_lost():
+    done = subprocess.run(command(prefix=["-c", SIGTERM_WHILE_STARTING]), cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    child, *rest = done.stdout.split()
+    try:
+        assert done.returncode == 0, f"the launcher died of signal {-done.returncode}"
+        assert rest == ["143"]  # as a single-process run ends on SIGTERM
+        assert not Path(f"/proc/{child}").exists(), "torchrun was left running"
+    finally:
+        if Path(f"/proc/{child}").exists():
+            os.kill(int(child), signal.SIGKILL)

@@ -101,16 +101,21 @@ def _run_torchrun(command: list[str], segment: Segment) -> int:
     import signal
 
     env = {**os.environ, LAUNCH_ENV: segment.to_env()}
-    process = subprocess.Popen(command, env=env)
     received: list[int] = []
+    process: subprocess.Popen | None = None
 
     def forward(signum, frame) -> None:
         received.append(signum)
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.send_signal(signum)
 
+    # The handler comes first: a SIGTERM while torchrun starts would otherwise end this
+    # launcher at once and leave torchrun and its ranks running.
     previous = signal.signal(signal.SIGTERM, forward)
     try:
+        process = subprocess.Popen(command, env=env)
+        if received:  # came while it started: pass it on now
+            process.send_signal(received[0])
         while True:
             try:
                 code = process.wait()
