@@ -85,6 +85,29 @@ def _summary(best: int | None, probes: list, axis: str) -> dict:
     return result
 
 
+def _hold_other_axis(request, args: argparse.Namespace, draft, axis: str):
+    """The scenario's other batch axis, when the user left it at the scenario's several
+    defaults (the default sweep's ``--images-per-prompt 1,2``), held at its smallest value,
+    and the words that say so."""
+    for other, flag in AXIS_FLAGS.items():
+        name = flag[2:].replace("-", "_")
+        values = sorted({getattr(c, other) for c in draft.configs})
+        if other != axis and getattr(args, name) is None and len(values) > 1:
+            return (request.replace_options(**{name: str(values[0])}),
+                    f"  {other} held at {values[0]} (the scenario's smallest; {flag} chooses)")
+    return request, ""
+
+
+def _swept(configs) -> str:
+    """What varies across the configs, as the flags that set it (with the scenario's
+    defaults a user may not know they asked for: ``--images-per-prompt 1,2``)."""
+    batch = [f"{flag} {','.join(str(v) for v in sorted({getattr(c, axis) for c in configs}))}"
+             for axis, flag in AXIS_FLAGS.items()
+             if len({getattr(c, axis) for c in configs}) > 1]
+    others = [f"--{axis.replace('_', '-')}" for axis in configs[0].id_axes]
+    return ", ".join(batch + others) or "several values"
+
+
 def main(args: argparse.Namespace) -> int:
     from bench.execute.session import prepare_plan
 
@@ -93,11 +116,11 @@ def main(args: argparse.Namespace) -> int:
     draft = prepare_plan(request)
     axis = _check_axis(args, draft.scenario)
     option = AXIS_FLAGS[axis][2:].replace("-", "_")
+    request, held = _hold_other_axis(request, args, draft, axis)
     largest = prepare_plan(request.replace_options(**{option: str(args.limit)}))
     if len(largest.configs) != 1:
-        varying = ", ".join(largest.configs[0].id_axes) or "several values"
-        raise UsageError(f"max-batch probes one config per size, but the flags sweep {varying};"
-                         " give one value each")
+        raise UsageError(f"max-batch probes one config per size, but the flags sweep"
+                         f" {_swept(largest.configs)}; give one value each")
     from bench.execute.executors import InProcess
     from bench.execute.interrupts import Interrupted, InterruptGuard
     from bench.execute.isolate import Isolated
@@ -127,6 +150,8 @@ def main(args: argparse.Namespace) -> int:
         return result
 
     out.print(f"max-batch: growing {axis} of {draft.scenario.name} on {device} (limit {args.limit})")
+    if held:
+        out.print(held)
     with InterruptGuard() as guard:
         try:
             best, probes = find_max_batch(probe, args.limit)

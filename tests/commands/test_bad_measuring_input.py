@@ -77,8 +77,9 @@ ROWS = [
     ("resume a foreign file", ["run", "--resume", "{foreign}"], "not an sdxl-bench record"),
     ("max-batch given batch sizes", ["max-batch", "--batch-sizes", "4"], "max-batch chooses"),
     ("max-batch limit zero", ["max-batch", "--limit", "0"], "--limit 0"),
-    ("max-batch given several dtypes", ["max-batch", "--dtype", "float32,bfloat16"],
-     "probes one config per size"),
+    ("max-batch given several dtypes", ["max-batch", "--images-per-prompt", "1", "--dtype",
+                                        "float32,bfloat16"],
+     "probes one config per size, but the flags sweep --dtype;"),
     # Once in test_cli.py; its other two cases (--batch-sizes 1,,2 and --scenario nope) are rows above.
     ("height not multiple of 8 (30)", ["run", "--height", "30"], "--height 30"),
     ("model folder missing", ["run", "--model", "./missing"], "--model './missing'"),

@@ -42,11 +42,15 @@ def test_search_reports_none_when_even_one_does_not_fit():
 
 
 def test_max_batch_finds_the_boundary_of_a_memory_budget():
+    """On the default scenario, whose images-per-prompt axis is held at 1 and said so."""
     result = run_subprocess(
-        "max-batch", "--scenario", "t2i-prompts", "--steps", "1",
+        "max-batch", "--steps", "1",
         "--threads", "1", "--memory-budget", "0.1", "--limit", "64", "--json", timeout=600)
     assert result.code == 0, result.err
+    said = " ".join(result.err.split())
+    assert "num_images_per_prompt held at 1 (the scenario's smallest; --images-per-prompt" in said
     summary = json.loads(result.out)
+    assert all(p["images_per_call"] == p["size"] for p in summary["probes"])
     status = {p["size"]: p["status"] for p in summary["probes"]}
     best = summary["max_size"]
     assert 1 < best < 64  # the budget, not the limit, stopped it
