@@ -73,12 +73,12 @@ def main(args: argparse.Namespace) -> int:
 
 def compare_runs(args: argparse.Namespace) -> int:
     from bench.determinism.crossrun import compare, match_table, summary
-    from bench.present.console import console
+    from bench.present.console import results_console
     from bench.store.run_file import read_run
 
     first, second = (read_run(path) for path in args.runs)
     result = compare(first, second, args.tolerance)
-    out = console()
+    out = results_console()
     out.print(match_table(result, title=f"images of {first.path} vs {second.path}"))
     for line in summary(result):
         out.print(line)
@@ -114,7 +114,7 @@ def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | 
     from bench.determinism.verdicts import explanations, run_wide_lines, summary_line, verdict_table
     from bench.execute.session import open_session
     from bench.execute.sweep import run_sweep
-    from bench.present.console import console, progress_bar
+    from bench.present.console import progress_bar, results_console
     from bench.store.run_file import RunWriter
 
     device = plan.configs[0].device
@@ -149,7 +149,7 @@ def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | 
                                     on_config=lambda r: progress.advance(task)
                                     if r.get("check") in (None, "run", "repeatability") else None)
     results = execute.results
-    out_console = console()
+    out_console = results_console()
     mode = " · strict" if settings["strict"] else ""
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(verdict_table(results, title=f"determinism · {plan.scenario.name} ·"

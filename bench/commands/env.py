@@ -23,7 +23,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from bench.measure import environment
     from bench.measure.device import resolve_device
-    from bench.present.console import console
+    from bench.present.console import results_console
 
     device = resolve_device(args.device)
     env = environment.collect(device)
@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(env, indent=2))
         return 0
-    out = console()
+    out = results_console()
     for key, value in env.items():
         if key == "nvml":
             value = "available" if value["available"] else f"unavailable: {value['reason']}"

@@ -13,9 +13,9 @@ def register(subparsers) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from bench.plan.models import PRESETS
     from bench.plan.scenario import builtin_names, load_scenario
-    from bench.present.console import console
+    from bench.present.console import results_console
 
-    out = console()
+    out = results_console()
     out.print("[bold]Scenarios[/bold] (--scenario NAME, or a path to your own .py file)")
     for name in builtin_names():
         scenario = load_scenario(name)

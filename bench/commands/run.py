@@ -179,8 +179,7 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
     from bench.execute.session import open_session
     from bench.execute.sweep import run_sweep
     from bench.present.cold_start import cold_start_line
-    from bench.present.console import console, progress_bar, results_table
-    from bench.present.optimization_table import WIDTH as TABLE_WIDTH
+    from bench.present.console import progress_bar, results_console, results_table
     from bench.present.optimization_table import optimization_table
     from bench.store.run_file import RunWriter, now_iso
 
@@ -236,9 +235,7 @@ def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) 
     shown = [by_id[c.config_id] for c in plan.configs if c.config_id in by_id]
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     sizes = ", ".join(dict.fromkeys(f"{c.height}×{c.width}" for c in plan.configs))
-    out_console = console()
-    if not out_console.is_terminal:  # a file or pipe: no reason to squeeze the tables into 80
-        out_console = console(width=max(out_console.width, TABLE_WIDTH))
+    out_console = results_console()
     out_console.print(results_table(shown, title=f"{plan.scenario.name} · {plan.model.name}"
                                     f" · {env['device_name']} · {dtypes} · {sizes}"))
     out_console.print(optimization_table(shown))

@@ -94,10 +94,20 @@ def one_line(text: str, width: int = 400) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+FILE_WIDTH = 160  # columns for tables written to a file or a pipe (the widest table fits)
+
+
 def console(stderr: bool = False, width: int | None = None):
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, width=width)
+
+
+def results_console():
+    """stdout for tables: in a terminal its width; to a file or a pipe (a CI log) rich would
+    assume 80 columns and cut figures short, so at least ``FILE_WIDTH``."""
+    out = console()
+    return out if out.is_terminal else console(width=max(out.width, FILE_WIDTH))
 
 
 def progress_bar(total: int):

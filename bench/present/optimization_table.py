@@ -9,7 +9,6 @@ from __future__ import annotations
 
 HEADERS = ("dtype", "attention", "options", "layout", "size", "steps", "p50 s", "img/s", "speed-up",
            "compile s", "recompiles", "TFLOP/img", "TFLOP/s", "MFU", "status")
-WIDTH = 160
 # Short names keep the table narrow: compile, channels-last, fused QKV, VAE slicing/tiling.
 OPTION_NAMES = {"compile": "compile", "channels_last": "chlast", "fuse_qkv": "qkv",
                 "vae_slicing": "slice", "vae_tiling": "tile"}
@@ -63,7 +62,7 @@ def markdown(records: list[dict]) -> str:
 
 
 def optimization_table(records: list[dict]):
-    """The rich table (print it at least ``WIDTH`` wide); its caption names the peak used
+    """The rich table (``console.results_console`` prints it unsqueezed); its caption names the peak used
     for MFU, or why there is none."""
     from rich import box
     from rich.table import Table

@@ -50,7 +50,7 @@ def scaling(tmp_path_factory):
     done = run_cli(["run", *TINY, *SWEEP, "--nproc", "2", "--scaling", "--save-images",
                     str(folder / "images"), "--out", str(out)])
     assert done.code == 0, done.err[-3000:]
-    return read_run(out), out
+    return read_run(out), out, done.out
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_scaling_images_of_each_world_size_are_kept_apart(scaling):
 
 
 def test_scaling_efficiency_is_recorded_from_the_measured_throughputs(scaling):
-    run, out = scaling
+    run, out, _ = scaling
     records = by_id(run)
     one = records["t2i-prompts-x-images/bs3-n2/np1"]["images_per_s"]
     two = records["t2i-prompts-x-images/bs3-n2/np2"]["images_per_s"]
@@ -162,6 +162,12 @@ def test_data_parallel_record_adds_its_aggregate_fields(scaling, plain):
 def test_header_lists_every_rank_with_its_device(failing):
     ranks = failing[1].header["distributed"]["ranks"]
     assert [(r["rank"], r["device"]) for r in ranks] == [(0, "cpu"), (1, "cpu")]
+
+
+def test_rank_zeros_table_to_a_pipe_is_printed_whole_not_cut_to_80_columns(scaling):
+    printed = scaling[2]
+    assert "images/s" in printed and "n/prompt" in printed
+    assert "…" not in printed  # rich's mark of a figure or header cut short
 
 
 def test_header_records_the_users_command_with_its_launcher_flags(scaling):

@@ -202,10 +202,11 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
 
 
 def _print_results(records, plan, env, world: World, out: Path) -> None:
-    from bench.present.console import console, results_table
+    from bench.present.console import results_console, results_table
 
-    out_console = console()
+    out_console = results_console()
     out_console.print(results_table(
-        records, title=f"{plan.scenario.name} · {plan.model.name} · {world.world_size} ranks"
-        f" · {env['device_name']} · {plan.configs[0].dtype} (images/s: all ranks)"))
+        records, title=f"{plan.scenario.name} · {plan.model.name} · {world.world_size}"
+        f" rank{'s' if world.world_size != 1 else ''} · {env['device_name']}"
+        f" · {plan.configs[0].dtype} (images/s: all ranks)"))
     out_console.print(f"run file: {out}")
