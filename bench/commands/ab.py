@@ -42,13 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--b-command", metavar="CMD", help="the same for side B")
     parser.add_argument(
-        "--pairs", type=int, default=DEFAULT_PAIRS,
-        help=f"A/B pairs of runs (default {DEFAULT_PAIRS})",
+        "--pairs", type=int, default=None,
+        help=f"A/B pairs of runs (default {DEFAULT_PAIRS}; with --judge-only: every complete pair"
+        " in --out)",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for the run files (new or empty)")
     parser.add_argument(
         "--judge-only", action="store_true",
-        help="run nothing: judge the pair files already in --out",
+        help="run nothing: judge the pair files already in --out (e.g. of an interrupted ab)",
     )
     add_threshold_flags(parser)
     parser.add_argument("sweep", nargs=argparse.REMAINDER, help="-- then sweep flags for every run")
@@ -105,6 +106,23 @@ def _prefix(command: str | None, flag: str) -> list[str]:
     return argv
 
 
+def complete_pairs(out: Path) -> int:
+    """How many pairs, from the first, have both run files: what an ``ab`` run stopped part
+    way (Ctrl-C, a failed run) left to judge."""
+    from bench.errors import UsageError
+
+    pairs = 0
+    while all(run_file(out, pairs + 1, side).is_file() for side in ("a", "b")):
+        pairs += 1
+    if pairs == 0:
+        raise UsageError(f"--out {out}: no complete pair of runs to judge (looked for"
+                         f" {run_file(out, 1, 'a').name} and {run_file(out, 1, 'b').name})")
+    if any(run_file(out, pairs + 1, side).is_file() for side in ("a", "b")):
+        print(f"note: pair {pairs + 1} has one side only (an interrupted ab?); judging pairs"
+              f" 1–{pairs}", file=sys.stderr)
+    return pairs
+
+
 def _judge(out: Path, pairs: int, thresholds) -> int:
     from bench.analyse.gate import ab_gate
     from bench.commands.gate import print_verdicts
@@ -135,18 +153,19 @@ def main(args: argparse.Namespace) -> int:
     from bench.errors import UsageError
 
     thresholds = thresholds_from(args)
-    if args.pairs < 1:
+    if args.pairs is not None and args.pairs < 1:
         raise UsageError(f"--pairs must be at least 1, got {args.pairs}")
     sweep = _sweep(args)
     out: Path = args.out
     if args.judge_only:
-        return _judge(out, args.pairs, thresholds)
+        return _judge(out, args.pairs or complete_pairs(out), thresholds)
+    pairs = args.pairs or DEFAULT_PAIRS
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out {out} exists and is not an empty folder: runs are never overwritten")
     prefixes = {"a": _prefix(args.a_command, "--a-command"), "b": _prefix(args.b_command, "--b-command")}
     models = {"a": args.a_model, "b": args.b_model}
     out.mkdir(parents=True, exist_ok=True)
-    order = interleaved(args.pairs)
+    order = interleaved(pairs)
     for index, (pair, side) in enumerate(order, start=1):
         path = run_file(out, pair, side)
         argv = run_argv(prefixes[side], models[side], sweep, path)
@@ -160,4 +179,4 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"side {side.upper()} run {pair} exited {done.returncode}: {tail[0]}"
             )
-    return _judge(out, args.pairs, thresholds)
+    return _judge(out, pairs, thresholds)

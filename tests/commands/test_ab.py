@@ -81,3 +81,18 @@ def test_judge_only_rejudges_the_files_already_written(tmp_path):
     run_in_process("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "8", "--out", str(out))
     again = run_in_process("ab", "--pairs", "8", "--out", str(out), "--judge-only")
     assert again.code == 1 and "2 regressed" in again.out
+
+
+def test_judge_only_without_pairs_judges_every_complete_pair(tmp_path):
+    out = tmp_path / "ab"
+    run_in_process("ab", "--a-command", side(), "--b-command", side(1.2), "--pairs", "9", "--out", str(out))
+    (out / "pair09-b.jsonl").unlink()  # as if stopped during the last run
+    again = run_in_process("ab", "--out", str(out), "--judge-only")
+    assert again.code == 1 and "2 regressed" in again.out
+    assert "ab: 8 pair(s)" in again.out
+    assert "pair 9 has one side only" in again.err
+
+
+def test_judge_only_on_a_folder_without_runs_is_one_line(tmp_path):
+    result = run_in_process("ab", "--out", str(tmp_path), "--judge-only")
+    assert result.code == 2 and "no complete pair of runs to judge" in result.err
