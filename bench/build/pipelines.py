@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -165,8 +166,19 @@ def _from_pretrained(source: str, spec: ModelSpec, torch_dtype):
         missing = missing_components(source, spec.variant)
         if missing:
             raise UsageError(f"cannot load model {spec.name!r}: {missing}") from exc
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot load model {spec.name!r}: {first_line}") from exc
+        raise UsageError(f"cannot load model {spec.name!r}: {load_error_line(exc, source)}") from exc
+
+
+def load_error_line(exc: BaseException, source: str) -> str:
+    """diffusers' message in one line, without what our own line already says (``Cannot
+    load model X:``) or a pointer to a stack trace that a one-line error does not show."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    line = re.sub(rf"^Cannot load model {re.escape(source)}:\s*", "", line, flags=re.IGNORECASE)
+    line = line.replace(" Please check out the root cause in the stacktrace above.", "")
+    if "stacktrace" in text or "traceback" in text.lower():
+        line += " (--debug shows the traceback)"
+    return line
 
 
 def snapshot_folder(source: str) -> Path | None:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from bench.build.architectures import SDXL_UNET_PARAMETERS
-from bench.build.pipelines import build_components, tiny_folder
+from bench.build.pipelines import build_components, load_error_line, tiny_folder
 from bench.build.tokenizer import END, END_TOKEN_ID, START, build_tokenizer, byte_vocab
 from bench.errors import UsageError
 from bench.plan.models import resolve_model
@@ -96,3 +96,13 @@ def test_missing_hub_model_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UsageError, match="cannot load model 'nobody/no-such-model'"):
         load_pipelines(resolve_model("nobody/no-such-model"), "cpu", "float32")
+
+
+def test_a_hub_load_error_is_one_line_without_repeating_itself_or_pointing_at_a_hidden_trace():
+    repo = "stabilityai/stable-diffusion-xl-base-1.0"
+    error = OSError(f"Cannot load model {repo}: the model is not fully cached locally and an"
+                    " error occurred while trying to fetch metadata from the Hub. Please check"
+                    " out the root cause in the stacktrace above.")
+    line = load_error_line(error, repo)
+    assert line == ("the model is not fully cached locally and an error occurred while trying"
+                    " to fetch metadata from the Hub. (--debug shows the traceback)")
