@@ -26,7 +26,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--steps", default=None, metavar="LIST",
                        help="denoising steps, comma list (default: 4 for tiny, 30 otherwise)")
     group.add_argument("--height", type=int, default=None,
-                       help="image height in pixels (default: 64 for tiny, 1024 otherwise)")
+                       help="image height in pixels (default: 64 for tiny; a local folder: its UNet"
+                       " sample size × VAE scale; else 1024)")
     group.add_argument("--width", type=int, default=None, help="image width (as --height)")
     group.add_argument("--dtype", default="float32", metavar="LIST",
                        help=f"comma list of {', '.join(DTYPES)} (default: %(default)s)")
@@ -42,7 +43,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
                        help="timed calls per config (default: 6, the fewest with which `gate`"
                        " can reach a verdict on the default sweep)")
     group.add_argument("--guidance-scale", type=float, default=None,
-                       help="override the scenario's guidance scale (default 5.0)")
+                       help="override the scenario's guidance scale (built-ins: 5.0; 8.0 for img2img)")
     group.add_argument("--strength", type=float, default=None,
                        help="img2img strength in (0, 1] (default: the scenario's, 0.5)")
     group.add_argument("--prompt", action="append", default=[], metavar="TEXT",
