@@ -38,6 +38,7 @@ def benchmark_json(tmp_path_factory):
         timeout=240,
     )
     assert done.code == 0, done.out[-3000:] + done.err[-3000:]
+    (folder / "pytest-output.txt").write_text(done.out + done.err)
     return out
 
 
@@ -47,6 +48,11 @@ def test_fixture_records_images_per_call_throughput_and_memory(benchmark_json):
     assert extra["images_per_call"] == 2
     assert extra["images_per_s"] == pytest.approx(2 / bench["stats"]["median"])
     assert extra["peak_memory_bytes"]["process_rss"] > 0
+
+
+def test_fixture_adds_no_third_party_warnings_to_the_users_test_summary(benchmark_json):
+    printed = benchmark_json.with_name("pytest-output.txt").read_text()
+    assert "DeprecationWarning" not in printed and "warnings summary" not in printed
 
 
 def test_fixture_times_the_requested_rounds_with_raw_data(benchmark_json):
