@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Result, run_subprocess
+from tests.support.cli import Result, run_forked
 
 # One CPU thread per process: tests start CLI subprocesses (and several ranks or workers at
 # once), and torch's default of one thread per core oversubscribes a 2-core machine badly.
@@ -66,7 +66,7 @@ def tiny_run(tmp_path_factory, tiny_cache) -> TinyRun:
     """
     folder = tmp_path_factory.mktemp("tiny-run")
     out, images = folder / "run.jsonl", folder / "images"
-    result = run_subprocess(*TINY_RUN, "--out", str(out), "--save-images", str(images))
+    result = run_forked(*TINY_RUN, "--out", str(out), "--save-images", str(images))
     assert result.code == 0, result.err
     return TinyRun(out, images, result)
 

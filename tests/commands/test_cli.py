@@ -9,7 +9,7 @@ import pytest
 from bench.plan.scenario import builtin_names
 from bench.store.run_file import read_run
 from tests.conftest import TINY_RUN
-from tests.support.cli import REPO, run_subprocess
+from tests.support.cli import REPO, run_forked, run_subprocess
 
 FAST = ["--steps", "2", "--height", "32", "--width", "32", "--warmup", "1", "--repeats", "2",
         "--quiet"]
@@ -32,7 +32,7 @@ def test_help_answers_without_importing_torch():
 
 def test_run_writes_header_one_record_per_grid_point_and_footer(tmp_path):
     out = tmp_path / "run.jsonl"
-    result = run_subprocess("run", *FAST, "--batch-sizes", "1,2", "--images-per-prompt", "1,2",
+    result = run_forked("run", *FAST, "--batch-sizes", "1,2", "--images-per-prompt", "1,2",
                             "--out", str(out))
     assert result.code == 0, result.err
     run = read_run(out)
@@ -62,11 +62,11 @@ def test_every_builtin_scenario_runs_through_the_cli(tmp_path, scenario, request
         out, result = shared.path, shared.result  # and --images-per-prompt 2
     else:
         out = tmp_path / "run.jsonl"
-        result = run_subprocess("run", "--scenario", scenario, *FAST, "--batch-sizes", "2",
+        result = run_forked("run", "--scenario", scenario, *FAST, "--batch-sizes", "2",
                                 "--images-per-prompt", "2", "--out", str(out))
         if "--batch-sizes" in result.err or "--images-per-prompt" in result.err:
             axes_free = [a for a in ("--batch-sizes", "--images-per-prompt") if a not in result.err]
-            result = run_subprocess("run", "--scenario", scenario, *FAST, axes_free[0], "2",
+            result = run_forked("run", "--scenario", scenario, *FAST, axes_free[0], "2",
                                     "--out", str(out))
     assert result.code == 0, result.err
     (record,) = read_run(out).configs
@@ -84,7 +84,7 @@ def test_user_scenario_file_runs_with_user_prompts(tmp_path):
         " prompts=('a red cube',), axes=('batch_size',))\n"
     )
     out = tmp_path / "run.jsonl"
-    result = run_subprocess("run", "--scenario", str(module), *FAST, "--batch-sizes", "1",
+    result = run_forked("run", "--scenario", str(module), *FAST, "--batch-sizes", "1",
                             "--prompt", "a blue sphere", "--out", str(out))
     assert result.code == 0, result.err
     run = read_run(out)
@@ -98,21 +98,21 @@ def test_img2img_with_user_image_file(tmp_path):
     picture = tmp_path / "in.png"
     Image.new("RGB", (40, 24), (10, 200, 30)).save(picture)
     out = tmp_path / "run.jsonl"
-    result = run_subprocess("run", "--scenario", "i2i-prompts", *FAST, "--batch-sizes", "2",
+    result = run_forked("run", "--scenario", "i2i-prompts", *FAST, "--batch-sizes", "2",
                             "--image", str(picture), "--out", str(out))
     assert result.code == 0, result.err
     assert read_run(out).configs[0]["status"] == "ok"
 
 
 def test_list_names_every_scenario_and_preset():
-    result = run_subprocess("list")
+    result = run_forked("list")
     assert result.code == 0
     for name in [*builtin_names(), "tiny", "sdxl-arch"]:
         assert name in result.out
 
 
 def test_env_says_why_nvml_is_unavailable():
-    result = run_subprocess("env", "--json")
+    result = run_forked("env", "--json")
     env = json.loads(result.out)
     assert env["nvml"]["available"] or env["nvml"]["reason"]
     assert env["torch"] and env["device"] in ("cpu", "cuda:0")

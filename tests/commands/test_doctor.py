@@ -11,7 +11,7 @@ import torch
 from bench.measure import doctor
 from bench.measure.doctor import FAIL, PASS, WARN, Facts, GpuFacts
 from tests.measure import fake_pynvml as fake
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked
 
 GPU = "GPU-11111111-2222-3333-4444-555555555555"
 MIG = "MIG-bbbbbbbb-cccc-dddd-eeee-ffffffffffff"
@@ -96,7 +96,7 @@ def test_a_non_performance_governor_is_a_warning():
 def test_doctor_on_this_cpu_machine_warns_honestly_and_exits_0():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    done = run_subprocess("doctor", timeout=120)
+    done = run_forked("doctor", timeout=120)
     assert done.code == 0, done.err
     lines = [line for line in done.out.splitlines() if not line.startswith(" ")]
     assert all(line.split()[0] in (PASS, WARN) for line in lines)
@@ -104,12 +104,12 @@ def test_doctor_on_this_cpu_machine_warns_honestly_and_exits_0():
 
 
 def test_doctor_json_has_facts_and_checks():
-    done = run_subprocess("doctor", "--json", "--device", "cpu", timeout=120)
+    done = run_forked("doctor", "--json", "--device", "cpu", timeout=120)
     payload = json.loads(done.out)
     assert payload["facts"]["device"] == "cpu" and payload["exit_code"] == done.code
     assert {c["level"] for c in payload["checks"]} <= {PASS, WARN, FAIL}
 
 
 def test_doctor_with_a_bad_device_is_one_line_and_exit_2():
-    done = run_subprocess("doctor", "--device", "gpu7", timeout=120)
+    done = run_forked("doctor", "--device", "gpu7", timeout=120)
     assert done.code == 2 and len(done.err.strip().splitlines()) == 1

@@ -9,7 +9,7 @@ import pytest
 
 from bench.cli import COMMANDS
 from bench.store.run_file import SCHEMA_VERSION
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked
 
 HEADER = {"type": "header", "schema": SCHEMA_VERSION, "tool": "sdxl-bench", "plan": {}, "env": {}}
 BAD = {
@@ -30,7 +30,7 @@ def test_reader_command_rejects_bad_run_file_in_one_line(command, kind, tmp_path
     bad = tmp_path / "bad.jsonl"
     bad.write_text(BAD[kind])
     args = [a.format(bad=bad) for a in INVOCATIONS[command]]
-    result = run_subprocess(*args, timeout=120)
+    result = run_forked(*args, timeout=120)
     assert result.code == 2, result.err
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sdxl-bench: error:"), result.err

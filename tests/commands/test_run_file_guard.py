@@ -10,7 +10,7 @@ import os
 import pytest
 
 from bench.store.run_file import RunFileLock, read_run
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked
 
 QUICK = ["--device", "cpu", "--threads", "1", "--steps", "1", "--height", "32", "--width", "32",
          "--warmup", "0", "--repeats", "1", "--quiet"]
@@ -23,7 +23,7 @@ def lines(path) -> list[dict]:
 def test_existing_out_is_refused_and_left_as_it_was(tmp_path):
     out = tmp_path / "baseline.jsonl"
     out.write_text("my baseline\n")
-    result = run_subprocess("run", *QUICK, "--out", str(out))
+    result = run_forked("run", *QUICK, "--out", str(out))
     assert result.code == 2
     assert "exists; add --force to replace it" in result.err
     assert out.read_text() == "my baseline\n"
@@ -32,7 +32,7 @@ def test_existing_out_is_refused_and_left_as_it_was(tmp_path):
 def test_force_replaces_an_existing_out(tmp_path):
     out = tmp_path / "old.jsonl"
     out.write_text("old\n")
-    result = run_subprocess("run", *QUICK, "--batch-sizes", "1", "--images-per-prompt", "1",
+    result = run_forked("run", *QUICK, "--batch-sizes", "1", "--images-per-prompt", "1",
                             "--out", str(out), "--force")
     assert result.code == 0, result.err
     assert read_run(out).footer["status"] == "complete"
@@ -40,7 +40,7 @@ def test_force_replaces_an_existing_out(tmp_path):
 
 @pytest.mark.parametrize("flag", ["--out", "--save-images"])
 def test_an_empty_file_or_folder_name_is_refused(tmp_path, flag):
-    result = run_subprocess("run", *QUICK, flag, "")
+    result = run_forked("run", *QUICK, flag, "")
     assert result.code == 2
     assert f"{flag} ''" in result.err
 
@@ -48,7 +48,7 @@ def test_an_empty_file_or_folder_name_is_refused(tmp_path, flag):
 def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
     out = tmp_path / "shared.jsonl"
     with RunFileLock(out):
-        result = run_subprocess("run", *QUICK, "--batch-sizes", "1", "--images-per-prompt", "1",
+        result = run_forked("run", *QUICK, "--batch-sizes", "1", "--images-per-prompt", "1",
                                 "--out", str(out))
     assert result.code == 2
     assert f"being written by another sdxl-bench (pid {os.getpid()})" in result.err
@@ -58,7 +58,7 @@ def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
 def test_a_stale_lock_of_a_dead_run_does_not_block_the_next(tmp_path):
     out = tmp_path / "run.jsonl"
     (tmp_path / "run.jsonl.lock").write_text("999999")  # a killed run leaves this behind
-    result = run_subprocess("run", *QUICK, "--batch-sizes", "1", "--images-per-prompt", "1",
+    result = run_forked("run", *QUICK, "--batch-sizes", "1", "--images-per-prompt", "1",
                             "--out", str(out))
     assert result.code == 0, result.err
     assert not (tmp_path / "run.jsonl.lock").exists()
@@ -69,7 +69,7 @@ def partial_run(tmp_path_factory):
     """A finished two-config run cut back to its header and first record (as a Ctrl-C
     after the first config leaves it)."""
     out = tmp_path_factory.mktemp("partial") / "run.jsonl"
-    done = run_subprocess("run", *QUICK, "--batch-sizes", "1,2", "--images-per-prompt", "1",
+    done = run_forked("run", *QUICK, "--batch-sizes", "1,2", "--images-per-prompt", "1",
                           "--out", str(out))
     assert done.code == 0, done.err
     header, first = out.read_text().splitlines()[:2]
@@ -79,7 +79,7 @@ def partial_run(tmp_path_factory):
 def test_resume_alone_finishes_the_run_from_its_recorded_flags(tmp_path, partial_run):
     path = tmp_path / "run.jsonl"
     path.write_text(partial_run)
-    result = run_subprocess("run", "--resume", str(path), "--quiet")
+    result = run_forked("run", "--resume", str(path), "--quiet")
     assert result.code == 0, result.err
     run = read_run(path)
     assert [r["batch_size"] for r in run.configs] == [1, 2]
@@ -90,14 +90,14 @@ def test_resume_alone_finishes_the_run_from_its_recorded_flags(tmp_path, partial
 def test_resume_accepts_flags_that_agree_with_the_recording(tmp_path, partial_run):
     path = tmp_path / "run.jsonl"
     path.write_text(partial_run)
-    result = run_subprocess("run", "--resume", str(path), "--steps", "1", "--quiet")
+    result = run_forked("run", "--resume", str(path), "--steps", "1", "--quiet")
     assert result.code == 0, result.err
 
 
 def test_resume_refuses_a_flag_that_differs_from_the_recording(tmp_path, partial_run):
     path = tmp_path / "run.jsonl"
     path.write_text(partial_run)
-    result = run_subprocess("run", "--resume", str(path), "--steps", "3")
+    result = run_forked("run", "--resume", str(path), "--steps", "3")
     assert result.code == 2
     assert "--steps '3' differs from the run's '1'" in result.err
     assert path.read_text() == partial_run
@@ -109,7 +109,7 @@ def test_resume_refuses_a_run_measured_with_other_threads(tmp_path, partial_run)
     data["env"]["torch_threads"] = 7
     path = tmp_path / "run.jsonl"
     path.write_text(json.dumps(data) + "\n" + first + "\n")
-    result = run_subprocess("run", "--resume", str(path))
+    result = run_forked("run", "--resume", str(path))
     assert result.code == 2
     assert "torch_threads was 7, now 1" in result.err
 
@@ -122,7 +122,7 @@ def test_resume_refuses_files_of_another_kind(tmp_path, partial_run, kind, extra
     header, first = partial_run.splitlines()
     path = tmp_path / f"{kind}.jsonl"
     path.write_text(json.dumps({**json.loads(header), **extra}) + "\n" + first + "\n")
-    result = run_subprocess("run", "--resume", str(path))
+    result = run_forked("run", "--resume", str(path))
     assert result.code == 2
     assert message in result.err
 
@@ -130,6 +130,6 @@ def test_resume_refuses_files_of_another_kind(tmp_path, partial_run, kind, extra
 def test_resume_and_force_together_are_refused(tmp_path, partial_run):
     path = tmp_path / "run.jsonl"
     path.write_text(partial_run)
-    result = run_subprocess("run", "--resume", str(path), "--force")
+    result = run_forked("run", "--resume", str(path), "--force")
     assert result.code == 2
     assert "drop one" in result.err

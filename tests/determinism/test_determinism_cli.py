@@ -11,7 +11,7 @@ from bench.determinism.manifest import load_png, read_manifest
 from bench.determinism.pixels import DEFAULT_TOLERANCE
 from bench.measure.images import pixels_hash
 from bench.store.run_file import read_run
-from tests.support.cli import REPO, run_subprocess
+from tests.support.cli import REPO, run_forked
 
 SMALL = ("--steps", "2", "--height", "32", "--width", "32", "--threads", "1", "--quiet")
 PLANTED = REPO / "tests" / "planted"
@@ -22,7 +22,7 @@ def checked(tmp_path_factory):
     """One determinism run over four layouts, images saved."""
     folder = tmp_path_factory.mktemp("determinism")
     out, images = folder / "det.jsonl", folder / "images"
-    proc = run_subprocess("determinism", "--batch-sizes", "1,2", "--images-per-prompt", "1,2", *SMALL,
+    proc = run_forked("determinism", "--batch-sizes", "1,2", "--images-per-prompt", "1,2", *SMALL,
                           "--out", str(out), "--save-images", str(images))
     return proc, read_run(out), images
 
@@ -89,7 +89,7 @@ def test_checks_run_without_deterministic_algorithms_unless_strict(checked):
 
 def test_strict_mode_runs_the_checks_in_a_fresh_deterministic_process(tmp_path):
     out = tmp_path / "strict.jsonl"
-    proc = run_subprocess("determinism", "--strict", "--batch-sizes", "1", "--images-per-prompt", "2",
+    proc = run_forked("determinism", "--strict", "--batch-sizes", "1", "--images-per-prompt", "2",
                           *SMALL, "--out", str(out))
     assert proc.code == 0, proc.err
     assert "fresh process" in proc.err
@@ -103,7 +103,7 @@ def test_strict_mode_runs_the_checks_in_a_fresh_deterministic_process(tmp_path):
 
 def test_planted_unseeded_noise_is_reported_as_not_repeatable(tmp_path, noisy_model):
     out = tmp_path / "noisy.jsonl"
-    proc = run_subprocess("determinism", "--scenario", str(PLANTED / "noisy_scenario.py"),
+    proc = run_forked("determinism", "--scenario", str(PLANTED / "noisy_scenario.py"),
                           "--model", str(noisy_model), "--batch-sizes", "2", "--images-per-prompt", "1",
                           *SMALL, "--out", str(out))
     assert proc.code == 1, proc.err
@@ -115,13 +115,13 @@ def test_planted_unseeded_noise_is_reported_as_not_repeatable(tmp_path, noisy_mo
 
 def test_determinism_refuses_a_single_run_file(checked, tmp_path):
     _, run, _ = checked
-    proc = run_subprocess("determinism", str(run.path))
+    proc = run_forked("determinism", str(run.path))
     assert proc.code == 2
     assert proc.err.strip().startswith("sdxl-bench: error: determinism takes two run files")
 
 
 def test_determinism_refuses_a_tolerance_outside_full_scale():
-    proc = run_subprocess("determinism", "--tolerance", "2")
+    proc = run_forked("determinism", "--tolerance", "2")
     assert proc.code == 2
     assert proc.err.strip() == "sdxl-bench: error: --tolerance 2.0: must be between 0 and 1 (full scale)"
 
@@ -129,7 +129,7 @@ def test_determinism_refuses_a_tolerance_outside_full_scale():
 @pytest.mark.gpu
 def test_strict_checks_on_cuda_are_repeatable_and_record_the_generator_device(tmp_path):
     out = tmp_path / "cuda.jsonl"
-    proc = run_subprocess("determinism", "--strict", "--device", "cuda", "--batch-sizes", "2",
+    proc = run_forked("determinism", "--strict", "--device", "cuda", "--batch-sizes", "2",
                           "--images-per-prompt", "1", *SMALL, "--out", str(out))
     run = read_run(out)
     [repeat] = determinism_records(run, "repeatability")

@@ -13,7 +13,7 @@ from bench.determinism.manifest import load_png, read_manifest
 from bench.measure.images import pixels_hash
 from bench.store.run_file import read_run
 from tests.conftest import TINY_RUN
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked
 
 CHOSEN = "t2i-prompts-x-images_bs2-n2_i3_p1_c1_s3"
 
@@ -28,7 +28,7 @@ def saved_run(tiny_run):
 def second_run(tmp_path_factory):
     """The same sweep again, in another process, without saved images."""
     out = tmp_path_factory.mktemp("second") / "run.jsonl"
-    proc = run_subprocess(*TINY_RUN, "--out", str(out))
+    proc = run_forked(*TINY_RUN, "--out", str(out))
     assert proc.code == 0, proc.err
     return out
 
@@ -68,7 +68,7 @@ def test_run_saves_the_last_timed_call_images_with_a_manifest(saved_run):
 def test_reproduce_exact_rebuilds_the_batch_and_matches_the_hash(saved_run, tmp_path):
     _, images = saved_run
     out = tmp_path / "exact.png"
-    proc = run_subprocess("reproduce", str(images), CHOSEN, "--exact", "--out", str(out), "--threads", "1")
+    proc = run_forked("reproduce", str(images), CHOSEN, "--exact", "--out", str(out), "--threads", "1")
     assert proc.code == 0, proc.err
     assert "hash matches" in proc.out
     entry = read_manifest(images).entry(CHOSEN)
@@ -78,7 +78,7 @@ def test_reproduce_exact_rebuilds_the_batch_and_matches_the_hash(saved_run, tmp_
 def test_reproduce_alone_is_within_the_batch_invariance_tolerance(saved_run, tmp_path):
     _, images = saved_run
     out = tmp_path / "alone.png"
-    proc = run_subprocess("reproduce", str(images), CHOSEN, "--out", str(out), "--threads", "1")
+    proc = run_forked("reproduce", str(images), CHOSEN, "--out", str(out), "--threads", "1")
     assert proc.code == 0, proc.err
     assert "within tolerance" in proc.out
     original = load_png(images / f"{CHOSEN}.png").astype(int)
@@ -90,7 +90,7 @@ def test_reproduce_reports_a_saved_image_that_no_longer_matches(saved_run, tmp_p
     copy = tmp_path / "images"
     shutil.copytree(images, copy)
     Image.fromarray(255 - load_png(copy / f"{CHOSEN}.png")).save(copy / f"{CHOSEN}.png")
-    proc = run_subprocess("reproduce", str(copy), CHOSEN, "--threads", "1")
+    proc = run_forked("reproduce", str(copy), CHOSEN, "--threads", "1")
     assert proc.code == 1
     assert "BEYOND TOLERANCE" in proc.out
 
@@ -98,7 +98,7 @@ def test_reproduce_reports_a_saved_image_that_no_longer_matches(saved_run, tmp_p
 def test_reproduce_with_a_new_prompt_makes_a_refined_image_from_the_same_seed(saved_run, tmp_path):
     _, images = saved_run
     out = tmp_path / "refined.png"
-    proc = run_subprocess("reproduce", str(images), CHOSEN, "--prompt", "a cat on a roof at night",
+    proc = run_forked("reproduce", str(images), CHOSEN, "--prompt", "a cat on a roof at night",
                           "--out", str(out), "--threads", "1")
     assert proc.code == 0, proc.err
     assert "refined from seed 3" in proc.out
@@ -107,26 +107,26 @@ def test_reproduce_with_a_new_prompt_makes_a_refined_image_from_the_same_seed(sa
 
 def test_reproduce_refuses_an_unknown_image_id(saved_run):
     _, images = saved_run
-    proc = run_subprocess("reproduce", str(images), "no-such-image")
+    proc = run_forked("reproduce", str(images), "no-such-image")
     assert proc.code == 2
     assert proc.err.startswith("sdxl-bench: error: image 'no-such-image' is not in")
     assert len(proc.err.strip().splitlines()) == 1
 
 
 def test_two_runs_of_the_same_sweep_match_exactly(saved_run, second_run):
-    proc = run_subprocess("determinism", str(saved_run[0]), str(second_run))
+    proc = run_forked("determinism", str(saved_run[0]), str(second_run))
     assert proc.code == 0, proc.err
     assert "4 of 4 images matched exactly, 0 within tolerance, 0 did not" in proc.out
 
 
 def test_an_image_one_level_off_matches_within_tolerance(saved_run, tmp_path):
-    proc = run_subprocess("determinism", str(saved_run[0]), str(other_machine(saved_run, tmp_path, 1)))
+    proc = run_forked("determinism", str(saved_run[0]), str(other_machine(saved_run, tmp_path, 1)))
     assert proc.code == 0, proc.err
     assert "3 of 4 images matched exactly, 1 within tolerance, 0 did not" in proc.out
 
 
 def test_an_image_far_off_is_reported_as_different(saved_run, tmp_path):
-    proc = run_subprocess("determinism", str(saved_run[0]), str(other_machine(saved_run, tmp_path, 60)))
+    proc = run_forked("determinism", str(saved_run[0]), str(other_machine(saved_run, tmp_path, 60)))
     assert proc.code == 1
     assert "1 did not" in proc.out
     assert "differ: t2i-prompts-x-images/bs2-n2 image 0 (seed 0)" in proc.out
@@ -134,7 +134,7 @@ def test_an_image_far_off_is_reported_as_different(saved_run, tmp_path):
 
 def test_without_saved_images_only_hashes_are_compared_and_it_says_so(saved_run, tmp_path):
     copy = other_machine(saved_run, tmp_path, 1, keep_images=False)
-    proc = run_subprocess("determinism", str(saved_run[0]), str(copy))
+    proc = run_forked("determinism", str(saved_run[0]), str(copy))
     assert proc.code == 1
     assert "hashes only" in proc.out
     assert "hash-differs: t2i-prompts-x-images/bs2-n2 image 0" in proc.out

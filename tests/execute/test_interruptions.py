@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.store.run_file import read_run
-from tests.support.cli import REPO, command, run_subprocess, written_records
+from tests.support.cli import REPO, command, run_forked, written_records
 from tests.support.processes import wait_for_cpu_time
 
 SWEEP = ["--scenario", "t2i-prompts", "--batch-sizes", "1,6,8", "--steps", "2", "--warmup", "0",
@@ -104,10 +104,10 @@ def test_resumed_sweep_measures_the_same_configs_as_an_uninterrupted_one(termina
     resumed = tmp_path / "resumed.jsonl"
     shutil.copy(partial, resumed)
     first_before = read_quietly(resumed).configs[0]
-    result = run_subprocess("run", *SWEEP, "--resume", str(resumed))
+    result = run_forked("run", *SWEEP, "--resume", str(resumed))
     assert result.code == 0, result.err
     reference = tmp_path / "reference.jsonl"
-    result = run_subprocess("run", *SWEEP, "--out", str(reference))
+    result = run_forked("run", *SWEEP, "--out", str(reference))
     assert result.code == 0, result.err
     after, full = read_run(resumed), read_run(reference)
     assert [r["config_id"] for r in after.configs] == [r["config_id"] for r in full.configs]
@@ -122,7 +122,7 @@ def test_resume_refuses_a_different_plan(terminated_run, tmp_path):
     copy = tmp_path / "run.jsonl"
     shutil.copy(partial, copy)
     flags = [f if f != "1,6,8" else "1,6" for f in SWEEP]
-    result = run_subprocess("run", *flags, "--resume", str(copy))
+    result = run_forked("run", *flags, "--resume", str(copy))
     assert result.code == 2
     lines = result.err.strip().splitlines()
     assert len(lines) == 1

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.execute.max_batch import Probe, find_max_batch
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked
 
 
 def threshold_probe(largest_fitting: int, asked: list[int]):
@@ -43,7 +43,7 @@ def test_search_reports_none_when_even_one_does_not_fit():
 
 def test_max_batch_finds_the_boundary_of_a_memory_budget():
     """On the default scenario, whose images-per-prompt axis is held at 1 and said so."""
-    result = run_subprocess(
+    result = run_forked(
         "max-batch", "--steps", "1",
         "--threads", "1", "--memory-budget", "0.1", "--limit", "64", "--json", timeout=600)
     assert result.code == 0, result.err

@@ -12,7 +12,7 @@ import torch
 from bench.measure.oom import GIB, MemoryBudget, is_out_of_memory, skip_reason
 from bench.plan.sweep import SweepOptions, make_plan
 from bench.store.run_file import read_run
-from tests.support.cli import Result, run_subprocess
+from tests.support.cli import Result, run_forked
 
 BUDGET_GIB = 0.1  # tiny at 64x64, 1 step: batch 1-4 grow RSS by ~25-45 MiB, batch 64 by ~430 MiB
 QUICK = ["--scenario", "t2i-prompts", "--steps", "1", "--warmup", "0", "--repeats", "1",
@@ -20,7 +20,7 @@ QUICK = ["--scenario", "t2i-prompts", "--steps", "1", "--warmup", "0", "--repeat
 
 
 def run(out: Path, *flags: str) -> Result:
-    return run_subprocess("run", *QUICK, "--out", str(out), *flags)
+    return run_forked("run", *QUICK, "--out", str(out), *flags)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ def test_skip_reason_ignores_configs_that_differ_in_more_than_the_batch():
 @pytest.mark.gpu
 def test_real_cuda_out_of_memory_is_recorded_and_the_sweep_goes_on(tmp_path):
     out = tmp_path / "run.jsonl"
-    result = run_subprocess(
+    result = run_forked(
         "run", "--device", "cuda", "--scenario", "t2i-prompts",
         "--batch-sizes", "1,2048,2", "--height", "1024", "--width", "1024", "--steps", "1",
         "--warmup", "0", "--repeats", "1", "--quiet", "--out", str(out), timeout=600)
@@ -139,7 +139,7 @@ def test_real_cuda_out_of_memory_is_recorded_and_the_sweep_goes_on(tmp_path):
 @pytest.mark.gpu
 def test_memory_budget_on_cuda_counts_torch_allocated(tmp_path):
     out = tmp_path / "run.jsonl"
-    result = run_subprocess(
+    result = run_forked(
         "run", "--device", "cuda", *QUICK, "--batch-sizes", "1",
         "--memory-budget", "0.001", "--out", str(out), timeout=600)
     assert result.code == 0, result.err

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked
 
 
 def config_records(path) -> list[dict]:
@@ -21,7 +21,7 @@ def config_records(path) -> list[dict]:
 @pytest.mark.slow
 def test_compile_time_is_reported_apart_from_steady_state_latency(tmp_path):
     out = tmp_path / "run.jsonl"
-    result = run_subprocess("run", "--scenario", "t2i-prompts", "--batch-sizes", "1", "--steps", "2",
+    result = run_forked("run", "--scenario", "t2i-prompts", "--batch-sizes", "1", "--steps", "2",
                             "--height", "32", "--width", "32", "--warmup", "1", "--repeats", "1",
                             "--threads", "1", "--device", "cpu", "--compile", "--quiet", "--out", str(out),
                             timeout=900)

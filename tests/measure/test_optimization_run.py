@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked
 
 SMALL = ("--scenario", "t2i-prompts", "--batch-sizes", "1", "--steps", "2", "--height", "32",
          "--width", "32", "--warmup", "1", "--repeats", "1", "--threads", "1", "--quiet")
@@ -22,7 +22,7 @@ def config_records(path) -> list[dict]:
 def dtype_attention_run(tmp_path_factory):
     """One sweep: float32,bfloat16 × sdpa,math, with a peak given for MFU on the CPU."""
     out = tmp_path_factory.mktemp("run") / "run.jsonl"
-    result = run_subprocess("run", *SMALL, "--device", "cpu", "--dtype", "float32,bfloat16",
+    result = run_forked("run", *SMALL, "--device", "cpu", "--dtype", "float32,bfloat16",
                             "--attention", "sdpa,math", "--peak-tflops", "0.5", "--out", str(out))
     assert result.code == 0, result.err
     return result, config_records(out)
@@ -75,7 +75,7 @@ def test_the_optimization_table_is_printed(dtype_attention_run):
 @pytest.mark.gpu
 def test_a_gpu_run_records_mfu_and_the_cuda_event_check(tmp_path):
     out = tmp_path / "run.jsonl"
-    result = run_subprocess("run", *SMALL, "--device", "cuda", "--dtype", "bfloat16", "--out", str(out))
+    result = run_forked("run", *SMALL, "--device", "cuda", "--dtype", "bfloat16", "--out", str(out))
     assert result.code == 0, result.err
     record = config_records(out)[0]
     assert record["latency_event_check"]["agree"], record["latency_event_check"]

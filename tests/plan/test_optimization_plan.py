@@ -11,7 +11,7 @@ from bench.cli import build_parser
 from bench.commands.sweep_options import plan_from_args
 from bench.errors import UsageError
 from bench.plan.optimizations import Optimizations
-from tests.support.cli import run_subprocess
+from tests.support.cli import run_forked, run_subprocess
 
 
 def plan(*argv: str):
@@ -71,7 +71,7 @@ def test_size_sets_height_and_width():
     (["--peak-tflops", "float8=3"], "'float8' is not one of"),
 ])
 def test_bad_optimization_flags_are_usage_errors(argv, message):
-    result = run_subprocess("run", "--out", os.devnull, *argv, timeout=120)
+    result = run_forked("run", "--out", os.devnull, *argv, timeout=120)
     assert result.code == 2
     assert result.err.startswith("sdxl-bench: error: ") and message in result.err
     assert len(result.err.strip().splitlines()) == 1
