@@ -78,7 +78,7 @@ class SdxlBench:
         rounds: int = 5,
         **options: Any,
     ) -> dict:
-        from bench.build.pipeline_groups import PipelineGroups
+        from bench.assemble.pipeline_groups import PipelineGroups
         from bench.execute.session import open_session
         from bench.measure.config import prepare_call
         from bench.measure.device import resolve_device, synchronize

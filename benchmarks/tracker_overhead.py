@@ -15,7 +15,7 @@ import argparse
 import statistics
 import time
 
-from bench.build.pipelines import load_pipelines, quiet_libraries
+from bench.assemble.pipelines import load_pipelines, quiet_libraries
 from bench.measure.config import default_trackers, prepare_call, run_timed_calls
 from bench.measure.device import resolve_device, synchronize
 from bench.measure.nvml import NvmlDevice

@@ -30,14 +30,14 @@ def tiny_model(tiny_cache) -> Path:
     Tests that time concurrent runs ask for it first: otherwise both processes would build
     the model at once, and one could be timed while the other is still building.
     """
-    from bench.build.pipelines import tiny_folder
+    from bench.assemble.pipelines import tiny_folder
 
     return tiny_folder()
 
 
 @pytest.fixture(scope="session")
 def tiny_pipes(tiny_cache):
-    from bench.build.pipelines import load_pipelines, quiet_libraries
+    from bench.assemble.pipelines import load_pipelines, quiet_libraries
     from bench.plan.models import resolve_model
 
     quiet_libraries()

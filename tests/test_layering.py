@@ -15,7 +15,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 HEAVY = ("torch", "diffusers", "transformers", "accelerate")
 DRAWING = ("rich", "matplotlib")
-LATER_THAN_ANALYSIS = ("present", "execute", "build", "measure", "commands")
+LATER_THAN_ANALYSIS = ("present", "execute", "assemble", "measure", "commands")
 
 
 @dataclass(frozen=True)

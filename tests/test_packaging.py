@@ -205,7 +205,7 @@ def test_missing_module_outside_the_measuring_stack_keeps_its_traceback(monkeypa
     import bench.commands.env
 
     monkeypatch.setattr(bench.commands.env, "main",
-                        _raising(ModuleNotFoundError("no", name="bench.build.gone")))
+                        _raising(ModuleNotFoundError("no", name="bench.assemble.gone")))
     with pytest.raises(ModuleNotFoundError):
         run_in_process("env")
 

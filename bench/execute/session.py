@@ -24,7 +24,7 @@ def prepare_plan(request: SweepRequest, device: str | None = None) -> Plan:
     """The validated plan; also asks the installed torch/diffusers whether they can do the
     optimizations requested (imported only when an option needs them). ``UsageError`` for
     anything wrong, before any model is loaded."""
-    from bench.build.optimize import check_supported
+    from bench.assemble.optimize import check_supported
 
     plan = plan_request(request, device)
     options = tuple(dict.fromkeys(c.optimizations for c in plan.configs))
@@ -122,8 +122,8 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
 
     cold_start.watch_imports()  # the CLI started it already; a worker or the plugin starts it here
     images = load_inputs(plan) if images is None else images
-    from bench.build.pipeline_groups import PipelineGroups
-    from bench.build.pipelines import quiet_libraries
+    from bench.assemble.pipeline_groups import PipelineGroups
+    from bench.assemble.pipelines import quiet_libraries
     from bench.measure import environment
     from bench.measure.nvml import NvmlDevice
 

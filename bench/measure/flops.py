@@ -48,10 +48,10 @@ def count_flops(fn, *args, **kwargs) -> FlopCount:
 @functools.lru_cache(maxsize=4)
 def meta_components(model: str) -> dict:
     """The model's UNet, VAE and text encoders on the meta device, from configs only."""
-    from bench.build.architectures import PRESETS
+    from bench.assemble.architectures import PRESETS
 
     if model in PRESETS:
-        from bench.build.pipelines import build_components
+        from bench.assemble.pipelines import build_components
 
         return build_components(model, module_device="meta")
     return _meta_from_pretrained(model)

@@ -1,6 +1,6 @@
 """Where a pipeline comes from: the ``--model`` value checked at planning time (no torch).
 
-The presets' component configurations live in ``bench.build.architectures``; what a plan
+The presets' component configurations live in ``bench.assemble.architectures``; what a plan
 needs of them (name, default size and steps, one line for ``list``) lives here.
 """
 

@@ -1,6 +1,6 @@
 """Optimization options of a pipeline: the set a config carries and parsing the flags.
 
-Pure data (planning needs no torch); ``bench.build.optimize`` applies them to loaded
+Pure data (planning needs no torch); ``bench.assemble.optimize`` applies them to loaded
 pipelines and asks the installed torch and diffusers whether they can.
 """
 

@@ -26,7 +26,7 @@ def lay_out_hub_cache(root: Path, repo_id: str = REPO_ID) -> Path:
     import torch
     from diffusers import StableDiffusionXLPipeline
 
-    from bench.build.pipelines import quiet_libraries, tiny_folder
+    from bench.assemble.pipelines import quiet_libraries, tiny_folder
 
     quiet_libraries()
     repo = root / f"models--{repo_id.replace('/', '--')}"

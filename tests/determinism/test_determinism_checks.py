@@ -163,7 +163,7 @@ def test_generator_device_is_not_applicable_on_cpu(tiny_pipes):
 
 @pytest.mark.gpu
 def test_generator_device_compares_cpu_and_cuda_generators_on_cuda():
-    from bench.build.pipelines import load_pipelines, quiet_libraries
+    from bench.assemble.pipelines import load_pipelines, quiet_libraries
     from bench.plan.models import resolve_model
 
     quiet_libraries()

@@ -30,7 +30,7 @@ def checked(tmp_path_factory):
 @pytest.fixture(scope="module")
 def noisy_model(tmp_path_factory, tiny_cache):
     """The tiny pipeline folder, its scheduler replaced by the planted noisy one."""
-    from bench.build.pipelines import tiny_folder
+    from bench.assemble.pipelines import tiny_folder
 
     folder = tmp_path_factory.mktemp("models") / "tiny-noisy"
     shutil.copytree(tiny_folder(), folder)

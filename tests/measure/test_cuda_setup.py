@@ -134,7 +134,7 @@ def test_environment_records_tf32_and_cudnn_settings():
 
 def test_compiled_models_use_static_shapes_and_say_so(monkeypatch, tiny_pipes):
     """dynamic=None recompiles the second batch size with symbolic shapes."""
-    from bench.build.optimize import apply_optimizations
+    from bench.assemble.optimize import apply_optimizations
     from bench.plan.optimizations import Optimizations
 
     seen: list[dict] = []

@@ -77,7 +77,7 @@ def test_text_encoder_flops_are_shared_by_the_images_of_a_prompt():
 
 
 def test_folder_model_is_counted_from_its_configs_like_the_preset():
-    from bench.build.pipelines import tiny_folder
+    from bench.assemble.pipelines import tiny_folder
 
     folder = component_flops(str(tiny_folder()), 64, 64)
     preset = component_flops("tiny", 64, 64)

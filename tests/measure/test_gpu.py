@@ -9,7 +9,7 @@ pytestmark = pytest.mark.gpu
 
 @pytest.fixture(scope="module")
 def cuda_pipes(tiny_cache):
-    from bench.build.pipelines import load_pipelines
+    from bench.assemble.pipelines import load_pipelines
     from bench.plan.models import resolve_model
 
     return load_pipelines(resolve_model("tiny"), "cuda:0", "float16")

@@ -203,7 +203,7 @@ def test_a_possible_mfu_is_no_warning():
 def test_an_in_process_sweep_counts_flops_before_its_first_config(tiny_pipes, monkeypatch):
     """Counted after the first config, the FLOP counter's resident memory would raise the
     RSS peak of every later config only: peak memory would depend on config order."""
-    from bench.build.pipeline_groups import PipelineGroups
+    from bench.assemble.pipeline_groups import PipelineGroups
     from bench.execute import executors
     from bench.measure import flops
 

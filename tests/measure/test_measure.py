@@ -106,7 +106,7 @@ def test_same_seed_same_prompt_gives_the_same_image_across_configs(tiny_pipes):
 def test_nan_images_are_flagged(tiny_cache):
     import torch
 
-    from bench.build.pipelines import load_pipelines
+    from bench.assemble.pipelines import load_pipelines
 
     pipes = load_pipelines(resolve_model("tiny"), "cpu", "float32")
     with torch.no_grad():

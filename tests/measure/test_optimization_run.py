@@ -1,5 +1,5 @@
 """Real tiny-preset sweeps over the optimization axes through the CLI; how the optimizations
-are applied to the pipelines is in tests/build/test_optimize.py."""
+are applied to the pipelines is in tests/assemble/test_optimize.py."""
 
 from __future__ import annotations
 

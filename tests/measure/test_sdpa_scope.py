@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.build.optimize import ScopedSDPAProcessor, apply_optimizations
+from bench.assemble.optimize import ScopedSDPAProcessor, apply_optimizations
 from bench.plan.optimizations import Optimizations
 
 
 @pytest.fixture(scope="module")
 def flash_pipes(tiny_cache):
     """Fresh pipelines (the session's are shared) with --attention sdpa-flash applied."""
-    from bench.build.pipelines import load_pipelines, quiet_libraries
+    from bench.assemble.pipelines import load_pipelines, quiet_libraries
     from bench.plan.models import resolve_model
 
     quiet_libraries()

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bench.build.optimize import check_supported
+from bench.assemble.optimize import check_supported
 from bench.cli import build_parser
 from bench.commands.sweep_options import plan_from_args
 from bench.errors import UsageError

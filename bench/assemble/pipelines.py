@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.build.architectures import PRESETS
-from bench.build.tokenizer import END_TOKEN_ID, build_tokenizer
+from bench.assemble.architectures import PRESETS
+from bench.assemble.tokenizer import END_TOKEN_ID, build_tokenizer
 from bench.errors import UsageError
 from bench.plan.models import ModelSpec
 

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from bench.build.architectures import SDXL_UNET_PARAMETERS
-from bench.build.pipelines import build_components, load_error_line, tiny_folder
-from bench.build.tokenizer import END, END_TOKEN_ID, START, build_tokenizer, byte_vocab
+from bench.assemble.architectures import SDXL_UNET_PARAMETERS
+from bench.assemble.pipelines import build_components, load_error_line, tiny_folder
+from bench.assemble.tokenizer import END, END_TOKEN_ID, START, build_tokenizer, byte_vocab
 from bench.errors import UsageError
 from bench.plan.models import resolve_model
 
@@ -56,7 +56,7 @@ def test_sdxl_arch_materialises_in_the_target_dtype_without_fp32(monkeypatch):
     """The text encoder of sdxl-arch, built the preset's way, lands in bfloat16 directly."""
     import torch
 
-    from bench.build.pipelines import _initialise
+    from bench.assemble.pipelines import _initialise
 
     module = build_components("sdxl-arch", module_device="meta")["text_encoder"]
     module = module.to(dtype=torch.bfloat16).to_empty(device="cpu")
@@ -82,7 +82,7 @@ def test_bad_model_names_are_refused_before_loading(name, fragment):
 
 
 def test_local_folder_loads_through_from_pretrained(tiny_cache):
-    from bench.build.pipelines import load_pipelines
+    from bench.assemble.pipelines import load_pipelines
 
     spec = resolve_model(str(tiny_folder()))
     assert spec.kind == "folder"
@@ -91,7 +91,7 @@ def test_local_folder_loads_through_from_pretrained(tiny_cache):
 
 
 def test_missing_hub_model_offline_is_a_clear_error(monkeypatch):
-    from bench.build.pipelines import load_pipelines
+    from bench.assemble.pipelines import load_pipelines
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UsageError, match="cannot load model 'nobody/no-such-model'"):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import gc
 import time
 
-from bench.build.optimize import apply_optimizations
-from bench.build.pipelines import Pipelines, load_pipelines
+from bench.assemble.optimize import apply_optimizations
+from bench.assemble.pipelines import Pipelines, load_pipelines
 from bench.plan.models import ModelSpec
 from bench.plan.sweep import Config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def test_pipelines_are_built_once_per_group_and_reused_across_batch_sizes():
-    from bench.build.pipeline_groups import PipelineGroups
+    from bench.assemble.pipeline_groups import PipelineGroups
     from bench.plan.models import resolve_model
     from bench.plan.optimizations import Optimizations
     from bench.plan.scenario import load_scenario
@@ -23,8 +23,8 @@ def test_pipelines_are_built_once_per_group_and_reused_across_batch_sizes():
 def test_math_attention_installs_the_classic_processor_everywhere():
     from diffusers.models.attention_processor import AttnProcessor
 
-    from bench.build.optimize import apply_optimizations
-    from bench.build.pipelines import load_pipelines
+    from bench.assemble.optimize import apply_optimizations
+    from bench.assemble.pipelines import load_pipelines
     from bench.plan.models import resolve_model
     from bench.plan.optimizations import Optimizations
 
@@ -38,8 +38,8 @@ def test_math_attention_installs_the_classic_processor_everywhere():
 def test_fused_qkv_and_channels_last_apply_to_the_unet():
     import torch
 
-    from bench.build.optimize import apply_optimizations
-    from bench.build.pipelines import load_pipelines
+    from bench.assemble.optimize import apply_optimizations
+    from bench.assemble.pipelines import load_pipelines
     from bench.plan.models import resolve_model
     from bench.plan.optimizations import Optimizations
 
