@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.errors import StorageError, UsageError
+from bench.store.result import ConfigResult, Footer
 from bench.store.rounds import merge_rounds
 
 SCHEMA_VERSION = 1
@@ -191,7 +192,8 @@ def _is_pytest_benchmark(text: str) -> bool:
 
 @dataclass
 class Run:
-    """A run file read back: header, config-like records, footer (None when missing)."""
+    """A run file read back: header, records, footer (None when missing), and the config
+    records as typed results (``results``) for every reader."""
 
     path: Path
     header: dict
@@ -199,6 +201,8 @@ class Run:
     footer: dict | None = None
     warnings: list[str] = field(default_factory=list)
     torn: bool = False  # a torn last line (an interrupted write) was skipped
+    results: tuple[ConfigResult, ...] = ()  # the ``config`` records, typed
+    end: Footer | None = None  # the footer, typed
 
     @property
     def configs(self) -> list[dict]:
@@ -259,9 +263,22 @@ def read_run(path: Path | str) -> Run:
     if footer is None:
         notes.append(f"{path}: no footer (the run did not finish); using the records present")
     body += _merge_orphan_rounds(body, header, path, notes)
+    results = []
+    for record in body:
+        if record.get("type") == "config":
+            try:
+                results.append(ConfigResult.from_record(record, schema))
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise UsageError(f"{path}: config record {record.get('config_id')!r} is"
+                                 f" malformed ({exc})") from None
+    try:
+        end = None if footer is None else Footer.from_record(footer)
+    except ValueError as exc:
+        raise UsageError(f"{path}: the footer is malformed ({exc})") from None
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    return Run(path=path, header=header, records=body, footer=footer, warnings=notes, torn=torn)
+    return Run(path=path, header=header, records=body, footer=footer, warnings=notes, torn=torn,
+               results=tuple(results), end=end)
 
 
 def _merge_orphan_rounds(body: list[dict], header: dict, path: Path, notes: list[str]

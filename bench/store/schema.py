@@ -7,33 +7,18 @@ memory does this config need".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, field, fields, make_dataclass
 from typing import Any
 
 from bench.plan.optimizations import Optimizations
 from bench.plan.sweep import Config
+from bench.store.result import BUDGET_VIEWS as BUDGET_VIEWS
+from bench.store.result import CALLS as CALLS
+from bench.store.result import MEMORY_VIEWS as MEMORY_VIEWS
+from bench.store.result import ROUND_MEDIANS as ROUND_MEDIANS
+from bench.store.result import ConfigResult, json_data
 from bench.units import GIB as GIB  # re-exported: readers of records have long found it here
-
-# Every memory view a record may carry, in the order tables show them.
-MEMORY_VIEWS = (
-    "nvml_process_used",
-    "nvml_device_used",
-    "torch_reserved",
-    "torch_allocated",
-    "process_rss",
-)
-
-# Which view answers "how much memory does this config need", best first: the process's
-# own device memory (CUDA context included), then the allocator's reservation, the whole
-# device, the live tensors, and on CPU the process RSS.
-BUDGET_VIEWS = (
-    "nvml_process_used",
-    "torch_reserved",
-    "nvml_device_used",
-    "torch_allocated",
-    "process_rss",
-)
 
 # The environment fields (of a run header's ``env``) that reports and the pytest plugin show,
 # in this order: device, libraries, machine, source.
@@ -79,11 +64,11 @@ def field_names(config: type, kind: str) -> tuple[str, ...]:
     return tuple(f.name for f in fields(config) if match_kind(f) == kind)
 
 
-def optimization_tokens(record: dict) -> tuple[str, ...]:
-    """``("attn-math", "compile")``: the record's optimizations that differ from the default,
+def optimization_tokens(result: ConfigResult) -> tuple[str, ...]:
+    """``("attn-math", "compile")``: the result's optimizations that differ from the default,
     as the config-id fragments name them (unknown settings as ``name=value``)."""
-    chosen = record.get("optimizations")
-    if not isinstance(chosen, dict):
+    chosen = result.optimizations
+    if not isinstance(chosen, Mapping):
         return ()
     defaults = Optimizations().describe()
     settings = Optimizations(**{k: v for k, v in chosen.items() if k in defaults})
@@ -91,13 +76,20 @@ def optimization_tokens(record: dict) -> tuple[str, ...]:
     return (*tokens, *sorted(f"{k}={v}" for k, v in chosen.items() if k not in defaults))
 
 
+def _field(result: ConfigResult, name: str) -> Any:
+    """A config field of a result: a modelled attribute, else a detail (a Config field
+    this reader's ConfigResult does not know yet)."""
+    return getattr(result, name) if name in _ATTRIBUTES else result.detail(name)
+
+
 # How a key field of each Config type is read from a record: (type in the key, reader).
-_READERS: dict[str, tuple[type, Callable[[dict, str], object]]] = {
-    "str": (str, lambda record, name: str(record.get(name))),
-    "int": (int, lambda record, name: int(record.get(name) or 0)),
-    "float": (float, lambda record, name: float(record.get(name) or 0.0)),
-    "Optimizations": (tuple, lambda record, name: optimization_tokens(record)),
+_READERS: dict[str, tuple[type, Callable[[ConfigResult, str], object]]] = {
+    "str": (str, lambda result, name: str(_field(result, name))),
+    "int": (int, lambda result, name: int(_field(result, name) or 0)),
+    "float": (float, lambda result, name: float(_field(result, name) or 0.0)),
+    "Optimizations": (tuple, lambda result, name: optimization_tokens(result)),
 }
+_ATTRIBUTES = frozenset(f.name for f in fields(ConfigResult))
 
 
 def _key_text(key: Any) -> str:
@@ -149,75 +141,68 @@ ConfigKey = make_config_key_type(Config)
 UNMATCHED_ARGUMENTS = field_names(Config, UNMATCHED)
 
 
-def config_key(record: dict, key_type: type = ConfigKey) -> Any:
-    """The matching key of a config record (``key_type``: another Config's key, for tests)."""
+def config_key(result: ConfigResult | Mapping, key_type: type = ConfigKey) -> Any:
+    """The matching key of a result (``key_type``: another Config's key, for tests)."""
+    result = as_result(result)
     values = {}
     for key_field in fields(key_type):
         _, read = _READERS[key_field.metadata["reader"]]
-        values[key_field.name] = read(record, key_field.name)
+        values[key_field.name] = read(result, key_field.name)
     if not values["world_size"]:
         values["world_size"] = 1
     return key_type(**values)
 
 
-def memory_bytes(record: dict) -> dict[str, int | None]:
+def as_result(result: ConfigResult | Mapping) -> ConfigResult:
+    """Transitional: a reader still handed a record dict reads it as a ``ConfigResult``."""
+    return result if isinstance(result, ConfigResult) else ConfigResult.from_record(result)
+
+
+def memory_bytes(record: ConfigResult | Mapping) -> dict[str, int | None]:
     """Peak memory of a record by view (None where the view was unavailable)."""
-    peaks = record.get("peak_memory_bytes") or {}
-    return {view: peaks.get(view) for view in MEMORY_VIEWS}
+    return as_result(record).memory_bytes()
 
 
-def memory_per_call(record: dict) -> dict[str, list[int]]:
-    """Each memory view's peak per timed call (views without per-call values left out;
-    empty for records written before they were kept)."""
-    calls = record.get("peak_memory_per_call_bytes") or {}
-    return {view: [int(v) for v in calls[view]] for view in MEMORY_VIEWS if calls.get(view)}
+def memory_per_call(record: ConfigResult | Mapping) -> dict[str, list[int]]:
+    """Each memory view's peak per timed call (views without per-call values left out)."""
+    return {view: list(v) for view, v in as_result(record).memory_per_call().items()}
 
 
-def budget_memory(record: dict) -> tuple[str, int] | None:
+def budget_memory(record: ConfigResult | Mapping) -> tuple[str, int] | None:
     """(view, bytes) of the view that best answers "memory needed", or None."""
-    peaks = memory_bytes(record)
-    for view in BUDGET_VIEWS:
-        if peaks.get(view) is not None:
-            return view, int(peaks[view])
-    return None
+    return as_result(record).budget_memory()
 
 
-# ``latency_s["sample"]`` of a ``--rounds`` record: its values are the per-round medians
-# (each from a fresh process), not per-call times (``latency_calls_s`` holds those).
-ROUND_MEDIANS = "round medians"
-CALLS = "calls"
-
-
-def instability(record: dict) -> list[str]:
+def instability(record: ConfigResult | Mapping) -> list[str]:
     """Why the record's own stability check distrusts its estimate (empty: stable, or a
     file written before the check existed)."""
-    stability = record.get("stability")
-    return [str(r) for r in stability.get("unstable") or []] if isinstance(stability, dict) else []
+    return list(as_result(record).unstable)
 
 
-def latency_sample(record: dict) -> str:
-    """What ``latency_s.values`` are: ``ROUND_MEDIANS`` or ``CALLS`` (older files: calls)."""
-    return (record.get("latency_s") or {}).get("sample") or CALLS
+def latency_sample(record: ConfigResult | Mapping) -> str:
+    """What the latency values are: ``ROUND_MEDIANS`` or ``CALLS`` (older files: calls)."""
+    return as_result(record).sample
 
 
-def latency_values(record: dict) -> list[float]:
-    """The raw latencies the headline is over (empty when it has none): per-call times, or
-    the per-round medians of a ``--rounds`` record (``latency_sample`` says which)."""
-    latency = record.get("latency_s") or {}
-    return [float(v) for v in latency.get("values") or []]
+def latency_values(record: ConfigResult | Mapping) -> list[float]:
+    """The raw latencies the headline is over (empty when it has none)."""
+    return list(as_result(record).latency_values)
 
 
-def latency_stat(record: dict, stat: str) -> float | None:
+def latency_stat(record: ConfigResult | Mapping, stat: str) -> float | None:
     """One latency statistic (``median``, ``p90`` ...) in seconds, None when absent."""
-    latency = record.get("latency_s") or {}
-    value = latency.get(stat)
+    latency = as_result(record).latency
+    value = None if latency is None else getattr(latency, stat)
     return None if value is None else float(value)
 
 
-def is_ok(record: dict) -> bool:
-    return record.get("status") == "ok"
+def is_ok(record: ConfigResult | Mapping) -> bool:
+    return as_result(record).ok
 
 
-def unmatched_arguments(record: dict, names: tuple[str, ...] = UNMATCHED_ARGUMENTS) -> dict:
-    """The record's call arguments that are not part of its ``ConfigKey``."""
-    return {name: record.get(name) for name in names if name in record}
+def unmatched_arguments(record: ConfigResult | Mapping,
+                        names: tuple[str, ...] = UNMATCHED_ARGUMENTS) -> dict:
+    """The result's call arguments that are not part of its ``ConfigKey``."""
+    result = as_result(record)
+    return {name: json_data(_field(result, name)) for name in names
+            if name not in result.absent and (name in _ATTRIBUTES or name in result.details)}
