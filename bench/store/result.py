@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
-from types import MappingProxyType
 from typing import Any
 
 
@@ -65,10 +64,41 @@ BUDGET_VIEWS = ("nvml_process_used", "torch_reserved", "nvml_device_used", "torc
                 "process_rss")
 
 
+class ReadOnly(Mapping):
+    """A read-only dict that pickles (``types.MappingProxyType`` does not, and results cross
+    process boundaries: data-parallel ranks gather each other's)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping | None = None) -> None:
+        object.__setattr__(self, "_data", dict(data or {}))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __hash__(self) -> int:  # values are read_only data, hashable in turn
+        return hash(frozenset(self._data.items()))
+
+    def __reduce__(self):
+        return (ReadOnly, (self._data,))
+
+
+EMPTY = ReadOnly()
+
+
 def read_only(value: Any) -> Any:
     """A read-only copy of JSON data (dicts become mappings, lists tuples)."""
     if isinstance(value, Mapping):
-        return MappingProxyType({k: read_only(v) for k, v in value.items()})
+        return ReadOnly({k: read_only(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(read_only(v) for v in value)
     return value
@@ -100,7 +130,7 @@ class Summary:
     values: tuple[float, ...] = ()
     sample: str | None = None  # latency only: CALLS or ROUND_MEDIANS; None in older files
     rounds: tuple[int, ...] | None = None  # ``latency_calls_s``: the round of each value
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    extra: Mapping[str, Any] = field(default=EMPTY)
 
     @classmethod
     def from_dict(cls, data: Mapping | None) -> Summary | None:
@@ -190,7 +220,7 @@ class ColdStart:
     first_call_peak_bytes: int | None = None
     first_call_memory_view: str | None = None
     notes: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    extra: Mapping[str, Any] = field(default=EMPTY)
 
     @classmethod
     def from_dict(cls, data: Mapping | None) -> ColdStart | None:
@@ -221,7 +251,7 @@ class Compilation:
     recompilations: int = 0
     compile_s: float = 0.0
     compilations_in_timed_calls: int = 0
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    extra: Mapping[str, Any] = field(default=EMPTY)
 
     @classmethod
     def from_dict(cls, data: Mapping | None) -> Compilation | None:
@@ -264,19 +294,19 @@ def _status(value: Any) -> Status:
 def _stages(value: Any) -> Mapping[str, Summary | None] | None:
     if value is None:
         return None
-    return MappingProxyType({name: Summary.from_dict(s) for name, s in value.items()})
+    return ReadOnly({name: Summary.from_dict(s) for name, s in value.items()})
 
 
 def _memory(value: Any) -> Mapping[str, int | None] | None:
     if value is None:
         return None
-    return MappingProxyType({view: None if v is None else int(v) for view, v in value.items()})
+    return ReadOnly({view: None if v is None else int(v) for view, v in value.items()})
 
 
 def _memory_calls(value: Any) -> Mapping[str, tuple[int, ...]] | None:
     if value is None:
         return None
-    return MappingProxyType({view: tuple(int(x) for x in v or ()) for view, v in value.items()})
+    return ReadOnly({view: tuple(int(x) for x in v or ()) for view, v in value.items()})
 
 
 _DATA = _Codec(read_only, json_data)  # JSON objects and lists, read-only
@@ -405,8 +435,7 @@ class ConfigResult:
     merged_by_reader: bool | None = _f("bool")
 
     # every other field of the record, verbatim (trackers' details, newer fields)
-    details: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}),
-                                       metadata={"codec": None})
+    details: Mapping[str, Any] = field(default=EMPTY, metadata={"codec": None})
     # record fields this result's source did not have: not written back
     absent: frozenset[str] = field(default=frozenset(), metadata={"codec": None}, compare=False)
 
@@ -550,7 +579,7 @@ class Footer:
     duration_s: float | None = None
     configs: int | None = None  # config records written (``--rounds``: merged records)
     error: str | None = None  # why an aborted run stopped
-    details: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    details: Mapping[str, Any] = field(default=EMPTY)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Footer:

@@ -120,3 +120,18 @@ def test_budget_memory_prefers_the_process_own_device_memory():
                                        "peak_memory_bytes": {"process_rss": 5, "torch_reserved": 7,
                                                              "nvml_process_used": 9}})
     assert result.budget_memory() == ("nvml_process_used", 9)
+
+
+def test_a_result_survives_pickling_as_ranks_gather_it():
+    import pickle
+
+    result = ConfigResult.from_record(config_records(OLD_FILES[0])[0])
+    assert pickle.loads(pickle.dumps(result)) == result
+
+
+def test_a_result_cannot_be_changed_in_place():
+    result = ConfigResult.from_record(config_records(OLD_FILES[0])[0])
+    with pytest.raises(TypeError):
+        result.peak_memory["process_rss"] = 0
+    with pytest.raises(AttributeError):
+        result.status = Status.ERROR
