@@ -92,7 +92,6 @@ def run_checks(args: argparse.Namespace, request) -> int:
     from bench.execute.output import check_writable, default_out
     from bench.execute.session import load_inputs, prepare_plan
     from bench.measure.device import resolve_device
-    from bench.store.run_file import RunFileLock
 
     device = resolve_device(request.options.device)
     plan = prepare_plan(request, device)
@@ -100,60 +99,64 @@ def run_checks(args: argparse.Namespace, request) -> int:
         f"determinism_{plan.scenario.name}", plan.model.name, device)
     check_writable(out)
     images = load_inputs(plan)  # unreadable images are refused before any file is made
-    with RunFileLock(out):
-        return _check(args, request, plan, out, settings, images)
+    return _check(args, request, plan, out, settings, images)
 
 
 def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | None,
            images: tuple) -> int:
-    """The checks under the run file's lock."""
+    """The checks, written to the run file, then their table."""
     from bench.determinism import strict
     from bench.determinism.checks import CheckExecutor, CheckSession
-    from bench.determinism.manifest import ImageSaver, check_images_dir
+    from bench.determinism.manifest import check_images_dir
     from bench.determinism.pixels import DEFAULT_TOLERANCES
     from bench.determinism.verdicts import explanations, run_wide_lines, summary_line, verdict_table
+    from bench.execute.job import RunJob, run_job
     from bench.execute.session import open_session
-    from bench.execute.sweep import run_sweep
     from bench.present.console import progress_bar, results_console
-    from bench.store.run_file import RunWriter
 
     device = plan.configs[0].device
     images_dir = check_images_dir(args.save_images) if args.save_images else None
-    session = open_session(plan, request, images=images)
     settings = settings or strict.settings()
-    header = session.header(["sdxl-bench", *sys.argv[1:]], mode="determinism",
-                            tolerance=args.tolerance, default_tolerances=DEFAULT_TOLERANCES,
-                            determinism=settings,
-                            images_dir=str(images_dir) if images_dir else None)
-    saver = None
-    if images_dir:
-        saver = ImageSaver(images_dir, plan.model.name, plan.prompts, plan.images,
-                           plan.scenario.num_default_images, header["run_id"], header["command"])
-    execute = CheckExecutor(CheckSession(session.pipes, plan.prompts, session.images, args.tolerance,
-                                         on_images=saver.record_fields if saver else None),
-                            strict=settings["strict"])
+    checks: list = []  # the executor, once made: its results are the checks' outcomes
 
-    def footer(records: list[dict]) -> dict:
-        return {"checks": len(execute.results), "failed": sum(r.failed for r in execute.results)}
+    def executor(session, saver):
+        checks.append(CheckExecutor(
+            CheckSession(session.pipes, plan.prompts, session.images, args.tolerance,
+                         on_images=saver.record_fields if saver else None),
+            strict=settings["strict"]))
+        return checks[0]
 
-    with RunWriter(out) as writer:
-        writer.write(header)
-        sweep = dict(skip_after_oom=False, footer=footer)
-        if args.quiet:
-            _, code = run_sweep(plan, execute, writer, **sweep)
-        else:
-            with progress_bar(len(plan.configs)) as progress:
-                task = progress.add_task(f"determinism · {plan.scenario.name} on {device}",
-                                         total=len(plan.configs))
-                _, code = run_sweep(plan, execute, writer, **sweep,
-                                    on_config=lambda r: progress.advance(task)
-                                    if r.get("check") in (None, "run", "repeatability") else None)
-    results = execute.results
+    def footer(written: list) -> dict:
+        return {"checks": len(checks[0].results), "failed": sum(r.failed for r in checks[0].results)}
+
+    job = RunJob(plan, out, ["sdxl-bench", *sys.argv[1:]],
+                 header={"mode": "determinism", "tolerance": args.tolerance,
+                         "default_tolerances": DEFAULT_TOLERANCES, "determinism": settings,
+                         "images_dir": None},
+                 images_dir=images_dir, footer=footer, skip_after_oom=False, annotate=False)
+
+    def session():
+        return open_session(plan, request, images=images)
+
+    def per_config(item) -> bool:  # one step per config: its first check, or its failure
+        return not isinstance(item, dict) or item.get("check") in ("run", "repeatability")
+
+    if args.quiet:
+        outcome = run_job(job, session, executor)
+    else:
+        with progress_bar(len(plan.configs)) as progress:
+            task = progress.add_task(f"determinism · {plan.scenario.name} on {device}",
+                                     total=len(plan.configs))
+            outcome = run_job(job, session, executor,
+                              on_result=lambda item: progress.advance(task) if per_config(item)
+                              else None)
+    results = checks[0].results
     out_console = results_console()
     mode = " · strict" if settings["strict"] else ""
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     out_console.print(verdict_table(results, title=f"determinism · {plan.scenario.name} ·"
-                                    f" {plan.model.name} · {session.env['device_name']} · {dtypes}{mode}"))
+                                    f" {plan.model.name} · {outcome.session.env['device_name']}"
+                                    f" · {dtypes}{mode}"))
     for line in run_wide_lines(results):
         out_console.print(line)
     for line in explanations(results):
@@ -162,7 +165,7 @@ def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | 
     if images_dir:
         out_console.print(f"images: {images_dir} (manifest.json)")
     out_console.print(f"run file: {out}")
-    if code:
+    if outcome.code:
         print(f"sdxl-bench: interrupted; the checks finished so far are in {out}", file=sys.stderr)
-        return code
+        return outcome.code
     return 1 if any(r.failed for r in results) else 0

@@ -62,26 +62,29 @@ def _summary(best: int | None, probes: list, axis: str) -> dict:
     memory over the fitting probes (``bench.analyse.memory_per_image``), with the
     whole-process peak per image (weights included) beside it."""
     from bench.analyse.memory_per_image import fit_memory_line
-    from bench.present.console import peak_memory_view
+
+    def peak(probe) -> tuple[str | None, int | None]:
+        return probe.result.budget_memory() or (None, None)
 
     fitting = sorted((p for p in probes if p.fits), key=lambda p: p.size)
     result: dict = {"axis": axis, "max_size": best, "probes": [
-        {"size": p.size, "status": p.record["status"], "images_per_call": p.record["images_per_call"],
-         "peak_memory_bytes": peak_memory_view(p.record)[1], "error": p.record.get("error")}
+        {"size": p.size, "status": p.result.status.value,
+         "images_per_call": p.result.images_per_call,
+         "peak_memory_bytes": peak(p)[1], "error": p.result.error}
         for p in probes]}
     if best is not None:
         top = next(p for p in fitting if p.size == best)
-        view, peak = peak_memory_view(top.record)
-        images = top.record["images_per_call"]
-        peaks = [(p.record["images_per_call"], *peak_memory_view(p.record)) for p in fitting]
+        view, top_peak = peak(top)
+        images = top.result.images_per_call
+        peaks = [(p.result.images_per_call, *peak(p)) for p in fitting]
         line = fit_memory_line([(n, b) for n, v, b in peaks if v == view and b is not None])
         result.update(
-            peak_memory_view=view, peak_memory_bytes=peak,
+            peak_memory_view=view, peak_memory_bytes=top_peak,
             marginal_bytes_per_image=line.marginal_bytes_per_image,
             fixed_bytes=line.fixed_bytes, memory_fit_probes=line.points,
             memory_fit_max_residual_bytes=line.max_residual_bytes,
-            whole_peak_bytes_per_image=peak / images if peak is not None else None,
-            images_per_s=top.record.get("images_per_s"))
+            whole_peak_bytes_per_image=top_peak / images if top_peak is not None else None,
+            images_per_s=top.result.images_per_s)
     return result
 
 
@@ -129,6 +132,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.measure.device import resolve_device
     from bench.present.console import console
     from bench.present.max_batch import max_batch_text
+    from bench.store.result import Status
 
     device = resolve_device(request.options.device)
     request = request.replace_options(device=device)
@@ -142,12 +146,12 @@ def main(args: argparse.Namespace) -> int:
     def probe(size: int) -> Probe:
         plan = prepare_plan(request.replace_options(**{option: str(size)}))
         with guard.interruptible():
-            record = execute(plan, plan.configs[0])
-        result = Probe(size, record["status"] == "ok", record)
-        out.print(f"  {axis} {size:4d}: {record['status']}")
-        if record["status"] not in ("ok", "oom", "crashed"):
-            raise ProbeFailed(result)
-        return result
+            result = execute(plan, plan.configs[0])
+        found = Probe(size, result.ok, result)
+        out.print(f"  {axis} {size:4d}: {result.status}")
+        if result.status not in (Status.OK, Status.OOM, Status.CRASHED):
+            raise ProbeFailed(found)
+        return found
 
     out.print(f"max-batch: growing {axis} of {draft.scenario.name} on {device} (limit {args.limit})")
     if held:
@@ -165,7 +169,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     elif best is None:
-        out.print(f"even {axis} 1 does not fit: {probes[0].record.get('error')}")
+        out.print(f"even {axis} 1 does not fit: {probes[0].result.error}")
     else:
         out.print(max_batch_text(summary, args.limit))
     return 0

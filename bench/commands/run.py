@@ -155,10 +155,14 @@ def launch_ranks(args: argparse.Namespace, draft, out: Path | None) -> int:
 
 def run_sweep_command(args: argparse.Namespace, request, out: Path | None) -> int:
     """One process (or one worker per config with ``--isolate``): measure, store, print."""
+    from bench.determinism.manifest import check_images_dir
+    from bench.execute.executors import InProcess
+    from bench.execute.isolate import Isolated
+    from bench.execute.job import RunJob, run_job
     from bench.execute.output import check_writable, default_out
-    from bench.execute.session import load_inputs, prepare_plan
+    from bench.execute.session import load_inputs, open_session, prepare_plan
     from bench.measure.device import resolve_device
-    from bench.store.run_file import RunFileLock
+    from bench.present.console import progress_bar
 
     device = resolve_device(request.options.device)
     plan = prepare_plan(request, device)
@@ -166,87 +170,58 @@ def run_sweep_command(args: argparse.Namespace, request, out: Path | None) -> in
         plan.scenario.name, plan.model.name, device)
     check_writable(out)
     images = load_inputs(plan)  # unreadable images are refused before any file is made
-    with RunFileLock(out):
-        return _measure(args, request, plan, out, images)
-
-
-def _measure(args: argparse.Namespace, request, plan, out: Path, images: tuple) -> int:
-    """Measure under the run file's lock (a second writer is refused with our pid)."""
-    from bench.determinism.manifest import ImageSaver, check_images_dir
-    from bench.execute.executors import InProcess
-    from bench.execute.isolate import Isolated
-    from bench.execute.resume import load_for_resume, rewrite, setting_difference
-    from bench.execute.session import open_session
-    from bench.execute.sweep import run_sweep
-    from bench.present.cold_start import cold_start_line
-    from bench.present.console import progress_bar, results_console, results_table
-    from bench.present.optimization_table import optimization_table
-    from bench.store.run_file import RunWriter, now_iso
-
-    device = plan.configs[0].device
-    resumed = load_for_resume(args.resume, plan) if args.resume else None
     images_dir = check_images_dir(args.save_images) if args.save_images else None
     isolate = args.isolate or plan.rounds > 1  # each round's configs in fresh processes
-    session = open_session(plan, request, load=not isolate, images=images)
-    env = session.env
-    if resumed:
-        difference = setting_difference(resumed.header.get("env") or {}, env)
-        if difference:
-            raise UsageError(f"--resume {args.resume!r}: that run was measured with other"
-                             f" settings ({difference}); finish it where it was started, or"
-                             " start a new run")
     options = {"isolate": isolate, "memory_budget_gib": args.memory_budget,
                "skip_after_oom": args.skip_after_oom,
                **({"rounds": plan.rounds} if plan.rounds > 1 else {})}
-    argv = ["sdxl-bench", *sys.argv[1:]]
-    header = session.header(argv, options=options,
-                            **({"images_dir": str(images_dir)} if images_dir else {}))
-    if isolate:
-        execute = Isolated(request, args.memory_budget)
+    job = RunJob(plan, out, ["sdxl-bench", *sys.argv[1:]], header={"options": options},
+                 images_dir=images_dir, resume=Path(args.resume) if args.resume else None,
+                 skip_after_oom=args.skip_after_oom)
+
+    def executor(session, saver):
+        if isolate:
+            return Isolated(request, args.memory_budget)
+        return InProcess(session.pipes, session.images, session.nvml_device,
+                         args.memory_budget, saver.record_fields if saver else None)
+
+    def session():
+        return open_session(plan, request, load=not isolate, images=images)
+
+    if args.quiet:
+        outcome = run_job(job, session, executor)
     else:
-        saver = None
-        if images_dir:
-            saver = ImageSaver(images_dir, plan.model.name, plan.prompts, plan.images,
-                               plan.scenario.num_default_images, header["run_id"], header["command"])
-        execute = InProcess(session.pipes, session.images, session.nvml_device,
-                            args.memory_budget, saver.record_fields if saver else None)
-    if resumed:
-        header = {**resumed.header, "resumed": [*resumed.header.get("resumed", []),
-                                                {"at": now_iso(), "command": argv, **options}]}
-        rewrite(out, header, resumed.kept)
-        writer = RunWriter(out, mode="a")
-    else:
-        writer = RunWriter(out)
-        writer.write(header)
-    previous = resumed.kept if resumed else ()
-    sweep = dict(skip_after_oom=args.skip_after_oom, previous=previous,
-                 annotate=session.annotate, footer={})
-    with writer:
-        if args.quiet:
-            records, code = run_sweep(plan, execute, writer, **sweep)
-        else:
-            steps = len(plan.configs) * plan.rounds
-            with progress_bar(steps) as progress:
-                task = progress.add_task(f"{plan.scenario.name} on {device}",
-                                         total=steps, completed=len(previous))
-                records, code = run_sweep(plan, execute, writer,
-                                          on_config=lambda r: progress.advance(task), **sweep)
-    by_id = {r["config_id"]: r for r in (*previous, *records) if r.get("type") == "config"}
-    shown = [by_id[c.config_id] for c in plan.configs if c.config_id in by_id]
+        steps = len(plan.configs) * plan.rounds
+        with progress_bar(steps) as progress:
+            task = progress.add_task(f"{plan.scenario.name} on {device}", total=steps)
+            outcome = run_job(job, session, executor,
+                              on_start=lambda done: progress.update(task, completed=done),
+                              on_result=lambda r: progress.advance(task))
+    _show(outcome, plan, out)
+    return outcome.code
+
+
+def _show(outcome, plan, out: Path) -> None:
+    """The results table, the optimization table, the cold start, where the file is, and
+    how to continue an interrupted run."""
+    from bench.present.cold_start import cold_start_line
+    from bench.present.console import results_console, results_table
+    from bench.present.optimization_table import optimization_table
+
+    shown = [r.to_record() for r in outcome.results]  # TRANSITIONAL: present takes dicts
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     sizes = ", ".join(dict.fromkeys(f"{c.height}×{c.width}" for c in plan.configs))
     out_console = results_console()
     out_console.print(results_table(shown, title=f"{plan.scenario.name} · {plan.model.name}"
-                                    f" · {env['device_name']} · {dtypes} · {sizes}"))
+                                    f" · {outcome.session.env['device_name']} · {dtypes} · {sizes}"))
     out_console.print(optimization_table(shown))
     cold = cold_start_line(shown)
     if cold:
         out_console.print(cold, highlight=False)
     out_console.print(f"run file: {out}")
-    if code and plan.rounds > 1:
+    if outcome.code and plan.rounds > 1:
         print(f"sdxl-bench: interrupted; the finished rounds are merged in {out} (a --rounds"
               " run cannot be resumed: run it again for all rounds)", file=sys.stderr)
-    elif code:
+    elif outcome.code:
         print(f"sdxl-bench: interrupted; finished configs are in {out}; continue with"
               f" sdxl-bench run --resume {out}", file=sys.stderr)
-    return code

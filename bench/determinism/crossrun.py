@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.determinism.manifest import load_png
 from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
+from bench.store.result import ConfigResult, json_data
 
 EXACT, WITHIN, DIFFER, HASH_DIFFERS, NOT_COMPARABLE = (
     "exact", "within", "differ", "hash-differs", "not-comparable")
@@ -58,8 +59,8 @@ class CrossRun:
         return [m for m in self.matches if m.status not in (EXACT, WITHIN)]
 
 
-def _images_folder(run, record: dict) -> Path | None:
-    folder = record.get("images_dir")
+def _images_folder(run, result: ConfigResult) -> Path | None:
+    folder = result.images_dir
     if not folder:
         return None
     path = Path(folder)
@@ -73,23 +74,24 @@ def run_images(run) -> list[RunImage]:
     """Every hashed image of a run file (config records, or determinism repeatability records)."""
     prompts = run.header.get("plan", {}).get("prompts", [])
     images = []
-    for record in run.records:
-        is_config = record.get("type") == "config" and record.get("status") == "ok"
-        is_check = record.get("type") == "determinism" and record.get("check") == "repeatability"
-        hashes = record.get("image_sha256")
-        if not (is_config or is_check) or not hashes:
+    repeatability = [ConfigResult.from_record(r) for r in run.checks
+                     if r.get("check") == "repeatability"]
+    for result in [r for r in run.results if r.ok] + repeatability:
+        hashes = result.image_sha256
+        if not hashes:
             continue
-        folder = _images_folder(run, record)
-        files = record.get("image_files") or []
-        indices = record.get("prompt_indices") or [None] * len(hashes)
+        folder = _images_folder(run, result)
+        files = result.image_files or ()
+        indices = result.prompt_indices or [None] * len(hashes)
         for index, sha in enumerate(hashes):
             prompt_index = indices[index]
             prompt = prompts[prompt_index] if prompt_index is not None and prompt_index < len(
                 prompts) else None
             file = folder / files[index] if folder and index < len(files) else None
             images.append(RunImage(
-                config_id=record["config_id"], index=index, seed=record["seeds"][index],
-                prompt=prompt, settings=tuple(record.get(k) for k in SETTINGS), sha256=sha,
+                config_id=result.config_id, index=index, seed=result.seeds[index],
+                prompt=prompt, settings=tuple(json_data(getattr(result, k)) for k in SETTINGS),
+                sha256=sha,
                 file=file if file and file.is_file() else None,
             ))
     return images

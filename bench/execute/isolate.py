@@ -20,9 +20,10 @@ from pathlib import Path
 
 import bench
 from bench.execute.interrupts import deferred
-from bench.measure.config import failed_record
+from bench.measure.config import failed_result
 from bench.plan.request import SweepRequest
 from bench.plan.sweep import Config, Plan
+from bench.store.result import ConfigResult, Status
 
 AXIS_OPTIONS = {"batch_size": "batch_sizes", "num_images_per_prompt": "images_per_prompt"}
 STOP_GRACE_S = 10.0
@@ -53,7 +54,7 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip()[:300] if lines else ""
 
 
-def crashed_record(config: Config, returncode: int, stderr_tail: str) -> dict:
+def crashed_result(config: Config, returncode: int, stderr_tail: str) -> ConfigResult:
     if returncode < 0:
         name = signal.Signals(-returncode).name
         error = f"worker process killed by {name}"
@@ -62,7 +63,7 @@ def crashed_record(config: Config, returncode: int, stderr_tail: str) -> dict:
         error = f"worker process exited with code {returncode} and no record"
     if stderr_tail:
         error += f": {stderr_tail}"
-    return failed_record(config, "crashed", error, exit_signal=name, exit_code=returncode)
+    return failed_result(config, Status.CRASHED, error, exit_signal=name, exit_code=returncode)
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Isolated:
     memory_budget_gib: float | None = None
     workers: list[int] = field(default_factory=list)  # pids started, for the curious
 
-    def __call__(self, plan: Plan, config: Config) -> dict:
+    def __call__(self, plan: Plan, config: Config) -> ConfigResult:
         request = {"sweep": worker_request(self.request, plan, config).to_json(),
                    "config_id": config.config_id,
                    "memory_budget_gib": self.memory_budget_gib}
@@ -101,5 +102,5 @@ class Isolated:
                     raise
             result = folder / "record.json"
             if returncode == 0 and result.is_file():
-                return json.loads(result.read_text())
-            return crashed_record(config, returncode, _last_line(folder / "stderr.txt"))
+                return ConfigResult.from_record(json.loads(result.read_text()))
+            return crashed_result(config, returncode, _last_line(folder / "stderr.txt"))

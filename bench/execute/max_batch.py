@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench.store.result import ConfigResult
+
 
 @dataclass(frozen=True)
 class Probe:
     size: int
     fits: bool
-    record: dict
+    result: ConfigResult
 
 
 class ProbeFailed(Exception):
     """A probe failed for a reason other than memory; the search cannot go on."""
 
     def __init__(self, probe: Probe) -> None:
-        super().__init__(f"size {probe.size}: {probe.record.get('error')}")
+        super().__init__(f"size {probe.size}: {probe.result.error}")
         self.probe = probe
 
 

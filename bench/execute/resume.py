@@ -1,7 +1,7 @@
 """Resuming a partial run file: same plan, finished configs kept, the rest run again.
 
-Finished means ``ok``, ``oom`` or ``skipped``; ``interrupted``, ``crashed`` and ``error``
-records are dropped and their configs measured again. The file is rewritten atomically
+Finished means ``Status.finished`` (ok, oom, skipped); interrupted, crashed and error
+results are dropped and their configs measured again. The file is rewritten atomically
 (header + kept records) before new records are appended, so nothing finished is lost.
 """
 
@@ -15,15 +15,14 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.plan.sweep import Plan
+from bench.store.result import ConfigResult
 from bench.store.run_file import read_run
-
-FINISHED = ("ok", "oom", "skipped")
 
 
 @dataclass(frozen=True)
 class Resumed:
     header: dict
-    kept: tuple[dict, ...]  # finished records, in the plan's order
+    kept: tuple[ConfigResult, ...]  # finished results, in the plan's order
     rerun: tuple[str, ...]  # config ids to measure (again)
 
 
@@ -105,18 +104,18 @@ def load_for_resume(path: str | Path, plan: Plan) -> Resumed:
             f"--resume {str(path)!r}: the plan differs ({difference});"
             f" resume with the original flags: {command}"
         )
-    by_id = {r["config_id"]: r for r in run.configs if r.get("status") in FINISHED}
+    by_id = {r.config_id: r for r in run.results if r.status.finished}
     kept = tuple(by_id[c.config_id] for c in plan.configs if c.config_id in by_id)
     rerun = tuple(c.config_id for c in plan.configs if c.config_id not in by_id)
     return Resumed(run.header, kept, rerun)
 
 
-def rewrite(path: str | Path, header: dict, records: tuple[dict, ...]) -> None:
-    """Replace ``path`` with header + records in one atomic step (a crash keeps the old)."""
+def rewrite(path: str | Path, header: dict, results: tuple[ConfigResult, ...]) -> None:
+    """Replace ``path`` with header + results in one atomic step (a crash keeps the old)."""
     path = Path(path)
     staging = path.with_name(f".{path.name}.resume-tmp")
     with open(staging, "w", encoding="utf-8") as file:
-        for record in (header, *records):
+        for record in (header, *(r.to_record() for r in results)):
             file.write(json.dumps(record, allow_nan=False) + "\n")
         file.flush()
         os.fsync(file.fileno())

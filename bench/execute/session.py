@@ -17,6 +17,7 @@ from typing import Any
 from bench import __version__
 from bench.plan.request import SweepRequest, parse_peak_override, plan_request
 from bench.plan.sweep import Config, Plan
+from bench.store.result import ConfigResult
 from bench.store.run_file import SCHEMA_VERSION, now_iso
 
 
@@ -100,12 +101,12 @@ class Session:
             **extra,
         }
 
-    def annotate(self, config: Config, record: dict, world_size: int = 1) -> dict:
-        """Derived fields of a measured record: FLOPs, achieved TFLOP/s, MFU, warnings.
-        Never raises."""
+    def annotate(self, config: Config, result: ConfigResult, world_size: int = 1) -> dict:
+        """Derived record fields of a measured result: FLOPs, achieved TFLOP/s, MFU,
+        warnings. Never raises."""
         from bench.measure.limits import limit_fields
 
-        return limit_fields(config, record, self.env["device_name"], self.peaks, world_size)
+        return limit_fields(config, result, self.env["device_name"], self.peaks, world_size)
 
 
 def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool = True,

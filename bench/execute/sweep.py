@@ -23,58 +23,65 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bench.execute.interrupts import Interrupted, InterruptGuard
-from bench.measure.config import failed_record
+from bench.measure.config import failed_result
 from bench.measure.oom import skip_reason
 from bench.plan.sweep import Config, Plan
+from bench.store.result import ConfigResult, Ending, Status
 from bench.store.rounds import merge_rounds
 from bench.store.run_file import RunWriter, footer_record
 
+# What an executor produces for a config: its result, or (determinism) several records,
+# where a result stands for the config and other records (dicts) are written as they are.
+Produced = ConfigResult | list[ConfigResult | dict]
+Annotate = Callable[[Config, ConfigResult], dict]  # record fields to add
+
 
 class Executor(Protocol):
-    """Measures one config and returns its record (or its records: one per determinism
-    check); never raises for a failing config."""
+    """Measures one config; never raises for a failing config."""
 
-    def __call__(self, plan: Plan, config: Config) -> dict | list[dict]: ...
+    def __call__(self, plan: Plan, config: Config) -> Produced: ...
 
 
 class Abort(Exception):
-    """The sweep cannot go on; ``record`` is the config in flight, ``exit_code`` the run's."""
+    """The sweep cannot go on; ``result`` is the config in flight, ``exit_code`` the run's."""
 
-    def __init__(self, record: dict, exit_code: int, reason: str) -> None:
+    def __init__(self, result: ConfigResult, exit_code: int, reason: str) -> None:
         super().__init__(reason)
-        self.record, self.exit_code, self.reason = record, exit_code, reason
+        self.result, self.exit_code, self.reason = result, exit_code, reason
 
 
-def _write(writer: RunWriter | None, record: dict, config: Config) -> dict:
-    """Write a record; one that cannot be serialised becomes an ``error`` record instead
-    of ending the sweep (the exception is raised before anything reaches the file)."""
+def _write(writer: RunWriter | None, item: ConfigResult | dict, config: Config
+           ) -> ConfigResult | dict:
+    """Write one result or record; one that cannot be serialised becomes an ``error``
+    result instead of ending the sweep (the exception is raised before anything reaches
+    the file)."""
     if writer is None:
-        return record
+        return item
     try:
-        writer.write(record)
+        writer.write(item.to_record() if isinstance(item, ConfigResult) else item)
     except (TypeError, ValueError) as exc:
-        record = failed_record(config, "error", f"record could not be written: {exc}")
-        writer.write(record)
-    return record
+        item = failed_result(config, Status.ERROR, f"record could not be written: {exc}")
+        writer.write(item.to_record())
+    return item
 
 
-def _merged(plan: Plan, records: list[dict], annotate: Callable[[Config, dict], dict] | None,
-            label: Callable[[Config, dict], dict] | None, writer: RunWriter | None) -> list[dict]:
-    """One config record per config that ran at least one round, in the plan's order."""
-    by_id: dict[str, list[dict]] = {}
-    for record in records:
-        if record.get("type") == "round":
-            by_id.setdefault(record["config_id"], []).append(record)
+def _merged(plan: Plan, produced: list[ConfigResult | dict], annotate: Annotate | None,
+            label: Annotate | None, writer: RunWriter | None) -> list[ConfigResult]:
+    """One config result per config that ran at least one round, in the plan's order."""
+    by_id: dict[str, list[ConfigResult]] = {}
+    for item in produced:
+        if isinstance(item, ConfigResult) and item.kind == "round":
+            by_id.setdefault(item.config_id, []).append(item)
     merged = []
     for config in plan.configs:
         if config.config_id not in by_id:
             continue
-        record = merge_rounds(by_id[config.config_id], plan.rounds)
-        if annotate and record["status"] == "ok":
-            record.update(annotate(config, record))
+        result = merge_rounds(by_id[config.config_id], plan.rounds)
+        if annotate and result.ok:
+            result = result.with_fields(**annotate(config, result))
         if label:
-            record.update(label(config, record))
-        merged.append(_write(writer, record, config))
+            result = result.with_fields(**label(config, result))
+        merged.append(_write(writer, result, config))
     return merged
 
 
@@ -84,28 +91,29 @@ def run_sweep(
     writer: RunWriter | None,
     *,
     skip_after_oom: bool = True,
-    previous: Sequence[dict] = (),
-    annotate: Callable[[Config, dict], dict] | None = None,
-    label: Callable[[Config, dict], dict] | None = None,
-    on_config: Callable[[dict], None] | None = None,
-    footer: dict | Callable[[list[dict]], dict] | None = None,
-) -> tuple[list[dict], int]:
-    """Measure every config; returns the new records and the exit code (0, 1, 130, 143).
+    previous: Sequence[ConfigResult] = (),
+    annotate: Annotate | None = None,
+    label: Annotate | None = None,
+    on_config: Callable[[ConfigResult | dict], None] | None = None,
+    footer: dict | Callable[[list], dict] | None = None,
+) -> tuple[list[ConfigResult | dict], int]:
+    """Measure every config; returns what was written (results, and other records) and
+    the exit code (0, 1, 130, 143).
 
     ``writer`` None measures without storing (data-parallel ranks other than rank 0).
-    ``previous``: finished records of a resumed run; their configs are not run again.
-    ``annotate`` adds derived fields (FLOPs, MFU, warnings) to measured records.
-    ``label`` adds fields to every record, the loop's own included (a rank's world size).
-    ``footer`` extra footer fields, or a function of the records that makes them; None
+    ``previous``: finished results of a resumed run; their configs are not run again.
+    ``annotate`` adds derived fields (FLOPs, MFU, warnings) to measured results.
+    ``label`` adds fields to every result, the loop's own included (a rank's world size).
+    ``footer`` extra footer fields, or a function of the results that makes them; None
     writes no footer (one part of a ``--scaling`` run).
-    With ``plan.rounds`` > 1 the new records are the round records, then the merged
-    config records (``annotate`` applies to those).
+    With ``plan.rounds`` > 1 the new results are the round results, then the merged
+    config results (``annotate`` applies to those).
     """
-    done = {r["config_id"] for r in previous}
+    done = {r.config_id for r in previous}
     by_id = {c.config_id: c for c in plan.configs}
-    out_of_memory = [by_id[r["config_id"]] for r in previous
-                     if r.get("status") == "oom" and r["config_id"] in by_id]
-    records: list[dict] = []
+    out_of_memory = [by_id[r.config_id] for r in previous
+                     if r.status is Status.OOM and r.config_id in by_id]
+    written: list[ConfigResult | dict] = []
     measured = 0
     started = time.perf_counter()
     aborted: Abort | None = None
@@ -118,41 +126,50 @@ def run_sweep(
                     continue
                 reason = skip_reason(config, out_of_memory) if skip_after_oom else None
                 if reason:
-                    produced = failed_record(config, "skipped", reason)
+                    produced: Produced = failed_result(config, Status.SKIPPED, reason)
                 else:
                     try:
                         with guard.interruptible():
                             produced = execute(plan, config)
                     except Interrupted as stop:
-                        produced = failed_record(config, "interrupted", f"stopped by {stop}")
+                        produced = failed_result(config, Status.INTERRUPTED, f"stopped by {stop}")
                     except Abort as abort:
-                        aborted, produced = abort, abort.record
+                        aborted, produced = abort, abort.result
                 measured += 1
-                for record in produced if isinstance(produced, list) else [produced]:
-                    if plan.rounds > 1:  # merged and annotated after the last round
-                        record.update(type="round", round=round_number)
-                    if annotate and record.get("type") == "config" and not reason and \
-                            record["status"] not in ("interrupted", "crashed"):
-                        record.update(annotate(config, record))
-                    if label:
-                        record.update(label(config, record))
-                    record = _write(writer, record, config)
-                    records.append(record)
-                    if record.get("status") == "oom":
+                for item in produced if isinstance(produced, list) else [produced]:
+                    if isinstance(item, ConfigResult):
+                        item = _finish(item, config, round_number if plan.rounds > 1 else None,
+                                       annotate if not reason else None, label)
+                    item = _write(writer, item, config)
+                    written.append(item)
+                    if isinstance(item, ConfigResult) and item.status is Status.OOM:
                         out_of_memory.append(config)
                     if on_config:
-                        on_config(record)
+                        on_config(item)
                 if aborted:
                     break
         finally:
             if plan.rounds > 1 and not (writer is not None and writer.failed):
-                merged = _merged(plan, records, annotate, label, writer)
-                records.extend(merged)
+                merged = _merged(plan, written, annotate, label, writer)
+                written.extend(merged)
                 measured = len(merged)
             if writer is not None and footer is not None and not writer.failed:
-                extra = footer(records) if callable(footer) else footer
+                extra = footer(written) if callable(footer) else footer
                 writer.write(footer_record(
-                    "interrupted" if guard.signum or aborted else "complete",
+                    Ending.INTERRUPTED if guard.signum or aborted else Ending.COMPLETE,
                     time.perf_counter() - started, len(previous) + measured,
                     **({"error": aborted.reason} if aborted else {}), **extra))
-    return records, aborted.exit_code if aborted else guard.exit_code
+    return written, aborted.exit_code if aborted else guard.exit_code
+
+
+def _finish(result: ConfigResult, config: Config, round_number: int | None,
+            annotate: Annotate | None, label: Annotate | None) -> ConfigResult:
+    """A result as the run file holds it: a round of a ``--rounds`` run (merged and
+    annotated after the last round), or annotated now; labelled either way."""
+    if round_number is not None:
+        result = result.replace(kind="round", round=round_number)
+    elif annotate and result.kind == "config" and not result.status.cut_short:
+        result = result.with_fields(**annotate(config, result))
+    if label:
+        result = result.with_fields(**label(config, result))
+    return result

@@ -12,19 +12,24 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.store.result import ConfigResult
 
 
-def measure_request(request: dict) -> dict:
+def measure_request(request: dict) -> ConfigResult:
     """The record of ``request["config_id"]``, set up exactly as ``run`` sets up."""
     from bench.measure.cold_start import watch_imports
 
     watch_imports()  # before resolve_device imports torch: the worker's own cold start
     from bench.execute.executors import InProcess
     from bench.execute.session import open_session, prepare_plan
-    from bench.measure.config import failed_record
+    from bench.measure.config import failed_result
     from bench.measure.device import resolve_device
     from bench.measure.oom import is_out_of_memory
     from bench.plan.request import SweepRequest
+    from bench.store.result import Status
 
     sweep = SweepRequest.from_json(request["sweep"])
     plan = prepare_plan(sweep, resolve_device(sweep.options.device))
@@ -33,8 +38,8 @@ def measure_request(request: dict) -> dict:
         session = open_session(plan, sweep)
         session.pipes.for_config(config)
     except Exception as exc:  # loading failed: still a record, not a crash
-        status = "oom" if is_out_of_memory(exc) else "error"
-        return failed_record(config, status, f"loading failed: {type(exc).__name__}: {exc}")
+        status = Status.OOM if is_out_of_memory(exc) else Status.ERROR
+        return failed_result(config, status, f"loading failed: {type(exc).__name__}: {exc}")
     execute = InProcess(session.pipes, session.images, session.nvml_device,
                         request.get("memory_budget_gib"))
     return execute(plan, config)
@@ -44,9 +49,9 @@ def main(argv: list[str]) -> int:
     from bench.store.run_file import _jsonable
 
     request_path, record_path = (Path(p) for p in argv)
-    record = measure_request(json.loads(request_path.read_text()))
+    result = measure_request(json.loads(request_path.read_text()))
     staging = record_path.with_suffix(".tmp")
-    staging.write_text(json.dumps(record, allow_nan=False, default=_jsonable))
+    staging.write_text(json.dumps(result.to_record(), allow_nan=False, default=_jsonable))
     os.replace(staging, record_path)
     return 0
 

@@ -31,6 +31,7 @@ from bench.measure.trackers.memory import MemoryTracker
 from bench.measure.trackers.stages import StageTracker
 from bench.plan.sweep import Config
 from bench.stats import median_interval
+from bench.store.result import ConfigResult, Status, Summary
 from bench.units import GIB
 
 
@@ -201,8 +202,8 @@ def run_timed_calls(call: PreparedCall, trackers: list[Tracker], check_repeats: 
 
 def measure_config(
     call: PreparedCall, trackers: list[Tracker], check_repeats: bool = False, on_images=None
-) -> dict:
-    """The config record: plan fields, tracker results, derived throughput, image checks.
+) -> ConfigResult:
+    """The config's result: plan fields, tracker results, derived throughput, image checks.
 
     ``on_images(config, images)`` sees the last timed call's images after timing ends
     (e.g. to save them) and returns fields to add to the record.
@@ -210,37 +211,40 @@ def measure_config(
     stop = StopRule.of(call.config)
     images, call_hashes = run_timed_calls(call, trackers, check_repeats, stop)
     config = call.config
-    record: dict = {"type": "config", **config.describe(), "status": "ok", "error": None}
+    fields: dict = {"type": "config", **config.describe(), "status": Status.OK, "error": None}
     for tracker in trackers:
-        record.update(tracker.result())
-    record.update(stop.result())
-    latency = record.get("latency_s")
-    record["images_per_s"] = config.images_per_call / latency["median"] if latency else None
-    record["nan_images"] = sum(has_nan(image) for image in images)
-    record["black_images"] = sum(is_black(image) for image in images)
-    record["image_sha256"] = [content_hash(image) for image in images]
-    record["prompt_indices"] = list(call.inputs.prompt_indices)
+        fields.update(tracker.result())
+    fields.update(stop.result())
+    latency = Summary.from_dict(fields.get("latency_s"))
+    vae = call.pipe.vae
+    fields.update(
+        images_per_s=config.images_per_call / latency.median if latency else None,
+        nan_images=sum(has_nan(image) for image in images),
+        black_images=sum(is_black(image) for image in images),
+        image_sha256=[content_hash(image) for image in images],
+        prompt_indices=list(call.inputs.prompt_indices),
+        vae_dtype=str(vae.dtype).removeprefix("torch."),
+        vae_force_upcast=bool(getattr(vae.config, "force_upcast", False)),
+        watermark=getattr(call.pipe, "watermark", None) is not None,
+    )
     if check_repeats:
         # One call cannot repeat: null, not a vacuous "identical".
-        record["repeats_identical"] = (all(h == call_hashes[0] for h in call_hashes)
+        fields["repeats_identical"] = (all(h == call_hashes[0] for h in call_hashes)
                                        if len(call_hashes) > 1 else None)
-    vae = call.pipe.vae
-    record["vae_dtype"] = str(vae.dtype).removeprefix("torch.")
-    record["vae_force_upcast"] = bool(getattr(vae.config, "force_upcast", False))
-    record["watermark"] = getattr(call.pipe, "watermark", None) is not None
     if on_images:
-        record.update(on_images(config, images))
-    return record
+        fields.update(on_images(config, images))
+    return ConfigResult.from_record(fields)
 
 
-def failed_record(config: Config, status: str, error: str, **extra) -> dict:
-    """A config record for a config that has no measurement (oom, skipped, error, …)."""
-    return {"type": "config", **config.describe(), "status": status, "error": error,
-            "latency_s": None, "images_per_s": None, **extra}
+def failed_result(config: Config, status: Status, error: str, **extra) -> ConfigResult:
+    """The result of a config that has no measurement (oom, skipped, error, …)."""
+    return ConfigResult.from_record({"type": "config", **config.describe(), "status": status,
+                                     "error": error, "latency_s": None, "images_per_s": None,
+                                     **extra})
 
 
 def measure_in_process(plan, config: Config, pipes, images: tuple, nvml_device=None,
-                       memory_budget_gib: float | None = None, on_images=None) -> dict:
+                       memory_budget_gib: float | None = None, on_images=None) -> ConfigResult:
     """Measure one config; an exception becomes an ``oom`` or ``error`` record.
 
     ``Interrupted`` (a ``BaseException``) is not caught: the caller records it.
@@ -252,16 +256,15 @@ def measure_in_process(plan, config: Config, pipes, images: tuple, nvml_device=N
         with budget or nullcontext():
             group = pipes.for_config(config) if hasattr(pipes, "for_config") else pipes
             call = prepare_call(group, config, plan.prompts, images)
-            record = measure_config(
+            result = measure_config(
                 call, default_trackers(config, nvml_device), plan.scenario.check_repeats, on_images
             )
     except Exception as exc:  # one failing config must not spoil the sweep
         oom = is_out_of_memory(exc)
         message = f"{type(exc).__name__}: {exc}".strip()
         extra: dict = {"peak_memory_bytes": memory_reached(config.device)} if oom else {}
-        record = failed_record(config, "oom" if oom else "error", message.splitlines()[0], **extra)
-    if record["status"] != "ok":  # after the except block: the traceback's tensors are gone
+        result = failed_result(config, Status.OOM if oom else Status.ERROR,
+                               message.splitlines()[0], **extra)
+    if not result.ok:  # after the except block: the traceback's tensors are gone
         release_memory(config.device)
-    if budget:
-        record.update(budget.result())
-    return record
+    return result.with_fields(**budget.result()) if budget else result

@@ -13,7 +13,7 @@ from __future__ import annotations
 from bench.analyse.stability import assess, warning
 from bench.measure.hardware import peak_tflops
 from bench.plan.sweep import Config
-from bench.store.schema import ROUND_MEDIANS
+from bench.store.result import ROUND_MEDIANS, ConfigResult
 
 
 def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | None, str | None]:
@@ -27,15 +27,15 @@ def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | No
                        " images; see nan_images/black_images)")
 
 
-def target_missed(config: Config, record: dict) -> str | None:
+def target_missed(config: Config, result: ConfigResult) -> str | None:
     """A sentence when ``--target-uncertainty`` was not reached (time or call cap first)."""
-    stopped = record.get("stopped_by")
+    stopped = result.stopped_by
     if config.target_uncertainty is None or stopped not in ("max_time", "max_repeats"):
         return None
-    achieved = record.get("achieved_uncertainty")
+    achieved = result.achieved_uncertainty
     got = f"±{achieved:.1%}" if achieved is not None else "no interval yet (< 6 calls)"
     return (f"target uncertainty ±{config.target_uncertainty:.1%} not reached: stopped by"
-            f" {stopped} after {record.get('timed_calls')} calls with {got}; raise --max-time"
+            f" {stopped} after {result.timed_calls} calls with {got}; raise --max-time"
             " or --max-repeats, or measure on a quieter machine")
 
 
@@ -58,9 +58,10 @@ def count_flops_ahead(configs) -> None:
             pass
 
 
-def limit_fields(config: Config, record: dict, device_name: str | None,
+def limit_fields(config: Config, result: ConfigResult, device_name: str | None,
                  peak_override: dict[str, float] | None = None, world_size: int = 1) -> dict:
-    """FLOPs, achieved TFLOP/s, MFU and warnings for one record (never raises).
+    """FLOPs, achieved TFLOP/s, MFU and warnings for one result, as record fields (never
+    raises).
 
     A data-parallel record's images/s is over ``world_size`` devices, so its MFU is
     against ``world_size`` times one device's peak."""
@@ -71,7 +72,7 @@ def limit_fields(config: Config, record: dict, device_name: str | None,
     except Exception as exc:  # a hub model whose configs cannot be read offline, …
         fields = {"flops_per_image": None, "flops_error": f"{type(exc).__name__}: {exc}"}
     peak, peak_source = peak_tflops(device_name, config.dtype, peak_override)
-    flops, rate = fields.get("flops_per_image"), record.get("images_per_s")
+    flops, rate = fields.get("flops_per_image"), result.images_per_s
     achieved = flops * rate / 1e12 if flops and rate else None
     fields.update({
         "achieved_tflops": achieved,
@@ -79,24 +80,23 @@ def limit_fields(config: Config, record: dict, device_name: str | None,
         "peak_source": peak_source,
         "mfu": achieved / (peak * world_size) if achieved is not None and peak else None,
     })
-    vae_dtype, dtype_warning = dtype_notes(config, record.get("vae_force_upcast"))
+    vae_dtype, dtype_warning = dtype_notes(config, result.vae_force_upcast)
     fields["vae_decode_dtype"] = vae_dtype
-    warnings = [w for w in (record.get("throttle_warning"), dtype_warning) if w]
-    compile_info = record.get("compile") or {}
-    if compile_info.get("compilations_in_timed_calls"):
-        warnings.append(f"{compile_info['compilations_in_timed_calls']} compilation(s) during timed"
+    warnings = [w for w in (result.throttle_warning, dtype_warning) if w]
+    in_timed_calls = result.compile.compilations_in_timed_calls if result.compile else 0
+    if in_timed_calls:
+        warnings.append(f"{in_timed_calls} compilation(s) during timed"
                         " calls: latency includes compile time (raise --warmup)")
-    check = record.get("latency_event_check")
+    check = result.latency_event_check
     if check and not check.get("agree"):
         warnings.append(f"CUDA events and the synchronised wall clock differ by up to"
                         f" {check['max_relative_difference']:.1%}")
-    latency = record.get("latency_s") or {}
-    stability = assess(latency.get("values") or [], record.get("machine_load"),
-                       rounds=latency.get("sample") == ROUND_MEDIANS)
+    stability = assess(result.latency_values, result.machine_load,
+                       rounds=result.sample == ROUND_MEDIANS)
     fields["stability"] = stability
     if warning(stability):
         warnings.append(warning(stability))
-    missed = target_missed(config, record)
+    missed = target_missed(config, result)
     if missed:
         warnings.append(missed)
     if fields["mfu"] is not None and fields["mfu"] > 1:

@@ -408,7 +408,13 @@ class ConfigResult:
     peak_source: str | None = _f("str")
     mfu: float | None = _f("float")
 
-    # images
+    # clocks and the CUDA event check
+    throttle_warning: str | None = _f("str")
+    latency_event_check: Mapping[str, Any] | None = _f("data")
+
+    # images and the VAE
+    vae_dtype: str | None = _f("str")
+    vae_force_upcast: bool | None = _f("bool")
     nan_images: int | None = _f("int")
     black_images: int | None = _f("int")
     repeats_identical: bool | None = _f("bool")
@@ -468,6 +474,10 @@ class ConfigResult:
         """This result with record fields added or replaced (by their record names, as a
         tracker or an annotation produces them)."""
         return ConfigResult.from_record({**self.to_record(), **record_fields})
+
+    def has(self, attribute: str) -> bool:
+        """Whether the record had this modelled field (a default stands in when not)."""
+        return _RECORD_NAME[attribute] not in self.absent
 
     def detail(self, name: str, default: Any = None) -> Any:
         """A field this type does not model (a tracker's detail), read-only."""
@@ -532,9 +542,14 @@ class ConfigResult:
 
     def replace(self, **changes: Any) -> ConfigResult:
         """A copy with typed attributes changed (fields set here are written back)."""
-        names = {spec.attribute: spec.record_name for spec in _FIELDS}
-        absent = self.absent - {names[a] for a in changes if a in names}
+        absent = self.absent - {_RECORD_NAME[a] for a in changes if a in _RECORD_NAME}
         return replace(self, **changes, absent=absent)
+
+    def drop(self, *attributes: str) -> ConfigResult:
+        """A copy without these fields (back to their defaults, not written)."""
+        defaults = {f.name: f.default for f in fields(self) if f.name in attributes}
+        return replace(self, **defaults,
+                       absent=self.absent | {_RECORD_NAME[a] for a in attributes})
 
 
 @dataclass(frozen=True)
@@ -549,6 +564,7 @@ _FIELDS = tuple(
     for f in fields(ConfigResult) if f.metadata.get("codec")
 )
 _RECORD_NAMES = frozenset(spec.record_name for spec in _FIELDS)
+_RECORD_NAME = {spec.attribute: spec.record_name for spec in _FIELDS}
 RECORD_FIELDS = tuple(spec.record_name for spec in _FIELDS)  # a config record's modelled fields
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.errors import StorageError, UsageError
-from bench.store.result import ConfigResult, Footer
+from bench.store.result import ConfigResult, Ending, Footer
 from bench.store.rounds import merge_rounds
 
 SCHEMA_VERSION = 1
@@ -31,9 +31,9 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def footer_record(status: str, duration_s: float, configs: int, **extra: object) -> dict:
+def footer_record(status: Ending, duration_s: float, configs: int, **extra: object) -> dict:
     """The run file's last record (the only place that builds one)."""
-    return {"type": "footer", "status": status, "finished_at": now_iso(),
+    return {"type": "footer", "status": Ending(status).value, "finished_at": now_iso(),
             "duration_s": duration_s, "configs": configs, **extra}
 
 
@@ -208,6 +208,11 @@ class Run:
     def configs(self) -> list[dict]:
         return [r for r in self.records if r.get("type") == "config"]
 
+    @property
+    def checks(self) -> list[dict]:
+        """The ``determinism`` records (one per check and config)."""
+        return [r for r in self.records if r.get("type") == "determinism"]
+
 
 def read_run(path: Path | str) -> Run:
     """Read a run file; a clear ``UsageError`` for anything that is not one."""
@@ -296,8 +301,11 @@ def _merge_orphan_rounds(body: list[dict], header: dict, path: Path, notes: list
         return []
     planned = (header.get("options") or {}).get("rounds") or max(
         int(r.get("round") or 1) for rounds in by_id.values() for r in rounds)
-    records = [{**merge_rounds(rounds, planned), "merged_by_reader": True}
-               for rounds in by_id.values()]
+    try:
+        records = [merge_rounds([ConfigResult.from_record(r) for r in rounds], planned)
+                   .replace(merged_by_reader=True).to_record() for rounds in by_id.values()]
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"{path}: a round record is malformed ({exc})") from None
     notes.append(f"{path}: {len(records)} config(s) have --rounds measurements but no merged"
                  " record (the run was killed before merging); merged here from their"
                  " finished rounds, without FLOPs, MFU or stability")

@@ -7,10 +7,16 @@ import pytest
 from bench.analyse.scaling import efficiency, scaling_records
 from bench.execute.distributed.launch import rank_argv, torchrun_command
 from bench.execute.distributed.ranks import injected_fault
-from bench.execute.distributed.shards import aggregate_record, call_latencies, shard_inputs
+from bench.execute.distributed.shards import (
+    RankShare,
+    aggregate_result,
+    call_latencies,
+    shard_inputs,
+)
 from bench.execute.distributed.world import share, world_from_env
 from bench.measure.inputs import layout_call
 from bench.plan.sweep import Config
+from bench.store.result import ConfigResult, Status
 from bench.store.run_file import drop_torn_tail
 from tests.support.cli import run_subprocess
 
@@ -22,14 +28,20 @@ def make_config(batch_size: int = 3, n: int = 1, repeats: int = 2) -> Config:
                   generator_device="cpu", warmup=0, repeats=repeats)
 
 
-def rank_result(rank: int, start: int, stop: int, latencies: list[float], **extra) -> dict:
-    return {"rank": rank, "images_per_call": stop - start, "image_indices": [start, stop],
-            "status": "ok", "error": None,
-            "latency_s": {"median": sorted(latencies)[len(latencies) // 2], "values": latencies},
-            "image_sha256": [f"h{i}" for i in range(start, stop)],
-            "prompt_indices": list(range(start, stop)),
-            "peak_memory_bytes": {"process_rss": 100 * (rank + 1), "torch_allocated": None},
-            "energy_j_per_image": None, "avg_power_w": None, **extra}
+def rank_result(rank: int, start: int, stop: int, latencies: list[float], **extra) -> RankShare:
+    record = {"type": "config", "images_per_call": stop - start, "status": "ok", "error": None,
+              "latency_s": {"median": sorted(latencies)[len(latencies) // 2], "values": latencies},
+              "image_sha256": [f"h{i}" for i in range(start, stop)],
+              "prompt_indices": list(range(start, stop)),
+              "peak_memory_bytes": {"process_rss": 100 * (rank + 1), "torch_allocated": None},
+              "energy_j_per_image": None, "avg_power_w": None, **extra}
+    return RankShare({"rank": rank}, ConfigResult.from_record(record), (start, stop))
+
+
+def other_share(rank: int, status: str, error: str | None, start: int, stop: int) -> RankShare:
+    result = ConfigResult.from_record({"type": "config", "status": status, "error": error,
+                                       "latency_s": None, "images_per_call": stop - start})
+    return RankShare({"rank": rank}, result, (start, stop))
 
 
 @pytest.mark.parametrize("total,world_size", [(3, 2), (7, 3), (2, 2), (8, 4), (5, 8)])
@@ -69,53 +81,52 @@ def test_world_reads_torchrun_variables():
 def test_aggregate_without_energy_keeps_the_ranks_reason():
     reason = "cpu: no GPU energy counter"
     results = [rank_result(r, r, r + 1, [0.2], energy_unavailable=reason) for r in (0, 1)]
-    record = aggregate_record(make_config(batch_size=2, repeats=1), results, [0.2],
+    record = aggregate_result(make_config(batch_size=2, repeats=1), results, [0.2],
                               {"world_size": 2})
-    assert (record["energy_j_per_image"], record["energy_unavailable"]) == (None, reason)
+    assert (record.energy_j_per_image, record.energy_unavailable) == (None, reason)
 
 
 def test_aggregate_throughput_is_all_images_over_the_slowest_ranks_latency():
     results = [rank_result(0, 0, 2, [0.2, 0.4, 0.3]), rank_result(1, 2, 3, [0.5, 0.1, 0.1])]
-    pairs = zip(call_latencies(results[0], 3), call_latencies(results[1], 3), strict=True)
+    pairs = zip(call_latencies(results[0].result, 3), call_latencies(results[1].result, 3),
+                strict=True)
     maxima = [max(a, b) for a, b in pairs]
-    record = aggregate_record(make_config(repeats=3), results, maxima, {"world_size": 2})
-    assert record["latency_s"]["values"] == [0.5, 0.4, 0.3]
-    assert record["images_per_s"] == pytest.approx(3 / 0.4)
+    record = aggregate_result(make_config(repeats=3), results, maxima, {"world_size": 2})
+    assert record.latency_values == (0.5, 0.4, 0.3)
+    assert record.images_per_s == pytest.approx(3 / 0.4)
 
 
 def test_aggregate_lists_images_in_global_order_and_sums_memory():
     results = [rank_result(0, 0, 2, [0.2, 0.2]), rank_result(1, 2, 3, [0.1, 0.1])]
-    record = aggregate_record(make_config(), results, [0.2, 0.2], {"world_size": 2})
-    assert record["image_sha256"] == ["h0", "h1", "h2"]
-    assert record["peak_memory_bytes"] == {"process_rss": 300, "torch_allocated": None}
+    record = aggregate_result(make_config(), results, [0.2, 0.2], {"world_size": 2})
+    assert record.image_sha256 == ("h0", "h1", "h2")
+    assert record.peak_memory == {"process_rss": 300, "torch_allocated": None}
 
 
 def test_aggregate_sums_each_calls_memory_over_ranks():
     results = [rank_result(0, 0, 2, [0.2, 0.2], peak_memory_per_call_bytes={"process_rss": [90, 100]}),
                rank_result(1, 2, 3, [0.1, 0.1], peak_memory_per_call_bytes={"process_rss": [200, 150]})]
-    record = aggregate_record(make_config(), results, [0.2, 0.2], {"world_size": 2})
-    assert record["peak_memory_per_call_bytes"] == {"process_rss": [290, 250]}
+    record = aggregate_result(make_config(), results, [0.2, 0.2], {"world_size": 2})
+    assert record.peak_memory_per_call == {"process_rss": (290, 250)}
 
 
 def test_aggregate_reports_the_failing_rank_and_no_throughput():
-    failed = {"rank": 1, "status": "error", "error": "RuntimeError: boom", "latency_s": None,
-              "images_per_call": 1, "image_indices": [2, 3]}
-    record = aggregate_record(make_config(), [rank_result(0, 0, 2, [0.2, 0.2]), failed],
+    failed = other_share(1, "error", "RuntimeError: boom", 2, 3)
+    record = aggregate_result(make_config(), [rank_result(0, 0, 2, [0.2, 0.2]), failed],
                               [0.2, 0.2], {"world_size": 2})
-    assert (record["status"], record["error"], record["images_per_s"]) == (
-        "error", "rank 1: RuntimeError: boom", None)
+    assert (record.status, record.error, record.images_per_s) == (
+        Status.ERROR, "rank 1: RuntimeError: boom", None)
 
 
 def test_idle_rank_is_named_and_adds_no_images():
-    idle = {"rank": 1, "status": "idle", "error": None, "latency_s": None, "images_per_call": 0,
-            "image_indices": [1, 1]}
-    record = aggregate_record(make_config(batch_size=1), [rank_result(0, 0, 1, [0.2, 0.2]), idle],
+    idle = other_share(1, "idle", None, 1, 1)
+    record = aggregate_result(make_config(batch_size=1), [rank_result(0, 0, 1, [0.2, 0.2]), idle],
                               [0.2, 0.2], {"world_size": 2})
-    assert (record["idle_ranks"], record["images_per_s"]) == ([1], pytest.approx(1 / 0.2))
+    assert (record.detail("idle_ranks"), record.images_per_s) == ((1,), pytest.approx(1 / 0.2))
 
 
 def test_call_latencies_pads_a_rank_that_timed_nothing_with_zeros():
-    assert call_latencies({"latency_s": None}, 3) == [0.0, 0.0, 0.0]
+    assert call_latencies(ConfigResult.from_record({"latency_s": None}), 3) == [0.0, 0.0, 0.0]
 
 
 def test_efficiency_relates_n_ranks_to_n_copies_of_one():

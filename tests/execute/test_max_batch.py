@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from bench.execute.max_batch import Probe, find_max_batch
+from bench.store.result import ConfigResult
 from tests.support.cli import run_forked
 
 
 def threshold_probe(largest_fitting: int, asked: list[int]):
     def probe(size: int) -> Probe:
         asked.append(size)
-        return Probe(size, size <= largest_fitting, {"status": "ok"})
+        return Probe(size, size <= largest_fitting, ConfigResult())
     return probe
 
 

@@ -11,10 +11,11 @@ import pytest
 
 from bench.execute.interrupts import Interrupted, InterruptGuard, deferred
 from bench.execute.sweep import run_sweep
-from bench.measure.config import failed_record
+from bench.measure.config import failed_result
 from bench.plan.models import resolve_model
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
+from bench.store.result import Status
 from bench.store.run_file import RunWriter, read_run
 
 
@@ -33,7 +34,7 @@ def sweep(tmp_path, execute, the_plan=None, **kwargs):
 
 
 def ok(plan, config):
-    return {**failed_record(config, "ok", None), "images_per_s": 1.0}
+    return failed_result(config, Status.OK, None).replace(images_per_s=1.0)
 
 
 def test_signal_inside_interruptible_raises_interrupted():
@@ -66,13 +67,13 @@ def test_deferred_outside_any_guard_changes_nothing():
 
 def test_signal_between_configs_stops_the_sweep_without_losing_the_record(tmp_path):
     def after_record(record):  # runs after the record is written, outside any measurement
-        if record["batch_size"] == 2:
+        if record.batch_size == 2:
             os.kill(os.getpid(), signal.SIGTERM)
 
     records, code, run = sweep(tmp_path, ok, on_config=after_record)
     assert code == 143
-    assert [r["status"] for r in run.configs] == ["ok", "ok"]
-    assert run.footer["status"] == "interrupted"
+    assert [r.status for r in run.results] == [Status.OK, Status.OK]
+    assert run.end.status == "interrupted"
 
 
 def test_signal_between_rounds_merges_the_finished_rounds_and_starts_no_other(tmp_path):
@@ -80,16 +81,16 @@ def test_signal_between_rounds_merges_the_finished_rounds_and_starts_no_other(tm
                          SweepOptions(batch_sizes="1,2", rounds=3))
 
     def timed(plan, config):
-        return {**ok(plan, config), "latency_s": {"median": 0.1, "values": [0.1, 0.1]}}
+        return ok(plan, config).with_fields(latency_s={"median": 0.1, "values": [0.1, 0.1]})
 
     def after_record(record):
-        if record["type"] == "round" and record["round"] == 1 and record["batch_size"] == 2:
+        if record.kind == "round" and record.round == 1 and record.batch_size == 2:
             os.kill(os.getpid(), signal.SIGTERM)  # round 1 is over, round 2 not begun
 
     records, code, run = sweep(tmp_path, timed, the_plan, on_config=after_record)
-    assert code == 143 and run.footer["status"] == "interrupted"
-    assert [(r["rounds"], r["round_statuses"]) for r in run.configs] == [(1, ["ok"]), (1, ["ok"])]
-    assert [r["rounds_planned"] for r in run.configs] == [3, 3]
+    assert code == 143 and run.end.status == "interrupted"
+    assert [(r.rounds, r.round_statuses) for r in run.results] == [(1, ("ok",)), (1, ("ok",))]
+    assert [r.rounds_planned for r in run.results] == [3, 3]
 
 
 def test_signal_during_a_config_records_it_as_interrupted(tmp_path):
@@ -100,27 +101,27 @@ def test_signal_during_a_config_records_it_as_interrupted(tmp_path):
 
     records, code, run = sweep(tmp_path, execute)
     assert code == 130
-    assert [r["status"] for r in run.configs] == ["ok", "interrupted"]
+    assert [r.status for r in run.results] == [Status.OK, Status.INTERRUPTED]
 
 
 def test_record_that_cannot_be_written_becomes_an_error_and_the_sweep_goes_on(tmp_path):
     def execute(plan, config):
-        record = ok(plan, config)
+        result = ok(plan, config)
         if config.batch_size == 2:
-            record["images_per_s"] = float("nan")  # JSON has no NaN
-        return record
+            result = result.replace(images_per_s=float("nan"))  # JSON has no NaN
+        return result
 
     records, code, run = sweep(tmp_path, execute)
-    assert [r["status"] for r in run.configs] == ["ok", "error", "ok"]
-    assert "could not be written" in run.configs[1]["error"]
+    assert [r.status for r in run.results] == [Status.OK, Status.ERROR, Status.OK]
+    assert "could not be written" in run.results[1].error
 
 
 def test_previous_records_are_not_run_again_and_their_oom_skips_larger(tmp_path):
     the_plan = plan("1,2,4")
-    previous = [{**failed_record(the_plan.configs[1], "oom", "OutOfMemoryError")}]
+    previous = [failed_result(the_plan.configs[1], Status.OOM, "OutOfMemoryError")]
     ran = []
     records, code, run = sweep(tmp_path, lambda p, c: ran.append(c.batch_size) or ok(p, c),
                                the_plan, previous=previous)
     assert ran == [1]
-    assert [r["status"] for r in records] == ["ok", "skipped"]
-    assert run.footer["configs"] == 3
+    assert [r.status for r in records] == [Status.OK, Status.SKIPPED]
+    assert run.end.configs == 3

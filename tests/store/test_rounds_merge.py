@@ -4,60 +4,61 @@ import pytest
 
 from bench.analyse.gate import INCONCLUSIVE, PER_CALL, PER_ROUND, REGRESSED, UNCHANGED, Thresholds, gate
 from bench.analyse.stability import assess, warning
+from bench.store.result import ConfigResult, Status
 from bench.store.result_files import Entry, ResultSet
 from bench.store.rounds import merge_rounds
 from bench.store.schema import CALLS, ROUND_MEDIANS
 
 
-def round_record(number, values, status="ok", rss=100):
-    return {"type": "round", "round": number, "config_id": "s/bs2-n1", "status": status,
-            "images_per_call": 2, "peak_memory_bytes": {"process_rss": rss},
-            "latency_s": {"median": sorted(values)[len(values) // 2], "values": values}
-            if values else None}
+def round_record(number, values, status="ok", rss=100, **extra):
+    return ConfigResult.from_record(
+        {"type": "round", "round": number, "config_id": "s/bs2-n1", "status": status,
+         "images_per_call": 2, "peak_memory_bytes": {"process_rss": rss},
+         "latency_s": {"median": sorted(values)[len(values) // 2], "values": values}
+         if values else None, **extra})
 
 
 def test_the_headline_is_over_the_per_round_medians_and_every_call_keeps_its_round():
     merged = merge_rounds([round_record(1, [1.0, 1.2, 1.1]), round_record(2, [2.0, 2.2, 2.1]),
                            round_record(3, [1.5, 1.4, 1.6])], planned=3)
-    assert merged["type"] == "config" and merged["rounds"] == 3
-    assert merged["round_medians_s"] == [1.1, 2.1, 1.5]
-    assert merged["latency_s"]["values"] == [1.1, 2.1, 1.5]
-    assert merged["latency_s"]["sample"] == ROUND_MEDIANS and merged["latency_s"]["n"] == 3
-    assert merged["images_per_s"] == pytest.approx(2 / 1.5)
-    assert merged["latency_calls_s"]["n"] == 9
-    assert merged["latency_calls_s"]["round"] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
-    assert "round" not in merged
+    assert merged.kind == "config" and merged.rounds == 3
+    assert merged.round_medians_s == (1.1, 2.1, 1.5)
+    assert merged.latency_values == (1.1, 2.1, 1.5)
+    assert merged.sample == ROUND_MEDIANS and merged.latency.n == 3
+    assert merged.images_per_s == pytest.approx(2 / 1.5)
+    assert merged.latency_calls.n == 9
+    assert merged.latency_calls.rounds == (1, 1, 1, 2, 2, 2, 3, 3, 3)
+    assert "round" not in merged.to_record()
 
 
 def test_an_interrupted_round_is_listed_but_kept_out_of_the_figures():
     merged = merge_rounds([round_record(1, [1.0, 1.2, 1.1], rss=100),
                            round_record(2, [0.9, 1.0, 1.1], rss=300),
                            round_record(3, None, status="interrupted")], planned=5)
-    assert merged["status"] == "ok" and merged["rounds"] == 2 and merged["rounds_planned"] == 5
-    assert merged["round_statuses"] == ["ok", "ok", "interrupted"]
-    assert merged["round_medians_s"] == [1.1, 1.0]
-    assert merged["peak_memory_bytes"] == {"process_rss": 300}  # the largest peak of any round
+    assert merged.status is Status.OK and merged.rounds == 2 and merged.rounds_planned == 5
+    assert merged.round_statuses == ("ok", "ok", "interrupted")
+    assert merged.round_medians_s == (1.1, 1.0)
+    assert merged.peak_memory == {"process_rss": 300}  # the largest peak of any round
 
 
 def test_per_call_memory_peaks_of_every_finished_round_are_kept_for_the_memory_noise():
-    first, second = round_record(1, [1.0, 1.1]), round_record(2, [1.0, 1.1])
-    first["peak_memory_per_call_bytes"] = {"process_rss": [100, 101]}
-    second["peak_memory_per_call_bytes"] = {"process_rss": [110, 109]}
+    first = round_record(1, [1.0, 1.1], peak_memory_per_call_bytes={"process_rss": [100, 101]})
+    second = round_record(2, [1.0, 1.1], peak_memory_per_call_bytes={"process_rss": [110, 109]})
     merged = merge_rounds([first, second], planned=2)
-    assert merged["peak_memory_per_call_bytes"] == {"process_rss": [100, 101, 110, 109]}
+    assert merged.peak_memory_per_call == {"process_rss": (100, 101, 110, 109)}
 
 
 def test_one_finished_round_keeps_its_per_call_headline_and_says_so():
     merged = merge_rounds([round_record(1, [1.0, 1.2, 1.1]),
                            round_record(2, None, status="crashed")], planned=2)
-    assert merged["latency_s"]["values"] == [1.0, 1.2, 1.1]
-    assert merged["latency_s"]["sample"] == CALLS
+    assert merged.latency_values == (1.0, 1.2, 1.1)
+    assert merged.sample == CALLS and merged.latency.sample == CALLS
 
 
 def test_a_config_with_no_finished_round_keeps_the_failure():
     merged = merge_rounds([round_record(1, None, status="oom")], planned=3)
-    assert merged["status"] == "oom" and merged["rounds"] == 0
-    assert "round_medians_s" not in merged
+    assert merged.status is Status.OOM and merged.rounds == 0
+    assert "round_medians_s" not in merged.to_record()
 
 
 def test_spread_between_rounds_is_reported_as_such_with_more_rounds_as_the_fix():
@@ -119,7 +120,8 @@ def test_a_rounds_run_killed_before_merging_reads_back_from_its_finished_rounds(
 
     path = tmp_path / "killed.jsonl"
     lines = [{"type": "header", "schema": 1, "tool": "sdxl-bench", "options": {"rounds": 3}},
-             round_record(1, [1.0, 1.2, 1.1]), round_record(2, [2.0, 2.2, 2.1])]
+             round_record(1, [1.0, 1.2, 1.1]).to_record(),
+             round_record(2, [2.0, 2.2, 2.1]).to_record()]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -127,10 +129,10 @@ def test_a_rounds_run_killed_before_merging_reads_back_from_its_finished_rounds(
     said = [str(w.message) for w in caught]
     assert any("no footer" in text for text in said)
     assert any("merged here from their finished rounds" in text for text in said)
-    (record,) = run.configs
-    assert record["merged_by_reader"] is True
-    assert (record["rounds"], record["rounds_planned"]) == (2, 3)
-    assert record["round_medians_s"] == [1.1, 2.1]
-    assert record["latency_s"]["sample"] == ROUND_MEDIANS
+    (record,) = run.results
+    assert record.merged_by_reader is True
+    assert (record.rounds, record.rounds_planned) == (2, 3)
+    assert record.round_medians_s == (1.1, 2.1)
+    assert record.sample == ROUND_MEDIANS
     (entry,) = load_results(path).entries
     assert entry.sample == ROUND_MEDIANS and list(entry.latencies) == [1.1, 2.1]

@@ -12,10 +12,11 @@ import pytest
 
 from bench.errors import StorageError
 from bench.execute.sweep import run_sweep
-from bench.measure.config import failed_record
+from bench.measure.config import failed_result
 from bench.plan.models import resolve_model
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
+from bench.store.result import Status
 from bench.store.run_file import RunFileLock, RunWriter, read_run
 
 
@@ -25,7 +26,7 @@ def plan():
 
 
 def ok(plan, config):
-    return {**failed_record(config, "ok", None), "images_per_s": 1.0}
+    return failed_result(config, Status.OK, None).replace(images_per_s=1.0)
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")

@@ -193,6 +193,7 @@ def close_scaling_run(out: Path, sizes: tuple[int, ...], duration_s: float,
     import warnings
 
     from bench.analyse.scaling import scaling_records
+    from bench.store.result import Ending
     from bench.store.run_file import RunWriter, drop_torn_tail, footer_record, read_run
 
     drop_torn_tail(out)
@@ -203,8 +204,8 @@ def close_scaling_run(out: Path, sizes: tuple[int, ...], duration_s: float,
     with RunWriter(out, mode="a") as writer:
         for record in records:
             writer.write(record)
-        writer.write(footer_record("interrupted" if failed else "complete", duration_s,
-                                   len(run.configs), world_sizes=list(sizes)))
+        writer.write(footer_record(Ending.INTERRUPTED if failed else Ending.COMPLETE, duration_s,
+                                   len(run.results), world_sizes=list(sizes)))
     return records
 
 

@@ -29,7 +29,8 @@ from bench.execute.distributed import world as distributed
 from bench.execute.distributed.launch import Segment, segment_from_env
 from bench.execute.distributed.shards import (
     FAULT_ENV,
-    aggregate_record,
+    RankShare,
+    aggregate_result,
     call_latencies,
     measure_rank,
     prepare_shard,
@@ -38,9 +39,10 @@ from bench.execute.distributed.world import PeerFailure, World
 from bench.execute.output import check_writable, default_out
 from bench.execute.session import Session
 from bench.execute.sweep import Abort
-from bench.measure.config import failed_record
+from bench.measure.config import failed_result
 from bench.plan.request import SweepRequest
 from bench.plan.sweep import Config, Plan
+from bench.store.result import ConfigResult, Status
 
 
 def injected_fault(rank: int, config_index: int, spec: str | None = None) -> str | None:
@@ -84,37 +86,36 @@ class RankExecutor:
     def world_fields(self) -> dict:
         return {"world_size": self.world.world_size, "backend": distributed.BACKEND}
 
-    def __call__(self, plan: Plan, config: Config) -> dict:
+    def __call__(self, plan: Plan, config: Config) -> ConfigResult:
         session, world = self.session, self.world
         fault = injected_fault(world.rank, plan.configs.index(config))
         try:
-            call, result = measure_rank(
+            call, mine, indices = measure_rank(
                 lambda: prepare_shard(session.pipes.for_config(config), config, plan.prompts,
                                       session.images, world.rank, world.world_size, fault),
                 config, session.nvml_device, plan.scenario.check_repeats)
-            latencies = distributed.max_across(call_latencies(result, config.repeats))
-            results = distributed.all_gather({**self.info, **result}, world)
-            record = aggregate_record(config, results, latencies, self.world_fields)
-            if record["status"] == "ok":
-                record.update(session.pipes.describe(config))
+            latencies = distributed.max_across(call_latencies(mine, config.repeats))
+            shares = distributed.all_gather(RankShare(self.info, mine, indices), world)
+            result = aggregate_result(config, shares, latencies, self.world_fields)
+            if result.ok:
+                result = result.with_fields(**session.pipes.describe(config))
             if self.save_images:
-                mine = call.last_images[0] if result["status"] == "ok" else None
-                shares = distributed.gather_to_main(mine, world)
-                if self.saver is not None and record["status"] == "ok":
-                    record.update(_save_shares(self.saver, config, shares))
+                images = distributed.gather_to_main(call.last_images[0] if mine.ok else None, world)
+                if self.saver is not None and result.ok:
+                    result = result.with_fields(**_save_shares(self.saver, config, images))
         except PeerFailure as exc:
             reason = f"a rank stopped responding: {exc}"
-            raise Abort(failed_record(config, "crashed", reason), 1, reason) from exc
-        return record
+            raise Abort(failed_result(config, Status.CRASHED, reason), 1, reason) from exc
+        return result
 
     def label(self, segment: Segment):
         """Fields every record of this rank's run carries, the loop's own records included."""
-        def fields(config: Config, record: dict) -> dict:
+        def fields(config: Config, result: ConfigResult) -> dict:
             extra = {**self.world_fields, "config_id": config_id_for(config, self.world.world_size,
                                                                    segment),
                      "base_config_id": config.config_id}
-            if record["status"] == "interrupted" and "SIGTERM" in (record.get("error") or ""):
-                extra["error"] = record["error"] + " (torchrun sends it when a rank fails)"
+            if result.status is Status.INTERRUPTED and "SIGTERM" in (result.error or ""):
+                extra["error"] = result.error + " (torchrun sends it when a rank fails)"
             return extra
         return fields
 
@@ -129,9 +130,8 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
               dist_timeout: float, skip_after_oom: bool = True) -> int:
     """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself)."""
     from bench.execute.distributed.world import rank_device
+    from bench.execute.job import RunJob, run_job
     from bench.execute.session import open_session, prepare_plan
-    from bench.execute.sweep import run_sweep
-    from bench.store.run_file import RunFileLock, RunWriter
 
     segment = segment_from_env()
     device = rank_device(request.options.device, world)
@@ -146,67 +146,63 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
         # A --scaling run saves each world size's images apart: the same images, same names.
         folder = check_images_dir(Path(save_images) / (f"np{world.world_size}"
                                                        if segment.id_suffix else ""))
-    # Load before joining the process group: with a group initialised, transformers'
-    # save_pretrained writes weights on rank 0 only, which would break the tiny cache build.
-    session = open_session(plan, request, ranks_on_node=world.local_world_size)
-    command = list(segment.command or ("sdxl-bench", *sys.argv[1:]))
-    saver = None
-    if folder is not None:
-        from bench.determinism.manifest import ImageSaver
+    job = RunJob(plan, out if world.is_main else None,
+                 list(segment.command or ("sdxl-bench", *sys.argv[1:])), images_dir=folder,
+                 write_header=segment.header,
+                 footer={"world_size": world.world_size} if segment.footer else None,
+                 skip_after_oom=skip_after_oom, annotate=world.is_main,
+                 world_size=world.world_size)
+    joined: dict = {}  # this rank's identity and every rank's, once the group is joined
 
-        saver = ImageSaver(folder, plan.model.name, plan.prompts, plan.images,
-                           plan.scenario.num_default_images, session.run_id, command)
-    # Rank 0 writes; a no-op when the --nproc launcher holds the lock for it.
-    lock = RunFileLock(out).acquire() if world.is_main else None
-    code, records = 0, []
-    try:
+    def session() -> Session:
+        # Load before joining the process group: with a group initialised, transformers'
+        # save_pretrained writes weights on rank 0 only, which would break the tiny cache build.
+        opened = open_session(plan, request, ranks_on_node=world.local_world_size)
         distributed.init_process_group(world, dist_timeout)
         import torch
 
-        info = {"rank": world.rank, "local_rank": world.local_rank, "node_rank": world.node_rank,
-                "hostname": world.hostname, "device": device,
-                "device_name": session.env["device_name"], "torch_threads": torch.get_num_threads()}
-        ranks = distributed.all_gather(info, world)
-        writer = RunWriter(out, mode="w" if segment.header else "a") if world.is_main else None
-        try:
-            if writer and segment.header:
-                writer.write(session.header(command, **({"images_dir": str(folder)} if folder else {}),
-                                            distributed={
-                    "world_size": world.world_size, "backend": distributed.BACKEND,
-                    "nnodes": world.nnodes, "ranks": ranks,
-                    "scaling": list(segment.world_sizes) if segment.world_sizes else None,
-                }))
-            execute = RankExecutor(session, world, info, bool(save_images), saver)
-            records, code = run_sweep(
-                plan, execute, writer,
-                skip_after_oom=skip_after_oom,
-                annotate=(lambda c, r: session.annotate(c, r, world.world_size))
-                if world.is_main else None,
-                label=execute.label(segment),
-                footer={"world_size": world.world_size} if segment.footer else None,
-            )
-        finally:
-            _ignore_signals()
-            if writer:
-                writer.close()
+        joined["info"] = {"rank": world.rank, "local_rank": world.local_rank,
+                          "node_rank": world.node_rank, "hostname": world.hostname,
+                          "device": device, "device_name": opened.env["device_name"],
+                          "torch_threads": torch.get_num_threads()}
+        joined["ranks"] = distributed.all_gather(joined["info"], world)
+        return opened
+
+    def header(opened: Session) -> dict:
+        return {"distributed": {
+            "world_size": world.world_size, "backend": distributed.BACKEND,
+            "nnodes": world.nnodes, "ranks": joined["ranks"],
+            "scaling": list(segment.world_sizes) if segment.world_sizes else None}}
+
+    executors: list[RankExecutor] = []
+
+    def executor(opened: Session, saver) -> RankExecutor:
+        executors.append(RankExecutor(opened, world, joined["info"], bool(save_images), saver))
+        return executors[0]
+
+    def label(config: Config, result: ConfigResult) -> dict:
+        return executors[0].label(segment)(config, result)
+
+    try:
+        outcome = run_job(job, session, executor, header=header, label=label)
     except PeerFailure as exc:  # a peer died before the sweep began
         print(f"sdxl-bench: rank {world.rank}: {exc}", file=sys.stderr)
         return 1
     finally:
+        _ignore_signals()
         distributed.destroy_process_group()
-        if lock:
-            lock.release()
     if world.is_main:
-        _print_results(records, plan, session.env, world, out)
-    return code
+        _print_results(outcome.results, plan, outcome.session.env, world, out)
+    return outcome.code
 
 
-def _print_results(records, plan, env, world: World, out: Path) -> None:
+def _print_results(results, plan, env, world: World, out: Path) -> None:
     from bench.present.console import results_console, results_table
 
     out_console = results_console()
     out_console.print(results_table(
-        records, title=f"{plan.scenario.name} · {plan.model.name} · {world.world_size}"
+        [r.to_record() for r in results],  # TRANSITIONAL: present takes dicts
+        title=f"{plan.scenario.name} · {plan.model.name} · {world.world_size}"
         f" rank{'s' if world.world_size != 1 else ''} · {env['device_name']}"
         f" · {plan.configs[0].dtype} (images/s: all ranks)"))
     out_console.print(f"run file: {out}")

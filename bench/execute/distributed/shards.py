@@ -22,12 +22,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from bench.execute.distributed import world as distributed
-from bench.measure.config import PreparedCall, default_trackers, measure_config, prepare_call
+from bench.measure.config import (
+    PreparedCall,
+    default_trackers,
+    failed_result,
+    measure_config,
+    prepare_call,
+)
 from bench.measure.device import synchronize
 from bench.measure.inputs import CallInputs, layout_call
 from bench.measure.trackers import Tracker
 from bench.plan.sweep import Config
 from bench.stats import summarize
+from bench.store.result import ConfigResult, Status
 
 # Test hook: "RANK:CONFIG_INDEX:MODE[,...]" makes that rank fail at that config for real,
 # inside its pipeline call: MODE "raise" raises RuntimeError, "exit" ends the process.
@@ -107,45 +114,60 @@ class BarrierTracker(Tracker):
             self.count += 1
 
 
-def _failure(exc: BaseException, config: Config, base: dict) -> dict:
+@dataclass(frozen=True)
+class RankShare:
+    """One rank's outcome for a config: who it is, which images it made, its result."""
+
+    info: dict  # rank, local_rank, node_rank, hostname, device, device_name, torch_threads
+    result: ConfigResult  # of the rank's share (status OK, IDLE, ERROR or OOM)
+    image_indices: tuple[int, int] | None  # [start, stop) of its images in the call
+
+    @property
+    def rank(self) -> int:
+        return int(self.info.get("rank", 0))
+
+    def summary(self) -> dict:
+        """The rank's entry in the record's ``ranks`` list (the rest is in the record)."""
+        shared = {k: v for k, v in self.result.to_record().items() if k in RANK_SUMMARY}
+        return {**self.info, **shared,
+                "image_indices": list(self.image_indices) if self.image_indices else None}
+
+
+def _failure(exc: BaseException, config: Config) -> ConfigResult:
     from bench.measure.oom import is_out_of_memory, release_memory
 
     release_memory(config.device)
-    status = "oom" if is_out_of_memory(exc) else "error"
-    return {**base, "status": status, "error": f"{type(exc).__name__}: {exc}".strip(),
-            "latency_s": None}
+    status = Status.OOM if is_out_of_memory(exc) else Status.ERROR
+    return failed_result(config, status, f"{type(exc).__name__}: {exc}".strip())
 
 
 def measure_rank(prepare: Callable[[], ShardCall], config: Config, nvml_device,
-                 check_repeats: bool) -> tuple[ShardCall | None, dict]:
-    """This rank's share (``prepare()``) measured: (the call, its whole record). A failing
-    share never raises: it pays the barriers it owes and reports; only ``PeerFailure`` and
-    ``Interrupted`` propagate."""
+                 check_repeats: bool) -> tuple[ShardCall | None, ConfigResult, tuple[int, int] | None]:
+    """This rank's share (``prepare()``) measured: (the call, its result, its images'
+    [start, stop)). A failing share never raises: it pays the barriers it owes and reports;
+    only ``PeerFailure`` and ``Interrupted`` propagate."""
     barriers = BarrierTracker(config.device)
     try:
         call = prepare()
     except Exception as exc:
         barriers.catch_up(config.repeats)
-        return None, _failure(exc, config, {"images_per_call": 0, "image_indices": None})
-    base = {"images_per_call": len(call.image_indices),
-            "image_indices": [call.image_indices.start, call.image_indices.stop]}
+        return None, _failure(exc, config).replace(images_per_call=0), None
+    indices = (call.image_indices.start, call.image_indices.stop)
     if not call.image_indices:  # more ranks than prompt entries: this rank idles
         barriers.catch_up(config.repeats)
-        return call, {**base, "status": "idle", "error": None, "latency_s": None}
+        return call, failed_result(call.config, Status.IDLE, None), indices
     trackers = default_trackers(call.config, nvml_device)
     trackers.insert(len(trackers) - 1, barriers)  # just outside the latency clock
     try:
-        record = measure_config(call, trackers, check_repeats)
+        result = measure_config(call, trackers, check_repeats)
     except Exception as exc:  # this rank's call failed: pay the owed barriers, report it
         barriers.catch_up(config.repeats)
-        return call, _failure(exc, config, base)
-    shard_fields = set(call.config.describe()) - {"images_per_call"}
-    return call, {**{k: v for k, v in record.items() if k not in shard_fields}, **base}
+        return call, _failure(exc, call.config), indices
+    return call, result, indices
 
 
-# What a rank's entry in the record's ``ranks`` list keeps (the rest is in the record).
-RANK_SUMMARY = ("rank", "local_rank", "node_rank", "hostname", "device", "device_name",
-                "torch_threads", "images_per_call", "image_indices", "status", "error",
+# What a rank's entry in the record's ``ranks`` list keeps of its share's record.
+RANK_SUMMARY = ("images_per_call", "status", "error",
                 "latency_s", "images_per_s", "stages_s", "steps_run_measured", "peak_memory_bytes",
                 "device_memory_bytes", "memory_sampler", "energy_j_per_image", "avg_power_w",
                 "energy_unavailable",
@@ -154,10 +176,9 @@ RANK_SUMMARY = ("rank", "local_rank", "node_rank", "hostname", "device", "device
                 "latency_event_check")
 
 
-def call_latencies(result: dict, repeats: int) -> list[float]:
+def call_latencies(result: ConfigResult, repeats: int) -> list[float]:
     """The rank's per-call latencies for the MAX reduction; zeros where it timed nothing."""
-    latency = result.get("latency_s")
-    values = list(latency["values"]) if latency else []
+    values = list(result.latency_values)
     return values + [0.0] * (repeats - len(values))
 
 
@@ -166,69 +187,67 @@ def _sum_or_none(values) -> float | None:
     return sum(present) if present else None
 
 
-def _per_call_sums(working: list[dict]) -> dict[str, list[int]]:
+def _per_call_sums(working: list[ConfigResult]) -> dict[str, list[int]]:
     """Each memory view's per-call peaks summed over ranks (the calls are in step, one
     barrier each); a view some rank lacks, or with a different count, is left out."""
-    per_rank = [r.get("peak_memory_per_call_bytes") or {} for r in working]
+    per_rank = [r.peak_memory_per_call or {} for r in working]
     sums = {}
     for view in per_rank[0] if per_rank else {}:
-        columns = [calls.get(view) or [] for calls in per_rank]
+        columns = [calls.get(view) or () for calls in per_rank]
         if all(len(c) == len(columns[0]) for c in columns) and columns[0]:
             sums[view] = [sum(values) for values in zip(*columns, strict=True)]
     return sums
 
 
-def aggregate_record(config: Config, results: list[dict], latencies: list[float],
-                     world: dict, config_id: str | None = None) -> dict:
-    """The run-file record of one config over all ranks (pure: no torch).
+def aggregate_result(config: Config, shares: list[RankShare], latencies: list[float],
+                     world: dict, config_id: str | None = None) -> ConfigResult:
+    """The result of one config over all ranks (pure: no torch).
 
-    ``results`` holds every rank's ``measure_rank`` record (plus rank/device info) in rank
-    order; ``latencies`` the per-call maxima over ranks. Fields nobody aggregates (stage
-    timings, compile events, clocks, warm-up time, …) are the first working rank's, named
-    by ``stages_rank``.
+    ``shares`` holds every rank's outcome in rank order; ``latencies`` the per-call maxima
+    over ranks. Fields nobody aggregates (stage timings, compile events, clocks, warm-up
+    time, …) are the first working rank's, named by ``stages_rank``.
     """
-    record: dict = {"type": "config", **config.describe(),
+    fields: dict = {"type": "config", **config.describe(),
                     "config_id": config_id or config.config_id,
-                    "base_config_id": config.config_id, **world}
-    failed = [r for r in results if r["status"] not in ("ok", "idle")]
-    record["ranks"] = [{k: r[k] for k in RANK_SUMMARY if k in r} for r in results]
+                    "base_config_id": config.config_id, **world,
+                    "ranks": [share.summary() for share in shares]}
+    failed = [s for s in shares if s.result.status not in (Status.OK, Status.IDLE)]
     if failed:
-        status = "oom" if any(r["status"] == "oom" for r in failed) else "error"
-        record.update(status=status, latency_s=None, images_per_s=None,
-                      error="; ".join(f"rank {r['rank']}: {r['error']}" for r in failed))
-        return record
-    working = [r for r in results if r["status"] == "ok"]
-    first = working[0]
-    rank_only = ("rank", "local_rank", "node_rank", "hostname", "device_name", "torch_threads",
-                 "image_indices")
-    record.update({k: v for k, v in first.items() if k not in record and k not in rank_only})
+        status = Status.OOM if any(s.result.status is Status.OOM for s in failed) else Status.ERROR
+        fields.update(status=status, latency_s=None, images_per_s=None,
+                      error="; ".join(f"rank {s.rank}: {s.result.error}" for s in failed))
+        return ConfigResult.from_record(fields)
+    working_shares = [s for s in shares if s.result.ok]
+    working = [s.result for s in working_shares]
+    fields.update({k: v for k, v in working[0].to_record().items() if k not in fields})
     latency = summarize(latencies)
-    images = sum(r["images_per_call"] for r in working)
+    images = sum(r.images_per_call for r in working)
     joules = _sum_or_none(
-        r["energy_j_per_image"] * r["images_per_call"] if r.get("energy_j_per_image") is not None
-        else None for r in working
+        r.energy_j_per_image * r.images_per_call if r.energy_j_per_image is not None else None
+        for r in working
     )
-    views = {view for r in working for view in (r.get("peak_memory_bytes") or {})}
-    record.update(
-        status="ok",
+    views = {view for r in working for view in (r.peak_memory or {})}
+    fields.update(
+        status=Status.OK,
         error=None,
         latency_s=latency,
         images_per_s=images / latency["median"] if latency["median"] > 0 else None,
-        stages_rank=first["rank"],
-        peak_memory_bytes={view: _sum_or_none((r.get("peak_memory_bytes") or {}).get(view)
-                                              for r in working) for view in sorted(views)},
+        stages_rank=working_shares[0].rank,
+        peak_memory_bytes={view: _sum_or_none((r.peak_memory or {}).get(view) for r in working)
+                           for view in sorted(views)},
         peak_memory_per_call_bytes=_per_call_sums(working),
-        device_memory_bytes=_sum_or_none(r.get("device_memory_bytes") for r in working),
+        device_memory_bytes=_sum_or_none(r.device_memory_bytes for r in working),
         energy_j_per_image=joules / images if joules is not None else None,
         energy_unavailable=None if joules is not None else next(
-            (r["energy_unavailable"] for r in working if r.get("energy_unavailable")), None),
-        avg_power_w=_sum_or_none(r.get("avg_power_w") for r in working),
-        nan_images=sum(r.get("nan_images", 0) for r in working),
-        black_images=sum(r.get("black_images", 0) for r in working),
-        image_sha256=[h for r in working for h in r.get("image_sha256", [])],
-        prompt_indices=[p for r in working for p in r.get("prompt_indices", [])],
-        idle_ranks=[r["rank"] for r in results if r["status"] == "idle"],
+            (r.energy_unavailable for r in working if r.energy_unavailable), None),
+        avg_power_w=_sum_or_none(r.avg_power_w for r in working),
+        nan_images=sum(r.nan_images or 0 for r in working),
+        black_images=sum(r.black_images or 0 for r in working),
+        image_sha256=[h for r in working for h in r.image_sha256 or ()],
+        prompt_indices=[p for r in working for p in r.prompt_indices or ()],
+        idle_ranks=[s.rank for s in shares if s.result.status is Status.IDLE],
     )
-    if any("repeats_identical" in r for r in working):
-        record["repeats_identical"] = all(r.get("repeats_identical", True) for r in working)
-    return record
+    if any(r.has("repeats_identical") for r in working):  # a missing one counts as identical
+        fields["repeats_identical"] = all(r.repeats_identical if r.has("repeats_identical")
+                                          else True for r in working)
+    return ConfigResult.from_record(fields)
