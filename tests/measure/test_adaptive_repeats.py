@@ -57,7 +57,7 @@ def measure_tiny(pipes, **options):
         batch_sizes="1", steps=1, height=32, width=32, warmup=1, **options))
     config = plan.configs[0]
     call = prepare_call(pipes, config, plan.prompts, ())
-    return measure_config(call, default_trackers(config))
+    return measure_config(call, default_trackers(config)).to_record()  # as the run file holds it
 
 
 def test_a_real_config_measured_to_a_loose_target_stops_on_target(tiny_pipes):
@@ -78,12 +78,13 @@ def test_a_real_config_with_an_unreachable_target_stops_on_max_time(tiny_pipes):
 
 def test_a_missed_target_becomes_a_warning_naming_the_rule_that_stopped_it():
     from bench.measure.limits import target_missed
+    from bench.store.result import ConfigResult
 
     plan = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
                      SweepOptions(target_uncertainty="1%", max_time_s=5.0))
     config = plan.configs[0]
-    missed = {"stopped_by": "max_time", "timed_calls": 9, "achieved_uncertainty": 0.04}
+    missed = ConfigResult(stopped_by="max_time", timed_calls=9, achieved_uncertainty=0.04)
     assert target_missed(config, missed) == (
         "target uncertainty ±1.0% not reached: stopped by max_time after 9 calls with ±4.0%;"
         " raise --max-time or --max-repeats, or measure on a quieter machine")
-    assert target_missed(config, {**missed, "stopped_by": "target"}) is None
+    assert target_missed(config, missed.replace(stopped_by="target")) is None

@@ -10,6 +10,7 @@ import torch
 
 from bench.measure.hardware import peak_tflops, probe_matmul
 from bench.measure.limits import limit_fields
+from bench.store.result import ConfigResult, Status
 from bench.measure.trackers.clocks import ClockTracker
 from bench.measure.trackers.compile import CompileTracker
 from bench.measure.trackers.latency import LatencyTracker
@@ -154,10 +155,14 @@ def test_peak_override_per_dtype_leaves_other_dtypes_to_the_table():
     assert peak_tflops("NVIDIA H100 80GB HBM3", "float16", override)[0] == 989.4
 
 
+def result(**fields) -> ConfigResult:
+    return ConfigResult.from_record({"type": "config", "status": "ok", **fields})
+
+
 def test_mfu_is_achieved_over_peak():
     config = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
                        SweepOptions(batch_sizes="1")).configs[0]
-    fields = limit_fields(config, {"images_per_s": 2.0}, "NVIDIA H100 80GB HBM3", None)
+    fields = limit_fields(config, result(images_per_s=2.0), "NVIDIA H100 80GB HBM3", None)
     assert fields["achieved_tflops"] == pytest.approx(fields["flops_per_image"] * 2.0 / 1e12)
     assert fields["mfu"] == pytest.approx(fields["achieved_tflops"] / 67.0)
 
@@ -165,7 +170,7 @@ def test_mfu_is_achieved_over_peak():
 def test_compilation_in_timed_calls_is_a_record_warning():
     config = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
                        SweepOptions(batch_sizes="1")).configs[0]
-    fields = limit_fields(config, {"compile": {"compilations_in_timed_calls": 2}}, None)
+    fields = limit_fields(config, result(compile={"compilations_in_timed_calls": 2}), None)
     assert any("2 compilation(s) during timed calls" in w for w in fields["warnings"])
 
 
@@ -188,7 +193,7 @@ def test_an_impossible_mfu_is_a_record_warning():
     config = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
                        SweepOptions(batch_sizes="1")).configs[0]
     tiny_peak = {"float32": 1e-6}  # far below what any call achieves
-    fields = limit_fields(config, {"images_per_s": 2.0}, None, tiny_peak)
+    fields = limit_fields(config, result(images_per_s=2.0), None, tiny_peak)
     assert fields["mfu"] > 1
     assert any("is impossible" in w and "--peak-tflops" in w for w in fields["warnings"])
 
@@ -196,7 +201,7 @@ def test_an_impossible_mfu_is_a_record_warning():
 def test_a_possible_mfu_is_no_warning():
     config = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
                        SweepOptions(batch_sizes="1")).configs[0]
-    fields = limit_fields(config, {"images_per_s": 2.0}, "NVIDIA H100 80GB HBM3", None)
+    fields = limit_fields(config, result(images_per_s=2.0), "NVIDIA H100 80GB HBM3", None)
     assert not any("impossible" in w for w in fields["warnings"])
 
 
@@ -221,5 +226,5 @@ def test_an_in_process_sweep_counts_flops_before_its_first_config(tiny_pipes, mo
     monkeypatch.setattr(executors, "measure_in_process", spy)
     flops.component_flops.cache_clear()
     record = executors.InProcess(groups, ())(plan, plan.configs[0])
-    assert record["status"] == "ok"
+    assert record.status is Status.OK
     assert counted_when_measuring == [2]  # both image sizes, before the first config ran

@@ -20,7 +20,7 @@ def measure(pipes, scenario="t2i-prompts-x-images", images=(), **options):
     plan, config = config_for(scenario, **options)
     call = prepare_call(pipes, config, plan.prompts, images)
     trackers = default_trackers(config, NvmlDevice.open(config.device))
-    return measure_config(call, trackers, plan.scenario.check_repeats)
+    return measure_config(call, trackers, plan.scenario.check_repeats).to_record()  # as written
 
 
 @pytest.fixture
