@@ -28,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     env = environment.collect(device)
     if args.probe:
-        from bench.present.probe_report import probe_fields
+        from bench.measure.matmul_probe import probe_fields
 
         env.update(probe_fields(device, env["device_name"], args.probe_dtype))
     if args.json:

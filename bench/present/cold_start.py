@@ -1,44 +1,46 @@
-"""Cold-start figures (``cold_start`` of a process's first record) beside the steady state:
+"""Cold-start figures (``cold_start`` of a process's first result) beside the steady state:
 one line for the terminal, one table row per cold process for the report."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from bench.store.schema import latency_stat
+from bench.store.result import ColdStart, ConfigResult
+from bench.store.schema import as_result
 from bench.units import GIB
 
 
-def cold_records(records: Sequence[dict]) -> list[dict]:
-    """Records that carry a process's cold start (the first of each process)."""
-    return [r for r in records if r.get("cold_start")]
+def cold_results(results: Sequence[ConfigResult]) -> list[ConfigResult]:
+    """Results that carry a process's cold start (the first of each process)."""
+    return [r for r in results if r.cold_start]
 
 
 def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g} s"
 
 
-def _peak(cold: dict) -> str:
-    peak = cold.get("first_call_peak_bytes")
-    return "n/a" if peak is None else f"{peak / GIB:.3g} GiB {cold.get('first_call_memory_view')}"
+def _peak(cold: ColdStart) -> str:
+    peak = cold.first_call_peak_bytes
+    return "n/a" if peak is None else f"{peak / GIB:.3g} GiB {cold.first_call_memory_view}"
 
 
-def steady_median(records: Sequence[dict], config_id: str | None) -> float | None:
+def steady_median(results: Sequence[ConfigResult], config_id: str | None) -> float | None:
     """Median latency of the config whose call was the first one (its steady state)."""
-    match = next((r for r in records if r.get("config_id") == config_id), None)
-    return latency_stat(match, "median") if match else None
+    match = next((r for r in results if r.config_id == config_id), None)
+    return match.median_s if match else None
 
 
-def cold_start_line(records: Sequence[dict]) -> str | None:
+def cold_start_line(results: Sequence[ConfigResult | Mapping]) -> str | None:
     """``cold start: import …, load …, first call … (…) vs steady median …`` or None."""
-    cold_ones = cold_records(records)
+    results = [as_result(r) for r in results]  # TRANSITIONAL: run passes records
+    cold_ones = cold_results(results)
     if not cold_ones:
         return None
-    cold = cold_ones[0]["cold_start"]
-    steady = steady_median(records, cold.get("first_call_config_id"))
-    text = (f"cold start: import {_seconds(cold.get('import_s'))}, load"
-            f" {_seconds(cold.get('load_s'))}, first call"
-            f" {_seconds(cold.get('first_call_s'))} ({cold.get('first_call') or 'failed'},"
+    cold = cold_ones[0].cold_start
+    steady = steady_median(results, cold.first_call_config_id)
+    text = (f"cold start: import {_seconds(cold.import_s)}, load"
+            f" {_seconds(cold.load_s)}, first call"
+            f" {_seconds(cold.first_call_s)} ({cold.first_call or 'failed'},"
             f" peak {_peak(cold)}); steady-state median {_seconds(steady)}")
     if len(cold_ones) > 1:
         text += f" — {len(cold_ones)} processes started cold (see the report)"
@@ -49,17 +51,17 @@ COLUMNS = ("first call of", "import s", "load s", "first call s", "kind", "first
            "steady median s", "notes")
 
 
-def cold_start_rows(records: Sequence[dict]) -> list[list[object]]:
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def cold_start_rows(results: Sequence[ConfigResult]) -> list[list[object]]:
     rows = []
-    for record in cold_records(records):
-        cold = record["cold_start"]
-        steady = steady_median(records, cold.get("first_call_config_id"))
-
-        def number(value: float | None) -> str:
-            return "n/a" if value is None else f"{value:.3g}"
-
-        rows.append([cold.get("first_call_config_id"), number(cold.get("import_s")),
-                     number(cold.get("load_s")), number(cold.get("first_call_s")),
-                     cold.get("first_call") or "failed", _peak(cold), number(steady),
-                     "; ".join(cold.get("notes") or []) or None])
+    for result in cold_results(results):
+        cold = result.cold_start
+        steady = steady_median(results, cold.first_call_config_id)
+        rows.append([cold.first_call_config_id, _number(cold.import_s),
+                     _number(cold.load_s), _number(cold.first_call_s),
+                     cold.first_call or "failed", _peak(cold), _number(steady),
+                     "; ".join(cold.notes) or None])
     return rows

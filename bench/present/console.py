@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from bench.analyse.recommend import images_per_s_interval
+from collections.abc import Mapping, Sequence
+
+from bench.present.transitional import images_per_s_interval
 from bench.stats import supported_percentile
-from bench.store.schema import ROUND_MEDIANS, budget_memory, latency_sample, latency_values
+from bench.store.result import ROUND_MEDIANS, ConfigResult
+from bench.store.schema import as_result
 from bench.units import GIB
 
 
-def peak_memory_view(record: dict) -> tuple[str, int] | tuple[None, None]:
+def peak_memory_view(result: ConfigResult | Mapping) -> tuple[str, int] | tuple[None, None]:
     """The most telling peak-memory view present, in ``BUDGET_VIEWS`` order (the process's
     GPU memory first): the same view the report and the recommendation name."""
-    found = budget_memory(record)
+    found = as_result(result).budget_memory()  # TRANSITIONAL: max-batch passes records
     return found if found is not None else (None, None)
 
 
@@ -19,10 +22,11 @@ def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def results_table(records: list[dict], title: str | None = None):
+def results_table(results: Sequence[ConfigResult | Mapping], title: str | None = None):
     """One row per config; peak memory in GiB from the most telling view (named below)."""
     from rich.table import Table
 
+    results = [as_result(r) for r in results]  # TRANSITIONAL: run and the ranks pass records
     table = Table(title=title)
     for name in ("batch", "n/prompt", "images", "images/s", "interval", "p50 s", "p90 s", "n",
                  "peak GiB"):
@@ -31,36 +35,35 @@ def results_table(records: list[dict], title: str | None = None):
     views = set()
     coverages = set()
     notes: list[str] = []  # why a config did not measure, and its warnings, numbered
-    for record in records:
-        latency = record.get("latency_s") or {}
-        view, peak = peak_memory_view(record)
+    for result in results:
+        view, peak = peak_memory_view(result)
         if view:
             views.add(view)
-        status = record.get("status", "?")
+        status = result.status.value
         flags = []
-        if (record.get("stability") or {}).get("unstable"):
+        if result.unstable:
             flags.append("unstable")
-        if record.get("nan_images"):
-            flags.append(f"{record['nan_images']} NaN")
-        if record.get("black_images"):
-            flags.append(f"{record['black_images']} black")
-        if record.get("repeats_identical") is False:
+        if result.nan_images:
+            flags.append(f"{result.nan_images} NaN")
+        if result.black_images:
+            flags.append(f"{result.black_images} black")
+        if result.repeats_identical is False:
             flags.append("repeats differ")
         if flags:
             status += " (" + ", ".join(flags) + ")"
-        reasons = [record["error"]] if record.get("status") != "ok" and record.get("error") else []
-        for reason in [*reasons, *(record.get("warnings") or [])]:
-            notes.append(f"[{len(notes) + 1}] {short_config(record)}: {one_line(reason)}")
+        reasons = [result.error] if not result.ok and result.error else []
+        for reason in [*reasons, *result.warnings]:
+            notes.append(f"[{len(notes) + 1}] {short_config(result)}: {one_line(reason)}")
             status += f" [{len(notes)}]"
-        values = latency_values(record)
-        interval = images_per_s_interval(record)
+        values = result.latency_values
+        interval = images_per_s_interval(result)
         if interval is not None:
             coverages.add(interval.confidence)
         table.add_row(
-            str(record["batch_size"]), str(record["num_images_per_prompt"]),
-            str(record["images_per_call"]), _fmt(record.get("images_per_s"), ".3f"),
+            str(result.batch_size), str(result.num_images_per_prompt),
+            str(result.images_per_call), _fmt(result.images_per_s, ".3f"),
             f"{interval.low:.3f}–{interval.high:.3f}" if interval else "—",
-            _fmt(latency.get("median"), ".4f"),
+            _fmt(result.median_s, ".4f"),
             _fmt(supported_percentile(values, 90) if values else None, ".4f"),
             str(len(values)) if values else "—",
             _fmt(peak / GIB if peak is not None else None, ".2f"), status,
@@ -69,7 +72,7 @@ def results_table(records: list[dict], title: str | None = None):
     if coverages:  # order statistics give discrete coverages; say which ones were reached
         shown = ", ".join(f"{c:.0%}" for c in sorted(coverages))
         over = (" over the per-round medians (n = rounds)"
-                if any(latency_sample(r) == ROUND_MEDIANS for r in records) else "")
+                if any(r.sample == ROUND_MEDIANS for r in results) else "")
         caption.append(f"interval: images/s from the median's order-statistic interval{over}"
                        f" ({shown} coverage); p90 only from 10 values")
     if views:
@@ -80,9 +83,9 @@ def results_table(records: list[dict], title: str | None = None):
     return table
 
 
-def short_config(record: dict) -> str:
-    """``bs2-n4`` (plus the varying axes) from a record's config id."""
-    config_id = str(record.get("config_id") or "?")
+def short_config(result: ConfigResult) -> str:
+    """``bs2-n4`` (plus the varying axes) from a result's config id."""
+    config_id = str(result.config_id or "?")
     return config_id.split("/", 1)[1] if "/" in config_id else config_id
 
 

@@ -1,6 +1,6 @@
 """Image grids for the report, when a run saved its images (``run --save-images DIR``).
 
-A config record names its folder in ``images_dir`` and, from a one-process run, its files
+A config result names its folder in ``images_dir`` and, from a one-process run, its files
 in ``image_files``; a ``--nproc`` run gives each config its own folder of PNGs instead.
 A folder that does not exist as recorded is looked for next to the run file (a run file
 copied together with its images). Anything missing or unreadable is skipped with a note:
@@ -12,19 +12,20 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bench.determinism.crossrun import _images_folder  # same lookup as `determinism A B`
+from bench.store.image_folders import images_folder
+from bench.store.result import ConfigResult
 from bench.store.run_file import Run
 
 MAX_IMAGES = 16
 THUMBNAIL = 128
 
 
-def record_images(run: Run, record: dict) -> list[Path]:
-    """The saved PNGs of one config record, in image order (empty when none)."""
-    folder = _images_folder(run, record)
+def result_images(run: Run, result: ConfigResult) -> list[Path]:
+    """The saved PNGs of one config, in image order (empty when none)."""
+    folder = images_folder(run.path, result.images_dir)
     if folder is None:
         return []
-    files = record.get("image_files")
+    files = result.image_files
     if files:
         return [folder / name for name in files]
     return sorted(folder.glob("*.png"))
@@ -55,13 +56,13 @@ def grid_png(paths: list[Path]) -> bytes:
 def run_grids(run: Run) -> tuple[list[tuple[str, bytes]], list[str]]:
     """(config_id, grid PNG) for every config with saved images, and notes on what failed."""
     grids, notes = [], []
-    for record in run.configs:
-        if not record.get("images_dir"):
+    for result in run.results:
+        if not result.images_dir:
             continue
-        config_id = str(record.get("config_id"))
-        paths = record_images(run, record)
+        config_id = str(result.config_id)
+        paths = result_images(run, result)
         if not paths:
-            notes.append(f"images of {config_id} not found ({record['images_dir']}); grid skipped")
+            notes.append(f"images of {config_id} not found ({result.images_dir}); grid skipped")
             continue
         try:
             grids.append((config_id, grid_png(paths)))

@@ -1,6 +1,6 @@
 """Report plots as PNG bytes (matplotlib, Agg backend: headless, no pyplot global state).
 
-Every function takes config records and returns PNG bytes, or None when there is nothing
+Every function takes config results (``ConfigResult``) and returns PNG bytes, or None when there is nothing
 to draw (no ok config, no stage timings...), so the report simply leaves the plot out.
 Each has a ``*_figure`` twin returning the matplotlib ``Figure`` (what the tests read).
 
@@ -22,17 +22,10 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
-from bench.analyse.pareto import frontier_records, measured  # noqa: E402
-from bench.analyse.recommend import images_per_s_interval  # noqa: E402
+from bench.present.transitional import frontier, images_per_s_interval, measured  # noqa: E402
 from bench.stats import median_uncertainty, supported_percentile  # noqa: E402
-from bench.store.schema import (  # noqa: E402
-    budget_memory,
-    config_key,
-    is_ok,
-    latency_stat,
-    latency_values,
-    memory_per_call,
-)
+from bench.store.result import ConfigResult  # noqa: E402
+from bench.store.schema import config_key  # noqa: E402
 from bench.units import GIB  # noqa: E402
 
 UNSTABLE_LABEL = "unstable estimate (see the report's warnings)"
@@ -55,24 +48,24 @@ def _png(fig: Figure | None) -> bytes | None:
     return buffer.getvalue()
 
 
-def is_unstable(record: dict) -> bool:
+def is_unstable(result: ConfigResult) -> bool:
     """Whether the stability check (``analyse.stability``) marked the estimate unstable."""
-    return bool((record.get("stability") or {}).get("unstable"))
+    return bool(result.unstable)
 
 
-def throughput_error(record: dict) -> tuple[float, float]:
+def throughput_error(result: ConfigResult) -> tuple[float, float]:
     """(below, above) the images/s point: its interval's distance, zero without raw times."""
-    interval = images_per_s_interval(record)
-    value = float(record["images_per_s"])
+    interval = images_per_s_interval(result)
+    value = float(result.images_per_s)
     if interval is None:
         return 0.0, 0.0
     return max(0.0, value - interval.low), max(0.0, interval.high - value)
 
 
-def latency_error(record: dict) -> tuple[float, float]:
+def latency_error(result: ConfigResult) -> tuple[float, float]:
     """(below, above) the median latency: its interval's distance, zero without raw times."""
-    interval = median_uncertainty(latency_values(record))
-    median = latency_stat(record, "median")
+    interval = median_uncertainty(list(result.latency_values))
+    median = result.median_s
     if interval is None or median is None:
         return 0.0, 0.0
     return max(0.0, median - interval.low), max(0.0, interval.high - median)
@@ -89,46 +82,46 @@ def _mark_unstable(ax, points: list[tuple[float, float]]) -> None:
                    color="black", zorder=4, label=UNSTABLE_LABEL)
 
 
-def plot_lines(records: Sequence[dict]) -> dict[str, list[dict]]:
-    """Ok records as lines over batch size: one per images-per-prompt value and, when the
+def plot_lines(results: Sequence[ConfigResult]) -> dict[str, list[ConfigResult]]:
+    """Ok results as lines over batch size: one per images-per-prompt value and, when the
     run sweeps more (dtype, steps, size, optimizations, ranks), per workload as well."""
-    ok = [r for r in records if is_ok(r)]
+    ok = [r for r in results if r.ok]
     # A line's identity: the config key without its batch size and images per prompt.
     lines = {id(r): replace(config_key(r), batch_size=0, num_images_per_prompt=0) for r in ok}
     several = len(set(lines.values())) > 1
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for record in ok:
-        workload = str(lines[id(record)]).replace(" bs0 n0", "") + " " if several else ""
-        groups[f"{workload}n={record.get('num_images_per_prompt')}"].append(record)
+    groups: dict[str, list[ConfigResult]] = defaultdict(list)
+    for result in ok:
+        workload = str(lines[id(result)]).replace(" bs0 n0", "") + " " if several else ""
+        groups[f"{workload}n={result.num_images_per_prompt}"].append(result)
     return {
-        label: sorted(group, key=lambda r: r.get("batch_size") or 0)
+        label: sorted(group, key=lambda r: r.batch_size or 0)
         for label, group in sorted(groups.items())
     }
 
 
-def _batch_axis(ax, series: dict[str, list[dict]]) -> None:
+def _batch_axis(ax, series: dict[str, list[ConfigResult]]) -> None:
     """Log2 axis with ticks at the batch sizes measured (1, 2, 4, 8 ...)."""
-    sizes = sorted({r["batch_size"] for group in series.values() for r in group})
+    sizes = sorted({r.batch_size for group in series.values() for r in group})
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, labels=[str(size) for size in sizes])
     ax.minorticks_off()
     ax.set_xlabel("batch size (prompts per call)")
 
 
-def short_label(record: dict) -> str:
-    return f"bs{record.get('batch_size')} n{record.get('num_images_per_prompt')}"
+def short_label(result: ConfigResult) -> str:
+    return result.layout
 
 
-def throughput_figure(records: Sequence[dict]) -> Figure | None:
-    series = plot_lines(records)
+def throughput_figure(results: Sequence[ConfigResult]) -> Figure | None:
+    series = plot_lines(results)
     if not series:
         return None
     fig = Figure(figsize=(6.4, 4))
     ax = fig.add_subplot()
     unstable = []
     for label, group in series.items():
-        xs = [r["batch_size"] for r in group]
-        ys = [r["images_per_s"] for r in group]
+        xs = [r.batch_size for r in group]
+        ys = [r.images_per_s for r in group]
         ax.errorbar(xs, ys, yerr=_yerr([throughput_error(r) for r in group]), marker="o",
                     capsize=4, label=label)
         unstable += [(x, y) for x, y, r in zip(xs, ys, group, strict=True) if is_unstable(r)]
@@ -140,26 +133,27 @@ def throughput_figure(records: Sequence[dict]) -> Figure | None:
     return fig
 
 
-def throughput_vs_batch(records: Sequence[dict]) -> bytes | None:
-    return _png(throughput_figure(records))
+def throughput_vs_batch(results: Sequence[ConfigResult]) -> bytes | None:
+    return _png(throughput_figure(results))
 
 
-def latency_figure(records: Sequence[dict]) -> Figure | None:
+def latency_figure(results: Sequence[ConfigResult]) -> Figure | None:
     """Median latency with its interval; p90 and p99 ticks only where n supports them."""
-    series = plot_lines(records)
+    series = plot_lines(results)
     if not series:
         return None
     fig = Figure(figsize=(6.4, 4))
     ax = fig.add_subplot()
     unstable = []
     for offset, (label, group) in enumerate(series.items()):
-        xs = [r["batch_size"] * (1 + 0.03 * offset) for r in group]
-        p50 = [latency_stat(r, "median") for r in group]
+        xs = [r.batch_size * (1 + 0.03 * offset) for r in group]
+        p50 = [r.median_s for r in group]
         line = ax.errorbar(xs, p50, yerr=_yerr([latency_error(r) for r in group]), marker="o",
                            capsize=4, label=f"{label} median")
         color = line.lines[0].get_color()
         for q, marker in ((90, "_"), (99, "^")):
-            ticks = [(x, supported_percentile(latency_values(r), q)) for x, r in zip(xs, group, strict=True)]
+            ticks = [(x, supported_percentile(list(r.latency_values), q))
+                     for x, r in zip(xs, group, strict=True)]
             ticks = [(x, v) for x, v in ticks if v is not None]
             if ticks:
                 ax.scatter(*zip(*ticks, strict=True), marker=marker, s=120, color=color,
@@ -175,26 +169,27 @@ def latency_figure(records: Sequence[dict]) -> Figure | None:
     return fig
 
 
-def latency_vs_batch(records: Sequence[dict]) -> bytes | None:
-    return _png(latency_figure(records))
+def latency_vs_batch(results: Sequence[ConfigResult]) -> bytes | None:
+    return _png(latency_figure(results))
 
 
-def memory_error(record: dict, view: str, peak: int) -> tuple[float, float]:
+def memory_error(result: ConfigResult, view: str, peak: int) -> tuple[float, float]:
     """(below, above) the peak in GiB: down to the smallest per-call peak of the same view,
     the repeat-level spread a memory verdict weighs changes against (zero without it)."""
-    calls = memory_per_call(record).get(view)
+    calls = result.memory_per_call().get(view)
     if not calls:
         return 0.0, 0.0
     return max(0.0, (peak - min(calls)) / GIB), 0.0
 
 
-def memory_figure(records: Sequence[dict], capacity_bytes: int | None = None) -> Figure | None:
+def memory_figure(results: Sequence[ConfigResult], capacity_bytes: int | None = None
+                  ) -> Figure | None:
     """Peak memory (best view per config) per batch size, its per-call spread as a bar
-    below it, the device capacity as a line: from the records (NVML), else
+    below it, the device capacity as a line: from the results (NVML), else
     ``capacity_bytes`` (the run header's torch view)."""
     series = {
-        label: [r for r in group if budget_memory(r) is not None]
-        for label, group in plot_lines(records).items()
+        label: [r for r in group if r.budget_memory() is not None]
+        for label, group in plot_lines(results).items()
     }
     series = {label: group for label, group in series.items() if group}
     if not series:
@@ -203,10 +198,10 @@ def memory_figure(records: Sequence[dict], capacity_bytes: int | None = None) ->
     ax = fig.add_subplot()
     views = set()
     for label, group in series.items():
-        memory = [budget_memory(r) for r in group]
+        memory = [r.budget_memory() for r in group]
         views.update(view for view, _ in memory)
         ax.errorbar(
-            [r["batch_size"] for r in group],
+            [r.batch_size for r in group],
             [value / GIB for _, value in memory],
             yerr=_yerr([memory_error(r, view, value) for r, (view, value)
                         in zip(group, memory, strict=True)]),
@@ -214,7 +209,7 @@ def memory_figure(records: Sequence[dict], capacity_bytes: int | None = None) ->
             capsize=4,
             label=label,
         )
-    capacities = {r.get("device_memory_bytes") for r in records if r.get("device_memory_bytes")}
+    capacities = {r.device_memory_bytes for r in results if r.device_memory_bytes}
     if capacities or capacity_bytes:
         capacity = max(capacities or {capacity_bytes}) / GIB
         ax.axhline(capacity, color="red", linestyle="--", label=f"device capacity {capacity:.1f} GiB")
@@ -227,17 +222,18 @@ def memory_figure(records: Sequence[dict], capacity_bytes: int | None = None) ->
     return fig
 
 
-def memory_vs_batch(records: Sequence[dict], capacity_bytes: int | None = None) -> bytes | None:
-    return _png(memory_figure(records, capacity_bytes))
+def memory_vs_batch(results: Sequence[ConfigResult], capacity_bytes: int | None = None
+                    ) -> bytes | None:
+    return _png(memory_figure(results, capacity_bytes))
 
 
-def pareto_figure(records: Sequence[dict]) -> Figure | None:
-    candidates = measured(records)
+def pareto_figure(results: Sequence[ConfigResult]) -> Figure | None:
+    candidates = measured(results)
     if not candidates:
         return None
 
-    def point(record: dict) -> tuple[float, float]:
-        return latency_stat(record, "median"), float(record["images_per_s"])
+    def point(result: ConfigResult) -> tuple[float, float]:
+        return result.median_s, float(result.images_per_s)
 
     fig = Figure(figsize=(6.4, 4))
     ax = fig.add_subplot()
@@ -245,7 +241,7 @@ def pareto_figure(records: Sequence[dict]) -> Figure | None:
                 xerr=_yerr([latency_error(r) for r in candidates]),
                 yerr=_yerr([throughput_error(r) for r in candidates]),
                 fmt="o", color="grey", capsize=3, label="config (interval bars)")
-    front = frontier_records(records)
+    front = frontier(results)
     ax.plot(
         *zip(*map(point, front), strict=True),
         color="tab:red",
@@ -253,34 +249,39 @@ def pareto_figure(records: Sequence[dict]) -> Figure | None:
         label="Pareto frontier",
     )
     _mark_unstable(ax, [point(r) for r in candidates if is_unstable(r)])
-    for record in candidates:
-        ax.annotate(short_label(record), point(record), textcoords="offset points", xytext=(4, 4))
+    for result in candidates:
+        ax.annotate(short_label(result), point(result), textcoords="offset points", xytext=(4, 4))
     ax.set(xlabel="latency median per call (s)", ylabel="images/s", title="Throughput vs latency")
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
 
 
-def pareto_plot(records: Sequence[dict]) -> bytes | None:
-    return _png(pareto_figure(records))
+def pareto_plot(results: Sequence[ConfigResult]) -> bytes | None:
+    return _png(pareto_figure(results))
 
 
-def stage_figure(records: Sequence[dict]) -> Figure | None:
-    ok = [r for r in records if is_ok(r) and r.get("stages_s")]
+def _stage_median(result: ConfigResult, stage: str) -> float | None:
+    summary = result.stages.get(stage) if result.stages else None
+    return None if summary is None else summary.median
+
+
+def stage_figure(results: Sequence[ConfigResult]) -> Figure | None:
+    ok = [r for r in results if r.ok and r.stages]
     stages = [
         (name, label)
         for name, label in STAGES
-        if any((r["stages_s"].get(name) or {}).get("median") is not None for r in ok)
+        if any(_stage_median(r, name) is not None for r in ok)
     ]
     if not stages:
         return None
-    ok.sort(key=lambda r: (r.get("num_images_per_prompt") or 0, r.get("batch_size") or 0))
+    ok.sort(key=lambda r: (r.num_images_per_prompt or 0, r.batch_size or 0))
     fig = Figure(figsize=(max(6.4, 0.6 * len(ok) + 2), 4))
     ax = fig.add_subplot()
     labels = [short_label(r) + (" ✗ unstable" if is_unstable(r) else "") for r in ok]
     bottom = [0.0] * len(ok)
     for name, label in stages:
-        heights = [float((r["stages_s"].get(name) or {}).get("median") or 0.0) for r in ok]
+        heights = [float(_stage_median(r, name) or 0.0) for r in ok]
         ax.bar(labels, heights, bottom=bottom, label=label)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.set(ylabel="median seconds per call", title="Stage breakdown")
@@ -289,21 +290,21 @@ def stage_figure(records: Sequence[dict]) -> Figure | None:
     return fig
 
 
-def stage_breakdown(records: Sequence[dict]) -> bytes | None:
-    return _png(stage_figure(records))
+def stage_breakdown(results: Sequence[ConfigResult]) -> bytes | None:
+    return _png(stage_figure(results))
 
 
-def hardware_figure(runs: Sequence[tuple[str, Sequence[dict]]]) -> Figure | None:
+def hardware_figure(runs: Sequence[tuple[str, Sequence[ConfigResult]]]) -> Figure | None:
     """Grouped bars of images/s per workload, one bar per device (run label), each with its
     interval; a black cross over a bar whose estimate is unstable."""
     keys: dict = {}
-    found: dict[tuple, dict] = {}
-    for device, records in runs:
-        for record in records:
-            if is_ok(record) and record.get("images_per_s") is not None:
-                key = config_key(record)
-                keys.setdefault(key, short_label(record))
-                found[(device, key)] = record
+    found: dict[tuple, ConfigResult] = {}
+    for device, results in runs:
+        for result in results:
+            if result.ok and result.images_per_s is not None:
+                key = config_key(result)
+                keys.setdefault(key, short_label(result))
+                found[(device, key)] = result
     if not keys:
         return None
     ordered = sorted(keys)
@@ -314,7 +315,7 @@ def hardware_figure(runs: Sequence[tuple[str, Sequence[dict]]]) -> Figure | None
     for i, (device, _) in enumerate(runs):
         xs = [k + i * width for k in range(len(ordered))]
         bars = [found.get((device, key)) for key in ordered]
-        heights = [float(r["images_per_s"]) if r else 0.0 for r in bars]
+        heights = [float(r.images_per_s) if r else 0.0 for r in bars]
         errors = [throughput_error(r) if r else (0.0, 0.0) for r in bars]
         ax.bar(xs, heights, width, yerr=_yerr(errors), capsize=3, label=device)
         unstable += [(x, h) for x, h, r in zip(xs, heights, bars, strict=True) if r and is_unstable(r)]
@@ -326,5 +327,5 @@ def hardware_figure(runs: Sequence[tuple[str, Sequence[dict]]]) -> Figure | None
     return fig
 
 
-def hardware_comparison(runs: Sequence[tuple[str, Sequence[dict]]]) -> bytes | None:
+def hardware_comparison(runs: Sequence[tuple[str, Sequence[ConfigResult]]]) -> bytes | None:
     return _png(hardware_figure(runs))

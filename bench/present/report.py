@@ -1,31 +1,26 @@
 """Content of the ``report`` and ``compare`` documents, as blocks (see ``bench.present.document``).
 
-Pure assembly over run records: tables, plots, the environment of each run, the
+Pure assembly over run results (``Run.results``): tables, plots, the environment of each run, the
 recommendation, image grids; no measuring and no torch.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from bench.analyse.pareto import frontier_records
-from bench.analyse.recommend import Budget, images_per_s_interval, recommend
+from bench.analyse.recommend import Budget
 from bench.present import plots
 from bench.present.cold_start import COLUMNS as COLD_START_COLUMNS
 from bench.present.cold_start import cold_start_rows
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
+from bench.present.transitional import frontier, images_per_s_interval, recommend
 from bench.stats import median_uncertainty, min_samples_for, supported_percentile
+from bench.store.result import MEMORY_VIEWS, ConfigResult
 from bench.store.run_file import Run
-from bench.store.schema import (
-    ENVIRONMENT_FIELDS,
-    MEMORY_VIEWS,
-    latency_stat,
-    latency_values,
-    memory_bytes,
-)
+from bench.store.schema import ENVIRONMENT_FIELDS, as_result
 from bench.units import GIB
 
 
@@ -54,50 +49,52 @@ def _interval(interval) -> str | None:
     return interval.text()
 
 
-def _energy(record: dict, shared: str | None = None) -> str | None:
+def _energy(result: ConfigResult, shared: str | None = None) -> str | None:
     """Joules per image, or "n/a (why)" where the run recorded why there is none — just
     "n/a" when every row has that reason (``shared``: said once under the table)."""
-    joules = record.get("energy_j_per_image")
-    if joules is not None:
-        return number(joules)
-    reason = record.get("energy_unavailable")
-    if not reason or record.get("status") != "ok":
+    if result.energy_j_per_image is not None:
+        return number(result.energy_j_per_image)
+    reason = result.energy_unavailable
+    if not reason or not result.ok:
         return None
     return "n/a" if reason == shared else f"n/a ({reason})"
 
 
-def shared_energy_reason(records: Sequence[dict]) -> str | None:
+def shared_energy_reason(results: Sequence[ConfigResult]) -> str | None:
     """The one reason every measured config gives for having no energy figure, if so."""
-    ok = [r for r in records if r.get("status") == "ok"]
-    reasons = {r.get("energy_unavailable") if r.get("energy_j_per_image") is None else None
-               for r in ok}
+    ok = [r for r in results if r.ok]
+    reasons = {r.energy_unavailable if r.energy_j_per_image is None else None for r in ok}
     return reasons.pop() if len(reasons) == 1 and ok else None
 
 
-def _percentile(record: dict, q: float) -> str | None:
+def _percentile(result: ConfigResult, q: float) -> str | None:
     """A tail percentile only when the number of calls supports it (p90: 10, p99: 100)."""
-    values = latency_values(record)
+    values = list(result.latency_values)
     if values:
         return number(supported_percentile(values, q))
-    latency = record.get("latency_s") or {}
-    n = latency.get("n") or 0
-    return number(latency_stat(record, f"p{q:g}")) if n >= min_samples_for(q) else None
+    latency = result.latency
+    if latency is None or latency.n < min_samples_for(q):
+        return None
+    return number(getattr(latency, f"p{q:g}"))
 
 
-def _status(record: dict) -> str | None:
+def _status(result: ConfigResult) -> str:
     """``ok, unstable`` when the stability check found the estimate untrustworthy."""
-    status = record.get("status")
-    if status == "ok" and ((record.get("stability") or {}).get("unstable")):
-        return "ok, unstable"
-    return status
+    return "ok, unstable" if result.ok and result.unstable else result.status.value
 
 
-def summary_table(records: Sequence[dict]) -> Block:
+def _steps(result: ConfigResult) -> int | None:
+    """The denoising steps the call ran (``strength`` shortens img2img), else as asked."""
+    return result.steps_run if result.steps_run is not None else result.num_inference_steps
+
+
+def summary_table(results: Sequence[ConfigResult | Mapping]) -> Block:
     """One row per config: throughput and median latency with their 95 % intervals,
     tail percentiles where n supports them, n, memory by view, energy, achieved TFLOP/s
     and MFU when measured, and whether it lies on the Pareto frontier."""
-    views = [v for v in MEMORY_VIEWS if any(memory_bytes(r)[v] is not None for r in records)]
-    compute = any(r.get("achieved_tflops") is not None for r in records)
+    results = [as_result(r) for r in results]  # TRANSITIONAL: tests of analyse pass records
+    views = [v for v in MEMORY_VIEWS if any(r.memory_bytes()[v] is not None for r in results)]
+    compute = any(r.achieved_tflops is not None for r in results)
     headers = [
         "config",
         "status",
@@ -118,30 +115,30 @@ def summary_table(records: Sequence[dict]) -> Block:
         *(("TFLOP/s", "MFU") if compute else ()),
         "Pareto",
     ]
-    on_front = {id(r) for r in frontier_records(records)}
-    shared = shared_energy_reason(records)
+    on_front = {id(r) for r in frontier(results)}
+    shared = shared_energy_reason(results)
     rows = []
-    for r in records:
-        memory = memory_bytes(r)
+    for r in results:
+        memory = r.memory_bytes()
         rows.append(
             [
-                r.get("config_id"),
+                r.config_id,
                 _status(r),
-                r.get("batch_size"),
-                r.get("num_images_per_prompt"),
-                r.get("images_per_call"),
-                r.get("steps_run", r.get("num_inference_steps")),
-                f"{r.get('height')}x{r.get('width')}",
-                number(r.get("images_per_s")),
+                r.batch_size,
+                r.num_images_per_prompt,
+                r.images_per_call,
+                _steps(r),
+                f"{r.height}x{r.width}",
+                number(r.images_per_s),
                 _interval(images_per_s_interval(r)),
-                number(latency_stat(r, "median")),
-                _interval(median_uncertainty(latency_values(r))),
+                number(r.median_s),
+                _interval(median_uncertainty(list(r.latency_values))),
                 _percentile(r, 90),
                 _percentile(r, 99),
-                (r.get("latency_s") or {}).get("n"),
+                r.latency.n if r.latency else None,
                 *(gib(memory[view]) for view in views),
                 _energy(r, shared),
-                *((number(r.get("achieved_tflops")), _percent(r.get("mfu"))) if compute else ()),
+                *((number(r.achieved_tflops), _percent(r.mfu)) if compute else ()),
                 "yes" if id(r) in on_front else None,
             ]
         )
@@ -165,24 +162,26 @@ def environment_table(run: Run) -> Block:
     rows.append(["started_at", run.header.get("started_at")])
     command = run.header.get("command")
     rows.append(["command", " ".join(command) if isinstance(command, list) else command])
-    footer = run.footer or {}
-    rows.append(["run status", footer.get("status", "no footer (run did not finish)")])
-    if footer.get("duration_s") is not None:
-        rows.append(["duration", f"{footer['duration_s']:.1f} s"])
+    end = run.end
+    rows.append(["run status", end.status.value if end else "no footer (run did not finish)"])
+    if end and end.duration_s is not None:
+        rows.append(["duration", f"{end.duration_s:.1f} s"])
     return table(["field", "value"], rows)
 
 
-def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block]:
-    result = recommend(records, budget)
+def recommendation_blocks(results: Sequence[ConfigResult | Mapping], budget: Budget
+                          ) -> list[Block]:
+    # TRANSITIONAL: tests of the schema pass records
+    result = recommend([as_result(r) for r in results], budget)
     blocks: list[Block] = []
     note = f" {result.latency_note}" if result.latency_note else ""
     if result.best is None:
         blocks.append(Paragraph(f"**No recommendation**: {result.why}.{note}"))
     elif result.tied:
-        names = ", ".join(f"`{r.get('config_id')}`" for r in (result.best, *result.tied))
+        names = ", ".join(f"`{r.config_id}`" for r in (result.best, *result.tied))
         blocks.append(
             Paragraph(
-                f"**Tied: {names}**: `{result.best.get('config_id')}` leads by point"
+                f"**Tied: {names}**: `{result.best.config_id}` leads by point"
                 f" estimate with the {result.why}.{note}"
             )
         )
@@ -190,8 +189,8 @@ def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block
         best = result.best
         blocks.append(
             Paragraph(
-                f"**Recommended: `{best.get('config_id')}`** (batch size"
-                f" {best.get('batch_size')}, {best.get('num_images_per_prompt')} image(s) per"
+                f"**Recommended: `{best.config_id}`** (batch size"
+                f" {best.batch_size}, {best.num_images_per_prompt} image(s) per"
                 f" prompt): {result.why}.{note}"
             )
         )
@@ -199,22 +198,22 @@ def recommendation_blocks(records: Sequence[dict], budget: Budget) -> list[Block
         blocks.append(
             table(
                 ["config", "rejected because"],
-                [[rej.record.get("config_id"), rej.reason] for rej in result.rejected],
+                [[rej.record.config_id, rej.reason] for rej in result.rejected],
             )
         )
     return blocks
 
 
 def _plot_blocks(prefix: str, run: Run) -> list[Block]:
-    records = run.configs
+    results = run.results
     env = run.header.get("env") or {}
     capacity = env.get("device_total_memory_bytes", env.get("device_memory_bytes"))
     wanted = [
-        ("throughput", "Images/s vs batch size", plots.throughput_vs_batch(records)),
-        ("latency", "Latency vs batch size", plots.latency_vs_batch(records)),
-        ("memory", "Peak memory vs batch size", plots.memory_vs_batch(records, capacity)),
-        ("pareto", "Throughput vs latency, Pareto frontier", plots.pareto_plot(records)),
-        ("stages", "Stage breakdown", plots.stage_breakdown(records)),
+        ("throughput", "Images/s vs batch size", plots.throughput_vs_batch(results)),
+        ("latency", "Latency vs batch size", plots.latency_vs_batch(results)),
+        ("memory", "Peak memory vs batch size", plots.memory_vs_batch(results, capacity)),
+        ("pareto", "Throughput vs latency, Pareto frontier", plots.pareto_plot(results)),
+        ("stages", "Stage breakdown", plots.stage_breakdown(results)),
     ]
     blocks: list[Block] = []
     for name, alt, png in wanted:
@@ -227,7 +226,7 @@ def hardware_blocks(runs: Sequence[Run]) -> list[Block]:
     """Grouped-bar comparison, only when the runs come from more than one device."""
     if len({device_name(run) for run in runs}) < 2:
         return []
-    labelled = [(f"{device_name(run)} ({run.path.name})", run.configs) for run in runs]
+    labelled = [(f"{device_name(run)} ({run.path.name})", run.results) for run in runs]
     png = plots.hardware_comparison(labelled)
     if png is None:
         return []
@@ -255,19 +254,19 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
     ]
     for index, run in enumerate(runs):
         prefix = f"run{index + 1}-{_slug(run.path.stem)}"
-        records = run.configs
+        results = run.results
         blocks.append(Heading(run_label(run, index)))
         if run.warnings:
             blocks.append(Bullets(tuple(run.warnings)))
         blocks.append(Heading("Summary", 3))
-        blocks.append(summary_table(records))
-        flagged = tuple(f"{r.get('config_id')}: {w}" for r in records for w in r.get("warnings") or [])
-        energy = shared_energy_reason(records)
+        blocks.append(summary_table(results))
+        flagged = tuple(f"{r.config_id}: {w}" for r in results for w in r.warnings)
+        energy = shared_energy_reason(results)
         if energy:
             flagged += (f"J/image n/a for every config: {energy}",)
         if flagged:  # unstable estimates, throttling, compile in timed calls, impossible MFU
             blocks.append(Bullets(flagged))
-        cold_rows = cold_start_rows(records)
+        cold_rows = cold_start_rows(results)
         if cold_rows:
             blocks.append(Heading("Cold start", 3))
             blocks.append(Paragraph(
@@ -277,7 +276,7 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
                 " steady-state median latency of the same config."))
             blocks.append(table(COLD_START_COLUMNS, cold_rows))
         blocks.append(Heading("Recommendation", 3))
-        blocks.extend(recommendation_blocks(records, budget))
+        blocks.extend(recommendation_blocks(results, budget))
         blocks.append(Heading("Plots", 3))
         blocks.extend(_plot_blocks(prefix, run))
         grids, notes = run_grids(run)

@@ -6,31 +6,37 @@ appends them to the run file (``bench.execute.distributed.launch``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bench.store.scaling_result import ScalingResult
 
-def show_scaling(records: list[dict], out: Path) -> None:
+
+def show_scaling(results: Sequence[ScalingResult | Mapping], out: Path) -> None:
     """The scaling table on the terminal and its plot beside the run file."""
-    print(format_table(records))
-    if records:
+    # TRANSITIONAL: the launcher still hands over the records it appended (dicts).
+    results = [r if isinstance(r, ScalingResult) else ScalingResult.from_record(r)
+               for r in results]
+    print(format_table(results))
+    if results:
         plot = out.with_suffix(".scaling.png")
-        plot_scaling(records, plot)
+        plot_scaling(results, plot)
         print(f"scaling plot: {plot}")
 
 
-def format_table(records: list[dict]) -> str:
+def format_table(results: Sequence[ScalingResult]) -> str:
     """Images/s, speedup and efficiency per config and world size, for the terminal."""
     lines = [f"{'config':<34} {'ranks':>5} {'images/s':>10} {'speedup':>8} {'efficiency':>10}"]
-    for record in records:
-        for point in record["points"]:
-            cells = [point["images_per_s"], point["speedup"], point["efficiency"]]
+    for result in results:
+        for point in result.points:
+            cells = [point.images_per_s, point.speedup, point.efficiency]
             ips, speedup, eff = ("—" if v is None else f"{v:.3f}" for v in cells)
-            lines.append(f"{record['config_id']:<34} {point['world_size']:>5} {ips:>10}"
+            lines.append(f"{result.config_id:<34} {point.world_size:>5} {ips:>10}"
                          f" {speedup:>8} {eff:>10}")
     return "\n".join(lines)
 
 
-def plot_scaling(records: list[dict], path: Path) -> Path:
+def plot_scaling(results: Sequence[ScalingResult], path: Path) -> Path:
     """Aggregate images/s against ranks, one line per config, with ideal linear scaling."""
     import matplotlib
 
@@ -38,19 +44,19 @@ def plot_scaling(records: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for record in records:
-        points = [p for p in record["points"] if p["images_per_s"]]
+    for result in results:
+        points = result.measured
         if not points:
             continue
-        sizes = [p["world_size"] for p in points]
-        line, = ax.plot(sizes, [p["images_per_s"] for p in points], marker="o",
-                        label=record["config_id"])
-        if record["baseline_images_per_s"]:
-            ax.plot(sizes, [s * record["baseline_images_per_s"] for s in sizes], ls=":",
+        sizes = [p.world_size for p in points]
+        line, = ax.plot(sizes, [p.images_per_s for p in points], marker="o",
+                        label=result.config_id)
+        if result.baseline_images_per_s:
+            ax.plot(sizes, [s * result.baseline_images_per_s for s in sizes], ls=":",
                     color=line.get_color())
     ax.set_xlabel("ranks (processes)")
     ax.set_ylabel("aggregate images/s")
-    ax.set_xticks(sorted({p["world_size"] for r in records for p in r["points"]}))
+    ax.set_xticks(sorted({p.world_size for r in results for p in r.points}))
     ax.set_title("data-parallel scaling (dotted: ideal linear)")
     ax.legend(fontsize="small")
     fig.tight_layout()

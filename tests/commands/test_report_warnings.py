@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.store.result import ConfigResult, Status, Summary
 from tests.support.cli import REPO, run_in_process
 
 EXAMPLE = REPO / "reports" / "example" / "tiny-cpu.jsonl"
@@ -20,16 +21,16 @@ def test_report_prints_a_missing_footer_warning_on_stderr(tmp_path):
 def test_terminal_table_lists_failure_reasons_and_warnings_as_numbered_notes():
     from bench.present.console import console, results_table
 
-    records = [
-        {"config_id": "s/bs1-n1", "batch_size": 1, "num_images_per_prompt": 1, "images_per_call": 1,
-         "status": "ok", "latency_s": {"median": 0.1}, "images_per_s": 10.0,
-         "warnings": ["MFU above 100%"]},
-        {"config_id": "s/bs8-n1", "batch_size": 8, "num_images_per_prompt": 1, "images_per_call": 8,
-         "status": "oom", "error": "OutOfMemoryError: CUDA out of memory.\nTried 20 GiB"},
+    results = [
+        ConfigResult(config_id="s/bs1-n1", batch_size=1, num_images_per_prompt=1, images_per_call=1,
+                     status=Status.OK, latency=Summary(median=0.1), images_per_s=10.0,
+                     warnings=("MFU above 100%",)),
+        ConfigResult(config_id="s/bs8-n1", batch_size=8, num_images_per_prompt=1, images_per_call=8,
+                     status=Status.OOM, error="OutOfMemoryError: CUDA out of memory.\nTried 20 GiB"),
     ]
     out = console(width=200)
     with out.capture() as captured:
-        out.print(results_table(records))
+        out.print(results_table(results))
     text = captured.get()
     assert "ok [1]" in text and "oom [2]" in text
     assert "[1] bs1-n1: MFU above 100%" in text
@@ -40,12 +41,12 @@ def test_terminal_table_shows_the_images_per_s_interval_and_n_and_hides_an_unsup
     from bench.present.console import console, results_table
 
     calls = [0.50, 0.52, 0.49, 0.51, 0.50, 0.53]
-    record = {"config_id": "s/bs2-n1", "batch_size": 2, "num_images_per_prompt": 1,
-              "images_per_call": 2, "status": "ok", "images_per_s": 4.0,
-              "latency_s": {"median": 0.505, "p90": 0.525, "values": calls}}
+    result = ConfigResult(config_id="s/bs2-n1", batch_size=2, num_images_per_prompt=1,
+                          images_per_call=2, status=Status.OK, images_per_s=4.0,
+                          latency=Summary(median=0.505, p90=0.525, values=tuple(calls)))
     out = console(width=200)
     with out.capture() as captured:
-        out.print(results_table([record]))
+        out.print(results_table([result]))
     row = next(line for line in captured.get().splitlines() if "4.000" in line)
     assert "3.774–4.082" in row  # 2 images / [0.53, 0.49] s: the range, 97% coverage at n=6
     assert "0.5250" not in row  # p90 of 6 calls is not shown

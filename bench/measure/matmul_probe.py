@@ -1,4 +1,8 @@
-"""``env --probe``: measured matmul TFLOP/s next to the datasheet peak, per dtype."""
+"""``env --probe``: measured matmul TFLOP/s next to the datasheet peak, per dtype.
+
+A measurement (it runs matmuls on the device), so it lives in ``measure``; ``env`` prints
+the fields with the rest of the environment.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from bench.plan.sweep import DTYPES
 
 
 def probe_dtypes(text: str | None, device: str) -> tuple[str, ...]:
+    """The dtypes ``--probe-dtype`` names (checked), else those worth probing on ``device``."""
     if text is None:
         return ("float32", "float16", "bfloat16") if device.startswith("cuda") else ("float32",)
     values = tuple(v.strip() for v in text.split(","))
@@ -18,6 +23,7 @@ def probe_dtypes(text: str | None, device: str) -> tuple[str, ...]:
 
 
 def probe_fields(device: str, device_name: str | None, dtypes_text: str | None) -> dict:
+    """Environment fields: each dtype's measured matmul TFLOP/s and its datasheet peak."""
     dtypes = probe_dtypes(dtypes_text, device)
     probe, datasheet = {}, {}
     for dtype in dtypes:
