@@ -208,7 +208,7 @@ def _show(outcome, plan, out: Path) -> None:
     from bench.present.console import results_console, results_table
     from bench.present.optimization_table import optimization_table
 
-    shown = [r.to_record() for r in outcome.results]  # TRANSITIONAL: present takes dicts
+    shown = outcome.results
     dtypes = ", ".join(dict.fromkeys(c.dtype for c in plan.configs))
     sizes = ", ".join(dict.fromkeys(f"{c.height}×{c.width}" for c in plan.configs))
     out_console = results_console()

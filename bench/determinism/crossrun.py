@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.determinism.manifest import load_png
 from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
+from bench.store.image_folders import images_folder
 from bench.store.result import ConfigResult, json_data
 
 EXACT, WITHIN, DIFFER, HASH_DIFFERS, NOT_COMPARABLE = (
@@ -59,17 +60,6 @@ class CrossRun:
         return [m for m in self.matches if m.status not in (EXACT, WITHIN)]
 
 
-def _images_folder(run, result: ConfigResult) -> Path | None:
-    folder = result.images_dir
-    if not folder:
-        return None
-    path = Path(folder)
-    if path.is_dir():
-        return path
-    beside = Path(run.path).parent / path.name  # a run file copied together with its images
-    return beside if beside.is_dir() else None
-
-
 def run_images(run) -> list[RunImage]:
     """Every hashed image of a run file (config records, or determinism repeatability records)."""
     prompts = run.header.get("plan", {}).get("prompts", [])
@@ -80,7 +70,7 @@ def run_images(run) -> list[RunImage]:
         hashes = result.image_sha256
         if not hashes:
             continue
-        folder = _images_folder(run, result)
+        folder = images_folder(run.path, result.images_dir)
         files = result.image_files or ()
         indices = result.prompt_indices or [None] * len(hashes)
         for index, sha in enumerate(hashes):

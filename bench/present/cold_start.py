@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bench.store.result import ColdStart, ConfigResult
-from bench.store.schema import as_result
 from bench.units import GIB
 
 
@@ -32,7 +31,6 @@ def steady_median(results: Sequence[ConfigResult], config_id: str | None) -> flo
 
 def cold_start_line(results: Sequence[ConfigResult | Mapping]) -> str | None:
     """``cold start: import …, load …, first call … (…) vs steady median …`` or None."""
-    results = [as_result(r) for r in results]  # TRANSITIONAL: run passes records
     cold_ones = cold_results(results)
     if not cold_ones:
         return None

@@ -14,7 +14,7 @@ from bench.units import GIB
 def peak_memory_view(result: ConfigResult | Mapping) -> tuple[str, int] | tuple[None, None]:
     """The most telling peak-memory view present, in ``BUDGET_VIEWS`` order (the process's
     GPU memory first): the same view the report and the recommendation name."""
-    found = as_result(result).budget_memory()  # TRANSITIONAL: max-batch passes records
+    found = result.budget_memory()
     return found if found is not None else (None, None)
 
 
@@ -26,7 +26,7 @@ def results_table(results: Sequence[ConfigResult | Mapping], title: str | None =
     """One row per config; peak memory in GiB from the most telling view (named below)."""
     from rich.table import Table
 
-    results = [as_result(r) for r in results]  # TRANSITIONAL: run and the ranks pass records
+    results = [as_result(r) for r in results]  # TRANSITIONAL: tests of analyse pass records
     table = Table(title=title)
     for name in ("batch", "n/prompt", "images", "images/s", "interval", "p50 s", "p90 s", "n",
                  "peak GiB"):

@@ -12,7 +12,6 @@ from dataclasses import fields
 
 from bench.plan.optimizations import Optimizations
 from bench.store.result import ConfigResult
-from bench.store.schema import as_result
 
 HEADERS = ("dtype", "attention", "options", "layout", "size", "steps", "p50 s", "img/s", "speed-up",
            "compile s", "recompiles", "TFLOP/img", "TFLOP/s", "MFU", "status")
@@ -80,7 +79,6 @@ def optimization_table(results: Sequence[ConfigResult | Mapping]):
     from rich import box
     from rich.table import Table
 
-    results = [as_result(r) for r in results]  # TRANSITIONAL: run passes records
     table = Table(title="optimizations and distance to the hardware limit", box=box.SIMPLE_HEAD)
     for name in HEADERS:
         table.add_column(name, justify="left" if name in ("dtype", "attention", "options", "status")

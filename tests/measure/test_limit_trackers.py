@@ -10,7 +10,6 @@ import torch
 
 from bench.measure.hardware import peak_tflops, probe_matmul
 from bench.measure.limits import limit_fields
-from bench.store.result import ConfigResult, Status
 from bench.measure.trackers.clocks import ClockTracker
 from bench.measure.trackers.compile import CompileTracker
 from bench.measure.trackers.latency import LatencyTracker
@@ -19,6 +18,7 @@ from bench.plan.models import resolve_model
 from bench.plan.request import parse_peak_override
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
+from bench.store.result import ConfigResult, Status
 
 
 class FakeNvmlClocks:

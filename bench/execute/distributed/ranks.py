@@ -201,7 +201,7 @@ def _print_results(results, plan, env, world: World, out: Path) -> None:
 
     out_console = results_console()
     out_console.print(results_table(
-        [r.to_record() for r in results],  # TRANSITIONAL: present takes dicts
+        results,
         title=f"{plan.scenario.name} · {plan.model.name} · {world.world_size}"
         f" rank{'s' if world.world_size != 1 else ''} · {env['device_name']}"
         f" · {plan.configs[0].dtype} (images/s: all ranks)"))
