@@ -31,7 +31,7 @@ from bench.measure.trackers.memory import MemoryTracker
 from bench.measure.trackers.stages import StageTracker
 from bench.plan.sweep import Config
 from bench.stats import median_interval
-from bench.store.result import ConfigResult, Status, Summary
+from bench.store.result import ConfigResult, Status
 from bench.units import GIB
 
 
@@ -215,10 +215,8 @@ def measure_config(
     for tracker in trackers:
         fields.update(tracker.result())
     fields.update(stop.result())
-    latency = Summary.from_dict(fields.get("latency_s"))
     vae = call.pipe.vae
     fields.update(
-        images_per_s=config.images_per_call / latency.median if latency else None,
         nan_images=sum(has_nan(image) for image in images),
         black_images=sum(is_black(image) for image in images),
         image_sha256=[content_hash(image) for image in images],
@@ -233,7 +231,9 @@ def measure_config(
                                        if len(call_hashes) > 1 else None)
     if on_images:
         fields.update(on_images(config, images))
-    return ConfigResult.from_record(fields)
+    result = ConfigResult.from_record(fields)
+    return result.replace(images_per_s=config.images_per_call / result.median_s
+                          if result.median_s else None)
 
 
 def failed_result(config: Config, status: Status, error: str, **extra) -> ConfigResult:

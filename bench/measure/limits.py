@@ -72,14 +72,11 @@ def limit_fields(config: Config, result: ConfigResult, device_name: str | None,
     except Exception as exc:  # a hub model whose configs cannot be read offline, …
         fields = {"flops_per_image": None, "flops_error": f"{type(exc).__name__}: {exc}"}
     peak, peak_source = peak_tflops(device_name, config.dtype, peak_override)
-    flops, rate = fields.get("flops_per_image"), result.images_per_s
+    flops, rate = ConfigResult.from_record(fields).flops_per_image, result.images_per_s
     achieved = flops * rate / 1e12 if flops and rate else None
-    fields.update({
-        "achieved_tflops": achieved,
-        "peak_tflops": peak,
-        "peak_source": peak_source,
-        "mfu": achieved / (peak * world_size) if achieved is not None and peak else None,
-    })
+    mfu = achieved / (peak * world_size) if achieved is not None and peak else None
+    fields.update({"achieved_tflops": achieved, "peak_tflops": peak, "peak_source": peak_source,
+                   "mfu": mfu})
     vae_dtype, dtype_warning = dtype_notes(config, result.vae_force_upcast)
     fields["vae_decode_dtype"] = vae_dtype
     warnings = [w for w in (result.throttle_warning, dtype_warning) if w]
@@ -99,8 +96,8 @@ def limit_fields(config: Config, result: ConfigResult, device_name: str | None,
     missed = target_missed(config, result)
     if missed:
         warnings.append(missed)
-    if fields["mfu"] is not None and fields["mfu"] > 1:
-        warnings.append(f"MFU {fields['mfu']:.0%} is impossible: the peak ({peak:g} TFLOP/s,"
+    if mfu is not None and mfu > 1:
+        warnings.append(f"MFU {mfu:.0%} is impossible: the peak ({peak:g} TFLOP/s,"
                         f" {peak_source}) is below what was achieved; check --peak-tflops")
     fields["warnings"] = warnings
     return fields

@@ -152,7 +152,7 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
                  footer={"world_size": world.world_size} if segment.footer else None,
                  skip_after_oom=skip_after_oom, annotate=world.is_main,
                  world_size=world.world_size)
-    joined: dict = {}  # this rank's identity and every rank's, once the group is joined
+    joined: list[dict] = []  # this rank's identity, then every rank's, once the group is joined
 
     def session() -> Session:
         # Load before joining the process group: with a group initialised, transformers'
@@ -161,23 +161,22 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
         distributed.init_process_group(world, dist_timeout)
         import torch
 
-        joined["info"] = {"rank": world.rank, "local_rank": world.local_rank,
-                          "node_rank": world.node_rank, "hostname": world.hostname,
-                          "device": device, "device_name": opened.env["device_name"],
-                          "torch_threads": torch.get_num_threads()}
-        joined["ranks"] = distributed.all_gather(joined["info"], world)
+        info = {"rank": world.rank, "local_rank": world.local_rank, "node_rank": world.node_rank,
+                "hostname": world.hostname, "device": device,
+                "device_name": opened.env["device_name"], "torch_threads": torch.get_num_threads()}
+        joined[:] = [info, distributed.all_gather(info, world)]
         return opened
 
     def header(opened: Session) -> dict:
         return {"distributed": {
             "world_size": world.world_size, "backend": distributed.BACKEND,
-            "nnodes": world.nnodes, "ranks": joined["ranks"],
+            "nnodes": world.nnodes, "ranks": joined[1],
             "scaling": list(segment.world_sizes) if segment.world_sizes else None}}
 
     executors: list[RankExecutor] = []
 
     def executor(opened: Session, saver) -> RankExecutor:
-        executors.append(RankExecutor(opened, world, joined["info"], bool(save_images), saver))
+        executors.append(RankExecutor(opened, world, joined[0], bool(save_images), saver))
         return executors[0]
 
     def label(config: Config, result: ConfigResult) -> dict:
