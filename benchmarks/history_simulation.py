@@ -1,7 +1,7 @@
 """How well do ``gate --history`` and the change-point detector work, and when can they not?
 
 Two simulations over synthetic runs, judged by the real analysis code
-(``bench.analyse.history_gate.gate_history`` and ``bench.analyse.changepoint.detect``).
+(``bench.analyse.history_gate.gate_history`` and ``bench.stats.changepoint.detect``).
 Standard library only; a few minutes on one core (``--quick``: seconds, for the tests).
 
 **gate --history.** A machine's history holds K runs of each config; the candidate is C
@@ -43,9 +43,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.analyse.changepoint import detect  # noqa: E402
 from bench.analyse.gate import Thresholds, exit_code  # noqa: E402
 from bench.analyse.history_gate import gate_history  # noqa: E402
+from bench.stats.changepoint import detect  # noqa: E402
 from bench.store.history import Machine, ResultRow  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
 from benchmarks.gate_simulation import rate_text as rate  # noqa: E402  (one Wilson interval)
@@ -172,7 +172,7 @@ def _series(rng, n, sd, step_at=None, factor=1.15, tails=None, outliers=0.0):
 
 
 def detector_table(rng: random.Random, sims: int, quick: bool) -> list[str]:
-    print("\n### change points: series of run medians, defaults of bench/analyse/changepoint.py\n")
+    print("\n### change points: series of run medians, defaults of bench/stats/changepoint.py\n")
     print("| series | draws | found (exactly one) | at run 20 | within +-1 run | any change point |")
     print("|---|---|---|---|---|---|")
     lines = []

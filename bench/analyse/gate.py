@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from statistics import NormalDist
 
 from bench.analyse.compare import Change, compare_entries
 from bench.analyse.memory import MemoryChange, memory_changes
-from bench.analyse.significance import (
-    holm,
+from bench.errors import UsageError
+from bench.stats.distributions import normal_quantile
+from bench.stats.multiple import holm
+from bench.stats.ranks import (
     mann_whitney_u,
     min_p_value,
     min_p_value_paired,
@@ -38,7 +39,7 @@ from bench.analyse.significance import (
     shift_interval,
     wilcoxon_signed_rank,
 )
-from bench.errors import UsageError
+from bench.stats.summary import median
 from bench.store.result_files import Entry, ResultSet
 from bench.store.schema import ROUND_MEDIANS
 
@@ -263,7 +264,7 @@ def drift_bound(thresholds: Thresholds, m: int) -> float:
     if thresholds.run_cv <= 0:
         return 1.0
     sigma = math.sqrt(math.log1p(thresholds.run_cv**2))
-    z = NormalDist().inv_cdf(1 - thresholds.alpha / max(m, 1))
+    z = normal_quantile(1 - thresholds.alpha / max(m, 1))
     return math.exp(z * math.sqrt(2) * sigma)
 
 
@@ -333,11 +334,7 @@ def _side(entries: Sequence[Entry]) -> tuple[bool, str]:
 
 def run_median(entry: Entry) -> float | None:
     """A run's median latency: of its per-call times when it has them, else as stored."""
-    if entry.latencies:
-        ordered = sorted(entry.latencies)
-        mid = len(ordered) // 2
-        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    return entry.median_s
+    return median(entry.latencies) if entry.latencies else entry.median_s
 
 
 def _memory_verdicts(

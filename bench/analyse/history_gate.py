@@ -44,9 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
-from bench.analyse.changepoint import detect
 from bench.analyse.gate import (
     INCONCLUSIVE,
     MISSING,
@@ -60,6 +58,9 @@ from bench.analyse.gate import (
     run_median,
 )
 from bench.errors import UsageError
+from bench.stats.changepoint import detect
+from bench.stats.distributions import median_variance, t_quantile, t_sf
+from bench.stats.summary import mean, variance
 from bench.store.history import ResultRow
 from bench.store.result_files import Entry, ResultSet
 
@@ -68,85 +69,6 @@ MIN_BASELINE_RUNS = 2
 # A gate that could not flag even this slowdown was blind, not reassured: "unchanged"
 # would be a claim the data cannot back, so such a verdict is inconclusive.
 BLIND_RATIO = 2.0
-
-# n * Var(median of n standard normal values), n = 1..20 (the median of an even count is
-# the mean of the middle two); pi / 2 beyond. From 10^6 simulated samples per n.
-_MEDIAN_VARIANCE = (1.0, 1.0, 1.346, 1.191, 1.436, 1.29, 1.471, 1.344, 1.499, 1.384,
-                    1.509, 1.407, 1.519, 1.427, 1.526, 1.446, 1.532, 1.459, 1.537, 1.469)
-
-
-def median_variance(n: int) -> float:
-    """Variance of the median of n standard normal values: v(n)."""
-    if n < 1:
-        raise ValueError(f"a median needs at least one value, got n={n}")
-    factor = _MEDIAN_VARIANCE[n - 1] if n <= len(_MEDIAN_VARIANCE) else math.pi / 2
-    return factor / n
-
-
-# --- Student's t, without scipy -------------------------------------------------------
-
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1 / (d if abs(d) > tiny else tiny)
-    result = d
-    for m in range(1, 500):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
-            d = 1 + numerator * d
-            d = 1 / (d if abs(d) > tiny else tiny)
-            c = 1 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            result *= c * d
-        if abs(c * d - 1) < 1e-15:
-            break
-    return result
-
-
-def incomplete_beta(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta I_x(a, b)."""
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                 + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1) / (a + b + 2):
-        return math.exp(log_front) * _beta_fraction(a, b, x) / a
-    return 1 - math.exp(log_front) * _beta_fraction(b, a, 1 - x) / b
-
-
-def t_sf(t: float, df: float) -> float:
-    """P(T > t) for Student's t with ``df`` (possibly fractional) degrees of freedom."""
-    if df <= 0:
-        raise ValueError(f"degrees of freedom must be positive, got {df}")
-    if math.isinf(t):
-        return 0.0 if t > 0 else 1.0
-    tail = 0.5 * incomplete_beta(df / 2, 0.5, df / (df + t * t))
-    return tail if t >= 0 else 1 - tail
-
-
-@lru_cache(maxsize=1024)
-def t_quantile(p: float, df: float) -> float:
-    """t with P(T <= t) = p, by bisection (cached: a gate asks for the same few)."""
-    if not 0 < p < 1:
-        raise ValueError(f"p must be in (0, 1), got {p}")
-    lo, hi = -1.0, 1.0
-    while t_sf(lo, df) < 1 - p:
-        lo *= 2
-    while t_sf(hi, df) > 1 - p:
-        hi *= 2
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if t_sf(mid, df) > 1 - p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12 * max(1.0, abs(mid)):
-            break
-    return (lo + hi) / 2
-
 
 # --- the test --------------------------------------------------------------------------
 
@@ -172,15 +94,6 @@ class Variance:
     within_sd: float | None  # pooled within-run sd of log call times (None: no raw times)
 
 
-def _mean(values: Sequence[float]) -> float:
-    return math.fsum(values) / len(values)
-
-
-def _sample_variance(values: Sequence[float]) -> float:
-    centre = _mean(values)
-    return math.fsum((v - centre) ** 2 for v in values) / (len(values) - 1)
-
-
 def within_run_spread(runs: Sequence[RunSample]) -> tuple[float, int] | None:
     """Pooled within-run variance of log call times and its degrees of freedom."""
     total, df = 0.0, 0
@@ -188,7 +101,7 @@ def within_run_spread(runs: Sequence[RunSample]) -> tuple[float, int] | None:
         if run.calls < 2:
             continue
         logs = [math.log(v) for v in run.latencies]
-        centre = _mean(logs)
+        centre = mean(logs)
         total += math.fsum((v - centre) ** 2 for v in logs)
         df += run.calls - 1
     return (total / df, df) if df else None
@@ -204,7 +117,7 @@ def _satterthwaite(terms: Sequence[tuple[float, float]]) -> float:
 def _mean_v(runs: Sequence[RunSample]) -> float | None:
     if any(r.calls == 0 for r in runs):
         return None
-    return _mean([median_variance(r.calls) for r in runs])
+    return mean([median_variance(r.calls) for r in runs])
 
 
 def difference_variance(base: Sequence[RunSample], cand: Sequence[RunSample]) -> Variance:
@@ -214,7 +127,7 @@ def difference_variance(base: Sequence[RunSample], cand: Sequence[RunSample]) ->
         raise ValueError(f"need >= {MIN_BASELINE_RUNS} baseline runs and a candidate")
     log_base = [math.log(r.median_s) for r in base]
     log_cand = [math.log(r.median_s) for r in cand]
-    s_base = _sample_variance(log_base)
+    s_base = variance(log_base)
     within = within_run_spread([*base, *cand])
     v_base, v_cand = _mean_v(base), _mean_v(cand)
     terms: list[tuple[float, float]]
@@ -225,7 +138,7 @@ def difference_variance(base: Sequence[RunSample], cand: Sequence[RunSample]) ->
             if abs(adjust) > 1e-15:
                 terms.append((adjust, within[1]))
     else:
-        s_cand = _sample_variance(log_cand)
+        s_cand = variance(log_cand)
         same_calls = len({r.calls for r in (*base, *cand)}) == 1
         if same_calls:
             pooled = ((k - 1) * s_base + (c - 1) * s_cand) / (k + c - 2)
@@ -252,7 +165,7 @@ def history_effect(base: Sequence[RunSample], cand: Sequence[RunSample],
     variance = difference_variance(base, cand)
     if not variance.value > 0:
         return None
-    d = _mean([math.log(r.median_s) for r in cand]) - _mean([math.log(r.median_s) for r in base])
+    d = mean([math.log(r.median_s) for r in cand]) - mean([math.log(r.median_s) for r in base])
     se = math.sqrt(variance.value)
     t = d / se
     half = t_quantile(0.5 + confidence / 2, variance.df) * se

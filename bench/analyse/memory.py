@@ -13,10 +13,10 @@ the GPU move, only when no per-process view was measured on both sides.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.stats.summary import median
 from bench.store.result_files import Entry
 from bench.units import GIB
 
@@ -133,8 +133,8 @@ def memory_changes(base: Sequence[Entry], cand: Sequence[Entry], limit: float
         noise, source = memory_noise(view, base, cand)
         changes.append(MemoryChange(
             view=view,
-            base=statistics.median(e.memory[view] for e in base),
-            cand=statistics.median(e.memory[view] for e in cand),
+            base=median([e.memory[view] for e in base]),
+            cand=median([e.memory[view] for e in cand]),
             noise=noise,
             noise_source=source,
             runs=(len(base), len(cand)),

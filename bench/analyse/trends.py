@@ -11,11 +11,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.analyse.changepoint import NOISE_FLOOR, Detection, Step, detect
-from bench.analyse.history_gate import median_variance
-from bench.analyse.significance import shift_interval
 from bench.errors import UsageError
-from bench.stats import Interval, median_uncertainty, throughput_interval
+from bench.stats.changepoint import NOISE_FLOOR, Detection, Step, detect
+from bench.stats.distributions import median_variance
+from bench.stats.intervals import Interval, median_uncertainty, throughput_interval
+from bench.stats.ranks import shift_interval
+from bench.stats.summary import variance
 from bench.store.history import VERSION_FIELDS, Machine, ResultRow, short_commit
 
 LATENCY = "latency"
@@ -85,9 +86,7 @@ def within_run_floor(rows: Sequence[ResultRow]) -> float:
     for row in rows:
         if len(row.latencies) >= 2:
             logs = [math.log(v) for v in row.latencies]
-            centre = math.fsum(logs) / len(logs)
-            variance = math.fsum((v - centre) ** 2 for v in logs) / (len(logs) - 1)
-            errors.append(math.sqrt(variance * median_variance(len(logs))))
+            errors.append(math.sqrt(variance(logs) * median_variance(len(logs))))
     if not errors:
         return NOISE_FLOOR
     errors.sort()
