@@ -46,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.analyse.gate import Thresholds, exit_code  # noqa: E402
 from bench.analyse.history_gate import gate_history  # noqa: E402
 from bench.stats.changepoint import detect  # noqa: E402
-from bench.store.history import Machine, ResultRow  # noqa: E402
+from bench.store.history import Machine, ResultRow, StoredRun  # noqa: E402
+from bench.store.result import ConfigResult, Summary  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
 from benchmarks.gate_simulation import rate_text as rate  # noqa: E402  (one Wilson interval)
 from benchmarks.gate_simulation import simulation_settings  # noqa: E402
@@ -91,15 +92,20 @@ def _calls(rng, config, planted, drift, s_w, calls):
                  for _ in range(calls))
 
 
-def _row(index: int, key: str, latencies: tuple[float, ...]) -> ResultRow:
+def _result(key: str, latencies: tuple[float, ...]) -> ConfigResult:
     median = _median(latencies)
-    return ResultRow(
-        run=index, digest=f"d{index}", run_id=str(index), started_at=f"2026-01-01T{index:08d}",
-        commit=f"c{index}", label=None, machine=MACHINE, versions={}, source=None, workload=key,
+    return ConfigResult(
         config_id=key, scenario="sim", model="sim", dtype="float16", batch_size=1,
-        num_images_per_prompt=1, num_inference_steps=30, height=1024, width=1024,
-        optimizations="default", world_size=1, images_per_call=1, status="ok", median_s=median,
-        images_per_s=1 / median, latencies=latencies, memory_view=None, memory_bytes=None)
+        num_images_per_prompt=1, num_inference_steps=30, height=1024, width=1024, world_size=1,
+        images_per_call=1, latency=Summary(median=median, values=latencies, n=len(latencies)),
+        images_per_s=1 / median)
+
+
+def _row(index: int, key: str, latencies: tuple[float, ...]) -> ResultRow:
+    run = StoredRun(id=index, digest=f"d{index}", run_id=str(index),
+                    started_at=f"2026-01-01T{index:08d}", commit=f"c{index}", label=None,
+                    machine=MACHINE, versions={}, source=None)
+    return ResultRow(workload=key, optimizations="default", result=_result(key, latencies), run=run)
 
 
 def judge_once(rng: random.Random, setting: Setting, s_b: float, s_w: float,
@@ -117,7 +123,8 @@ def judge_once(rng: random.Random, setting: Setting, s_b: float, s_w: float,
         entries = []
         for c in configs:
             calls = _calls(rng, c, planted, drift, s_w, setting.calls)
-            entries.append(Entry(key=f"bs{c[0]} n{c[1]}", latencies=calls, median_s=_median(calls)))
+            key = f"bs{c[0]} n{c[1]}"
+            entries.append(Entry(key, _result(key, calls)))
         candidates.append(ResultSet(Path("cand"), "run", "sim", tuple(entries)))
     thresholds = Thresholds()
     verdicts = gate_history(history, candidates, thresholds, setting.baseline).verdicts

@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from bench.analyse.compare import Change, compare_entries
+from bench.analyse.compare import Change, compare_results
 from bench.analyse.memory import MemoryChange, memory_changes
 from bench.errors import UsageError
 from bench.stats.distributions import normal_quantile
@@ -40,8 +40,8 @@ from bench.stats.ranks import (
     wilcoxon_signed_rank,
 )
 from bench.stats.summary import median
+from bench.store.result import ROUND_MEDIANS, ConfigResult
 from bench.store.result_files import Entry, ResultSet
-from bench.store.schema import ROUND_MEDIANS
 
 REGRESSED = "regressed"
 IMPROVED = "improved"
@@ -324,21 +324,20 @@ def _verdict(
                    min(p_slower, p_faster))
 
 
-def _side(entries: Sequence[Entry]) -> tuple[bool, str]:
-    statuses = [e.status for e in entries]
-    bad = [s for s in statuses if s != "ok"]
+def _side(results: Sequence[ConfigResult]) -> tuple[bool, str]:
+    bad = [r.status.value for r in results if not r.ok]
     if not bad:
         return True, "ok"
-    return False, bad[0] if len(bad) == len(statuses) else f"{bad[0]} in {len(bad)} of {len(statuses)} runs"
+    return False, bad[0] if len(bad) == len(results) else f"{bad[0]} in {len(bad)} of {len(results)} runs"
 
 
-def run_median(entry: Entry) -> float | None:
+def run_median(result: ConfigResult) -> float | None:
     """A run's median latency: of its per-call times when it has them, else as stored."""
-    return median(entry.latencies) if entry.latencies else entry.median_s
+    return median(result.latency_values) if result.latency_values else result.median_s
 
 
 def _memory_verdicts(
-    base: Sequence[Entry], cand: Sequence[Entry], limit: float
+    base: Sequence[ConfigResult], cand: Sequence[ConfigResult], limit: float
 ) -> tuple[tuple[MemoryChange, ...], tuple[str, ...], tuple[str, ...]]:
     """(changes, failures, notes) of the memory views: a failure needs the increase beyond
     ``limit`` and beyond the noise identical measurements showed (``analyse.memory``)."""
@@ -349,10 +348,10 @@ def _memory_verdicts(
 
 
 def compare_runs(
-    key: str, base: Sequence[Entry], cand: Sequence[Entry], thresholds: Thresholds
+    key: str, base: Sequence[ConfigResult], cand: Sequence[ConfigResult], thresholds: Thresholds
 ) -> Comparison:
-    """One config's comparison from its entries in every baseline and candidate run."""
-    change = compare_entries(base[-1], cand[-1])
+    """One config's comparison from its results in every baseline and candidate run."""
+    change = compare_results(base[-1], cand[-1])
     differing = tuple(f"note: {d}" for d in change.differing_arguments())
     base_ok, base_status = _side(base)
     cand_ok, cand_status = _side(cand)
@@ -366,10 +365,10 @@ def compare_runs(
     memory, failures, memory_notes = _memory_verdicts(base, cand, thresholds.max_memory_increase)
     differing += memory_notes
     confidence = 1 - thresholds.alpha
-    rounds = [e.sample == ROUND_MEDIANS and len(e.latencies) >= 2 for e in (*base, *cand)]
+    rounds = [r.sample == ROUND_MEDIANS and len(r.latency_values) >= 2 for r in (*base, *cand)]
     if all(rounds):  # between-process samples already: no drift bound needed
-        old = [v for e in base for v in e.latencies]
-        new = [v for e in cand for v in e.latencies]
+        old = [v for r in base for v in r.latency_values]
+        new = [v for r in cand for v in r.latency_values]
         effect = two_sample_effect(old, new, confidence, PER_ROUND)
         return Comparison(key, effect, failures, differing, change=change)
     if any(rounds) and not (len(base) >= 2 and len(cand) >= 2):
@@ -384,8 +383,8 @@ def compare_runs(
                               notes=differing, change=change, memory=memory)
         effect = two_sample_effect(old, new, confidence, PER_RUN)
         return Comparison(key, effect, failures, differing, change=change, memory=memory)
-    old = [v for e in base for v in e.latencies]
-    new = [v for e in cand for v in e.latencies]
+    old = [v for r in base for v in r.latency_values]
+    new = [v for r in cand for v in r.latency_values]
     if not old or not new:
         return Comparison(key, failures=failures, change=change, notes=differing,
                           untestable="no raw data: significance cannot be tested", memory=memory)
@@ -394,10 +393,10 @@ def compare_runs(
                       unstable=_unstable_sides(base, cand))
 
 
-def _unstable_sides(base: Sequence[Entry], cand: Sequence[Entry]) -> str | None:
+def _unstable_sides(base: Sequence[ConfigResult], cand: Sequence[ConfigResult]) -> str | None:
     """Which side's run its own stability check distrusts, and why, in words."""
-    sides = [f"{name}: {'; '.join(entries[-1].unstable)}"
-             for name, entries in (("baseline", base), ("candidate", cand)) if entries[-1].unstable]
+    sides = [f"{name}: {'; '.join(results[-1].unstable)}"
+             for name, results in (("baseline", base), ("candidate", cand)) if results[-1].unstable]
     return " / ".join(sides) or None
 
 
@@ -409,12 +408,12 @@ def _key(entry: Entry, any_model: bool) -> str:
     return (entry.key_any_model or entry.key) if any_model else entry.key
 
 
-def _keys(sets: Sequence[ResultSet], any_model: bool = False) -> dict[str, list[Entry]]:
-    """key -> its entry in each set that has it (a resumed run's repeat keeps the last)."""
-    found: dict[str, list[Entry]] = {}
-    for result in sets:
-        for key, entry in {_key(e, any_model): e for e in result.entries}.items():
-            found.setdefault(key, []).append(entry)
+def _keys(sets: Sequence[ResultSet], any_model: bool = False) -> dict[str, list[ConfigResult]]:
+    """key -> its result in each set that has it (a resumed run's repeat keeps the last)."""
+    found: dict[str, list[ConfigResult]] = {}
+    for result_set in sets:
+        for key, entry in {_key(e, any_model): e for e in result_set.entries}.items():
+            found.setdefault(key, []).append(entry.result)
     return found
 
 
@@ -495,8 +494,8 @@ def ab_gate(
             continue
         ratios = []
         for a, b in pairs:
-            ea = {_key(e, any_model): e for e in a.entries}.get(key)
-            eb = {_key(e, any_model): e for e in b.entries}.get(key)
+            ea = {_key(e, any_model): e.result for e in a.entries}.get(key)
+            eb = {_key(e, any_model): e.result for e in b.entries}.get(key)
             if ea is None or eb is None:
                 continue
             ma, mb = run_median(ea), run_median(eb)

@@ -62,7 +62,8 @@ from bench.stats.changepoint import detect
 from bench.stats.distributions import median_variance, t_quantile, t_sf
 from bench.stats.summary import mean, variance
 from bench.store.history import ResultRow
-from bench.store.result_files import Entry, ResultSet
+from bench.store.result import ConfigResult
+from bench.store.result_files import ResultSet
 
 HISTORY = "history runs"
 MIN_BASELINE_RUNS = 2
@@ -188,45 +189,37 @@ def detectable_slowdown(base: Sequence[RunSample], cand: Sequence[RunSample], al
 # --- the gate ------------------------------------------------------------------------
 
 
-def _entry(row: ResultRow) -> Entry:
-    return Entry(key=row.workload, latencies=row.latencies, median_s=row.median_s,
-                 memory=dict(row.memory), memory_calls=dict(row.memory_calls),
-                 status=row.status, images_per_s=row.images_per_s,
-                 arguments=dict(row.arguments), model=row.model, sample=row.sample,
-                 unstable=row.unstable)
-
-
-def _sample(entry: Entry, spread: bool = True) -> RunSample | None:
+def _sample(result: ConfigResult, spread: bool = True) -> RunSample | None:
     """The run's median, with its raw values when ``spread`` (they feed the within-run
     terms: only when every run's values are of one kind, per call or per round)."""
-    median = run_median(entry)
+    median = run_median(result)
     if median is None or not median > 0:
         return None
-    return RunSample(median, entry.latencies if spread else ())
+    return RunSample(median, result.latency_values if spread else ())
 
 
 def baseline_rows(history: Sequence[ResultRow], workload: str, last: int) -> list[ResultRow]:
     """The last ``last`` runs of ``workload`` (oldest first): those that measured it ok,
     or, when none did, the last runs whatever their status (so a status change shows)."""
     rows = [r for r in history if r.workload == workload]
-    ok = [r for r in rows if r.ok]
+    ok = [r for r in rows if r.result.measured]
     return (ok or rows)[-last:]
 
 
 def _window_note(history: Sequence[ResultRow], workload: str, last: int) -> str | None:
     """A note when a change point of this workload's series lies inside the baseline
     window: the baseline then mixes two levels (wider interval, shifted mean)."""
-    series = [r for r in history if r.workload == workload and r.ok][-max(3 * last, 30):]
+    series = [r for r in history if r.workload == workload and r.result.measured][-max(3 * last, 30):]
     if len(series) <= last:
         return None
-    steps = detect([r.median_s for r in series]).steps
+    steps = detect([r.result.median_s for r in series]).steps
     inside = [s for s in steps if s.index > len(series) - last]
     if not inside:
         return None
     step = inside[-1]
     after = len(series) - step.index
     return (f"note: the baseline window holds a step of {step.change:+.1%} at"
-            f" {series[step.index].revision}: it mixes two levels; --last {after} gates"
+            f" {series[step.index].run.revision}: it mixes two levels; --last {after} gates"
             " against the runs after it")
 
 
@@ -255,10 +248,10 @@ def gate_history(history: Sequence[ResultRow], candidates: Sequence[ResultSet],
     if last < MIN_BASELINE_RUNS:
         raise UsageError(f"--last must be >= {MIN_BASELINE_RUNS} (the spread between runs"
                          f" needs at least two), got {last}")
-    cand: dict[str, list[Entry]] = {}
-    for result in candidates:
-        for key, entry in {e.key: e for e in result.entries}.items():
-            cand.setdefault(key, []).append(entry)
+    cand: dict[str, list[ConfigResult]] = {}
+    for result_set in candidates:
+        for key, entry in {e.key: e for e in result_set.entries}.items():
+            cand.setdefault(key, []).append(entry.result)
     known = {r.workload for r in history}
     if not known & set(cand):
         listed = ", ".join(list(cand)[:3]) + (", ..." if len(cand) > 3 else "")
@@ -275,12 +268,13 @@ def gate_history(history: Sequence[ResultRow], candidates: Sequence[ResultSet],
             missing[key] = "not in the history of this machine"
             continue
         used.extend(rows)
-        plain = compare_runs(key, [_entry(r) for r in rows], entries, thresholds)
-        if plain.effect is None and (plain.failures or plain.speedup or not all(r.ok for r in rows)):
+        plain = compare_runs(key, [r.result for r in rows], entries, thresholds)
+        if plain.effect is None and (plain.failures or plain.speedup
+                                     or not all(r.result.measured for r in rows)):
             comparisons.append(plain)
             continue
-        kinds = {r.sample for r in rows} | {e.sample for e in entries}
-        base = [s for s in (_sample(_entry(r), len(kinds) == 1) for r in rows) if s is not None]
+        kinds = {r.result.sample for r in rows} | {e.sample for e in entries}
+        base = [s for s in (_sample(r.result, len(kinds) == 1) for r in rows) if s is not None]
         new = [s for s in (_sample(e, len(kinds) == 1) for e in entries) if s is not None]
         notes = tuple(n for n in (*plain.notes, _window_note(history, key, last)) if n)
         if len(base) < MIN_BASELINE_RUNS or not new:
@@ -314,6 +308,7 @@ def gate_history(history: Sequence[ResultRow], candidates: Sequence[ResultSet],
         with_reach.append(c)
     decided = {v.key: _blind(v, blind.get(v.key)) for v in decide(with_reach, thresholds)}
     verdicts = [decided[k] if k in decided else Verdict(k, MISSING, (missing[k],)) for k in cand]
-    unique = {r.run: r for r in used}
-    return HistoryVerdicts(verdicts, tuple(sorted(unique.values(), key=lambda r: (r.started_at, r.run))),
+    unique = {r.run.id: r for r in used}
+    return HistoryVerdicts(verdicts, tuple(sorted(unique.values(),
+                                                  key=lambda r: (r.run.started_at, r.run.id))),
                            len(known - set(cand)))

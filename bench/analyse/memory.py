@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.stats.summary import median
-from bench.store.result_files import Entry
+from bench.store.result import ConfigResult
 from bench.units import GIB
 
 # The process's own memory, in the order verdicts list them: device memory of this process
@@ -98,12 +98,14 @@ def _spread(values: Sequence[float]) -> float:
     return max(values) - min(values) if len(values) > 1 else 0.0
 
 
-def memory_noise(view: str, base: Sequence[Entry], cand: Sequence[Entry]) -> tuple[float, str | None]:
+def memory_noise(view: str, base: Sequence[ConfigResult], cand: Sequence[ConfigResult]
+                 ) -> tuple[float, str | None]:
     """(bytes, source) of the widest spread identical measurements of ``view`` showed:
     per-call peaks within any run of either side, and run peaks within either side."""
-    per_call = [_spread(e.memory_calls[view]) for e in (*base, *cand)
-                if len(e.memory_calls.get(view, ())) > 1]
-    across = [_spread([e.memory[view] for e in side]) for side in (base, cand) if len(side) > 1]
+    calls = [r.memory_per_call().get(view, ()) for r in (*base, *cand)]
+    per_call = [_spread(values) for values in calls if len(values) > 1]
+    across = [_spread([r.memory_bytes()[view] for r in side]) for side in (base, cand)
+              if len(side) > 1]
     within, between = max(per_call, default=None), max(across, default=None)
     if within is None and between is None:
         return 0.0, None
@@ -112,11 +114,12 @@ def memory_noise(view: str, base: Sequence[Entry], cand: Sequence[Entry]) -> tup
     return within or 0.0, PER_CALL_SPREAD
 
 
-def judged_views(base: Sequence[Entry], cand: Sequence[Entry]) -> tuple[list[str], bool]:
+def judged_views(base: Sequence[ConfigResult], cand: Sequence[ConfigResult]
+                 ) -> tuple[list[str], bool]:
     """The views measured in every run of both sides, the process's own ones only when
     there are any; the bool says the device-wide view stands in for them."""
     def measured(view: str) -> bool:
-        return all((e.memory.get(view) or 0) > 0 for e in (*base, *cand))
+        return all((r.memory_bytes()[view] or 0) > 0 for r in (*base, *cand))
 
     own = [view for view in PROCESS_VIEWS if measured(view)]
     if own:
@@ -124,7 +127,7 @@ def judged_views(base: Sequence[Entry], cand: Sequence[Entry]) -> tuple[list[str
     return ([DEVICE_VIEW], True) if measured(DEVICE_VIEW) else ([], False)
 
 
-def memory_changes(base: Sequence[Entry], cand: Sequence[Entry], limit: float
+def memory_changes(base: Sequence[ConfigResult], cand: Sequence[ConfigResult], limit: float
                    ) -> tuple[list[MemoryChange], list[str]]:
     """Every judged view's change of one config, and notes (the device-wide fallback)."""
     views, device_wide = judged_views(base, cand)
@@ -133,8 +136,8 @@ def memory_changes(base: Sequence[Entry], cand: Sequence[Entry], limit: float
         noise, source = memory_noise(view, base, cand)
         changes.append(MemoryChange(
             view=view,
-            base=median([e.memory[view] for e in base]),
-            cand=median([e.memory[view] for e in cand]),
+            base=median([r.memory_bytes()[view] for r in base]),
+            cand=median([r.memory_bytes()[view] for r in cand]),
             noise=noise,
             noise_source=source,
             runs=(len(base), len(cand)),

@@ -140,7 +140,7 @@ def _load(args: argparse.Namespace):
 
     with open_store(args.store) as store:
         rows = store.rows(_query(args))
-        runs = len({r.run for r in rows})
+        runs = len({r.run.id for r in rows})
         path = store.path
     if not rows:
         raise UsageError(f"no stored result in {path} matches the filters")
@@ -162,13 +162,29 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reference(series, wanted: str | None):
+    """The machine ``--reference`` names (None: the table's default)."""
+    from bench.analyse.trends import machines_of, matching_machines
+    from bench.errors import UsageError
+
+    if not wanted:
+        return None
+    machines = machines_of(series)
+    found = matching_machines(machines, wanted)
+    if len(found) != 1:
+        listed = "; ".join(f"{m.name} [{m.id}]" for m in machines)
+        raise UsageError(f"--reference {wanted!r} matches {len(found)} machines; the"
+                         f" machines are: {listed}")
+    return found[0]
+
+
 def _report(args: argparse.Namespace) -> int:
     from bench.analyse.trends import hardware_table
     from bench.present import document
     from bench.present.history_dashboard import dashboard_blocks
 
     series, runs, path = _load(args)
-    hardware = hardware_table(series, args.reference)
+    hardware = hardware_table(series, _reference(series, args.reference))
     blocks = dashboard_blocks(series, hardware, path, runs)
     for written in document.write(args.out, "index", args.title, blocks, ("html",)):
         print(written)
@@ -235,8 +251,8 @@ def gate_against_history(args: argparse.Namespace, thresholds) -> int:
     starts = [str(r.run.header.get("started_at")) for r in candidates if r.run.header.get("started_at")]
     before = min(starts) if len(starts) == len(candidates) else None
     with open_store(args.history) as store:
-        history = [r for r in store.rows(machine_id=machine.id) if r.digest not in own
-                   and (before is None or r.started_at < before)]
+        history = [r for r in store.rows(machine_id=machine.id) if r.run.digest not in own
+                   and (before is None or r.run.started_at < before)]
         known = store.machines()
     if not history:
         listed = "; ".join(f"{m.name} [{m.id}]" for m in known) or "none"
@@ -247,9 +263,9 @@ def gate_against_history(args: argparse.Namespace, thresholds) -> int:
             " --machine` did")
     result = gate_history(history, candidates, thresholds, last)
     base = result.baseline
-    commits = sorted({r.revision for r in base})
-    span = (f"{len({r.run for r in base})} run(s), {base[0].started_at[:10]} to"
-            f" {base[-1].started_at[:10]}, {base[0].revision} .. {base[-1].revision}"
+    commits = sorted({r.run.revision for r in base})
+    span = (f"{len({r.run.id for r in base})} run(s), {base[0].run.started_at[:10]} to"
+            f" {base[-1].run.started_at[:10]}, {base[0].run.revision} .. {base[-1].run.revision}"
             if base else "no runs")
     heading = (
         f"gate: history {args.history} (machine {machine.name} [{machine.id}], last {last}"

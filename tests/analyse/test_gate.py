@@ -1,9 +1,6 @@
-import statistics
-from dataclasses import replace
-
 import pytest
 
-from bench.analyse.compare import compare_entries
+from bench.analyse.compare import compare_results
 from bench.analyse.gate import (
     IMPROVED,
     INCONCLUSIVE,
@@ -23,23 +20,18 @@ from bench.analyse.gate import (
     two_sample_effect,
 )
 from bench.errors import UsageError
-from bench.store.result_files import Entry, ResultSet
+from tests.support import results as typed
 
 BASE = [1.00, 1.01, 0.99, 1.02, 1.00, 0.98, 1.01, 1.00]
 
 
-def entry(latencies, memory=1000, status="ok", key="cfg", raw=True):
-    return Entry(
-        key=key,
-        latencies=tuple(latencies) if raw else (),
-        median_s=statistics.median(latencies) if latencies else None,
-        memory={"torch_reserved": memory},
-        status=status,
-    )
+def entry(latencies, memory=1000, status="ok", key="cfg", raw=True, **fields):
+    return typed.entry(key, latencies=latencies, raw=raw, memory={"torch_reserved": memory},
+                       status=status, **fields)
 
 
 def results(*entries, name="run"):
-    return ResultSet(path=name, kind="run", device_name="cpu", entries=tuple(entries))
+    return typed.result_set(*entries, name=name)
 
 
 def verdict(base, cand, **thresholds):
@@ -234,23 +226,22 @@ def test_bad_percent_threshold_is_a_usage_error():
 
 
 def test_differing_call_arguments_are_named_next_to_the_verdict():
-    base = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 1.0, "seed": 0})
-    cand = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 5.0, "seed": 0})
+    base = typed.entry("cfg", latencies=BASE, median_s=1.0, guidance_scale=1.0, seed=0)
+    cand = typed.entry("cfg", latencies=BASE, median_s=1.0, guidance_scale=5.0, seed=0)
     [result] = gate(results(base), results(cand), Thresholds())
     assert result.outcome == UNCHANGED
     assert result.reasons[-1] == "note: guidance_scale 1.0 -> 5.0"
 
 
-def test_compare_entries_still_reports_the_median_ratio():
-    change = compare_entries(entry(BASE), entry(scaled(BASE, 1.1)))
+def test_compare_results_still_reports_the_median_ratio():
+    change = compare_results(entry(BASE).result, entry(scaled(BASE, 1.1)).result)
     assert change.latency_ratio == pytest.approx(1.1)
 
 
 def test_paired_runs_of_two_models_match_with_the_model_left_out():
     def run(model, factor):
-        e = Entry(f"t2i bs1 {model}", tuple(scaled(BASE, factor)), factor, model=model,
-                  key_any_model="t2i bs1 A/B")
-        return results(e)
+        return results(typed.entry(f"t2i bs1 {model}", latencies=scaled(BASE, factor),
+                                   median_s=factor, model=model, key_any_model="t2i bs1 A/B"))
 
     pairs = [(run("small", 1.0), run("big", 1.5)) for _ in range(7)]
     [result] = ab_gate(pairs, Thresholds())
@@ -259,8 +250,10 @@ def test_paired_runs_of_two_models_match_with_the_model_left_out():
 
 
 def test_plain_gate_does_not_match_different_models():
-    a = Entry("t2i bs1 small", tuple(BASE), 1.0, model="small", key_any_model="t2i bs1 A/B")
-    b = Entry("t2i bs1 big", tuple(BASE), 1.0, model="big", key_any_model="t2i bs1 A/B")
+    a = typed.entry("t2i bs1 small", latencies=BASE, median_s=1.0, model="small",
+                    key_any_model="t2i bs1 A/B")
+    b = typed.entry("t2i bs1 big", latencies=BASE, median_s=1.0, model="big",
+                    key_any_model="t2i bs1 A/B")
     with pytest.raises(UsageError, match="nothing to compare"):
         gate(results(a), results(b), Thresholds())
 
@@ -281,7 +274,7 @@ BUSY = ("the machine was busy (load 3.5 on 2 cores)",)
 
 
 def unstable(latencies, reasons=BUSY, **fields):
-    return replace(entry(latencies, **fields), unstable=reasons)
+    return entry(latencies, unstable=reasons, **fields)
 
 
 def test_a_change_beyond_run_drift_from_an_unstable_run_is_inconclusive_and_says_why():
@@ -348,6 +341,6 @@ def test_a_run_file_stability_mark_reaches_the_gate(tmp_path):
     base = load_results(write_run(tmp_path / "a.jsonl", [record(BASE)]))
     cand = load_results(write_run(tmp_path / "b.jsonl",
                                   [record(scaled(BASE, 2.0), stability=busy)]))
-    assert cand.entries[0].unstable == BUSY and base.entries[0].unstable == ()
+    assert cand.entries[0].result.unstable == BUSY and base.entries[0].result.unstable == ()
     [result] = gate(base, cand, Thresholds(run_cv=0.10))
     assert result.outcome == INCONCLUSIVE

@@ -2,6 +2,7 @@
 
 import math
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -89,7 +90,7 @@ def test_a_clear_slowdown_regresses_and_an_identical_candidate_passes(tmp_path):
     rows = history(tmp_path, [1.0] * 10)
     slow = gate_history(rows, [candidate(tmp_path, "slow.jsonl", 1.25)], Thresholds(), last=5)
     assert [v.outcome for v in slow.verdicts] == [REGRESSED, REGRESSED]
-    assert len({r.run for r in slow.baseline}) == 5  # the last 5 runs
+    assert len({r.run.id for r in slow.baseline}) == 5  # the last 5 runs
     assert all("flags slowdowns beyond" in " ".join(v.reasons) for v in slow.verdicts)
     same = gate_history(rows, [candidate(tmp_path, "same.jsonl", 1.0)], Thresholds(), last=5)
     assert [v.outcome for v in same.verdicts] == [UNCHANGED, UNCHANGED]
@@ -149,7 +150,8 @@ def test_nothing_shared_and_a_too_small_window_are_usage_errors(tmp_path):
 
 def test_stored_runs_need_no_per_call_times(tmp_path):
     rows = history(tmp_path, [1.0] * 6)
-    stripped = [type(r)(**{**r.__dict__, "latencies": ()}) for r in rows]
+    stripped = [replace(r, result=r.result.replace(latency=replace(r.result.latency, values=())))
+                for r in rows]
     result = gate_history(stripped, [candidate(tmp_path, "c.jsonl", 1.4)], Thresholds(), last=6)
     assert [v.outcome for v in result.verdicts] == [REGRESSED, REGRESSED]
 
@@ -158,11 +160,12 @@ def test_stored_runs_need_no_per_call_times(tmp_path):
 
 def test_round_medians_are_stored_as_such_and_judged_on_run_medians(tmp_path):
     rows = history(tmp_path, [1.0] * 6)
-    assert {r.sample for r in rows} == {"calls"}
+    assert {r.result.sample for r in rows} == {"calls"}
     rounds = candidate(tmp_path, "rounds.jsonl", 1.5, sample="round medians")
-    assert {e.sample for e in rounds.entries} == {"round medians"}
+    assert {e.result.sample for e in rounds.entries} == {"round medians"}
     result = gate_history(rows, [rounds], Thresholds(), last=6)
     assert [v.outcome for v in result.verdicts] == [REGRESSED, REGRESSED]
     with open_store(tmp_path / "h.sqlite", create=True) as store:
         store.add(rounds.path)
-        assert {r.sample for r in store.rows() if r.source == str(rounds.path)} == {"round medians"}
+        assert {r.result.sample for r in store.rows()
+                if r.run.source == str(rounds.path)} == {"round medians"}
