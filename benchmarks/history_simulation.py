@@ -1,7 +1,7 @@
 """How well do ``gate --history`` and the change-point detector work, and when can they not?
 
 Two simulations over synthetic runs, judged by the real analysis code
-(``bench.analyse.history_gate.gate_history`` and ``bench.stats.changepoint.detect``).
+(``bench.analyse.gate.gate_history`` and ``bench.stats.changepoint.detect``).
 Standard library only; a few minutes on one core (``--quick``: seconds, for the tests).
 
 **gate --history.** A machine's history holds K runs of each config; the candidate is C
@@ -43,8 +43,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.analyse.gate import Thresholds, exit_code  # noqa: E402
-from bench.analyse.history_gate import gate_history  # noqa: E402
+from bench.analyse.gate import (  # noqa: E402
+    Thresholds,
+    exit_code,
+    gate_history,  # noqa: E402
+)
 from bench.stats.changepoint import detect  # noqa: E402
 from bench.store.history import Machine, ResultRow, StoredRun  # noqa: E402
 from bench.store.result import ConfigResult, Summary  # noqa: E402

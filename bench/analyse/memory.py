@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from bench.stats.summary import median
 from bench.store.result import ConfigResult
-from bench.units import GIB
 
 # The process's own memory, in the order verdicts list them: device memory of this process
 # (CUDA context included), torch's reservation and live tensors, then host RSS.
@@ -31,7 +30,8 @@ RUN_SPREAD = "spread across runs"
 
 def noise_percent(fraction: float) -> str:
     """'±0.9%', with one more digit below 0.1 % (per-call spreads of a few hundred KiB in
-    a GiB are common and should not print as ±0.0%)."""
+    a GiB are common and should not print as ±0.0%). (Presentation: kept here while
+    ``bench.present.tables`` imports it from here.)"""
     return f"±{fraction:.2%}" if fraction < 0.001 else f"±{fraction:.1%}"
 
 
@@ -69,30 +69,6 @@ class MemoryChange:
         """Larger than the threshold and than every spread identical measurements showed."""
         return self.above_limit and self.beyond_noise
 
-    def noise_text(self) -> str:
-        if self.noise_source is None:
-            return "noise unknown: no per-call peaks"
-        return f"noise {noise_percent(self.relative_noise)} ({self.noise_source})"
-
-    def text(self) -> str:
-        """'process_rss +1.3% (0.812 -> 0.823 GiB, noise ±0.9% (per-call spread))'."""
-        return f"{self.view} {self.increase:+.1%} ({self.values_text()}, {self.noise_text()})"
-
-    def values_text(self) -> str:
-        return f"{self.base / GIB:.3f} -> {self.cand / GIB:.3f} GiB"
-
-    def reason(self) -> str | None:
-        """Why this change fails the gate, or why it does not although above the limit."""
-        change = f"{self.view} memory {self.increase:+.1%} ({self.values_text()}"
-        if self.regressed and self.noise_source is None:
-            return f"{change}; > {self.limit:.1%}; {self.noise_text()})"
-        if self.regressed:
-            return f"{change}; > {self.limit:.1%} and beyond the {self.noise_text()})"
-        if self.above_limit:
-            return (f"note: {change}) is above {self.limit:.1%} but within the"
-                    f" {self.noise_text()}: not counted")
-        return None
-
 
 def _spread(values: Sequence[float]) -> float:
     return max(values) - min(values) if len(values) > 1 else 0.0
@@ -128,8 +104,9 @@ def judged_views(base: Sequence[ConfigResult], cand: Sequence[ConfigResult]
 
 
 def memory_changes(base: Sequence[ConfigResult], cand: Sequence[ConfigResult], limit: float
-                   ) -> tuple[list[MemoryChange], list[str]]:
-    """Every judged view's change of one config, and notes (the device-wide fallback)."""
+                   ) -> tuple[list[MemoryChange], bool]:
+    """Every judged view's change of one config, and whether the device-wide view stood
+    in for the process's own (other processes on the GPU count too)."""
     views, device_wide = judged_views(base, cand)
     changes = []
     for view in views:
@@ -143,8 +120,4 @@ def memory_changes(base: Sequence[ConfigResult], cand: Sequence[ConfigResult], l
             runs=(len(base), len(cand)),
             limit=limit,
         ))
-    notes = []
-    if device_wide:
-        notes.append(f"note: memory judged on {DEVICE_VIEW}, the whole GPU (other processes"
-                     " count too): no per-process view was measured on both sides")
-    return changes, notes
+    return changes, device_wide

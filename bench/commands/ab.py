@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.commands.threshold_options import add_threshold_flags, thresholds_from
+
 HELP = "A/B gate: interleaved baseline and candidate runs, judged on paired ratios"
 DEFAULT_PAIRS = 15
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from bench.commands.gate import add_threshold_flags
-
     parser = subparsers.add_parser(
         "ab",
         help=HELP,
@@ -124,9 +124,9 @@ def complete_pairs(out: Path) -> int:
 
 
 def _judge(out: Path, pairs: int, thresholds) -> int:
-    from bench.analyse.gate import ab_gate
-    from bench.commands.gate import print_verdicts
+    from bench.analyse.gate import ab_gate, exit_code
     from bench.errors import UsageError
+    from bench.present.verdicts import AB_SIDES, pairs_heading, verdict_report
     from bench.store.result_files import load_results
 
     loaded = []
@@ -139,17 +139,11 @@ def _judge(out: Path, pairs: int, thresholds) -> int:
     for note in (n for a, b in loaded for n in (*a.notes, *b.notes)):
         print(f"note: {note}", file=sys.stderr)
     verdicts = ab_gate(loaded, thresholds)
-    heading = (
-        f"ab: {pairs} pair(s) of runs in {out} (A = baseline, B = candidate);"
-        f" max slowdown {thresholds.max_slowdown:.1%}, max memory increase"
-        f" {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
-        " (one-sided, Holm over configs)"
-    )
-    return print_verdicts(verdicts, thresholds, heading)
+    print(verdict_report(verdicts, thresholds, pairs_heading(out, pairs, thresholds), AB_SIDES))
+    return exit_code(verdicts, thresholds)
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.commands.gate import thresholds_from
     from bench.errors import UsageError
 
     thresholds = thresholds_from(args)

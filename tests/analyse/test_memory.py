@@ -2,6 +2,7 @@
 
 from bench.analyse.gate import REGRESSED, UNCHANGED, Thresholds, ab_gate, gate
 from bench.analyse.memory import PER_CALL_SPREAD, RUN_SPREAD, memory_changes
+from bench.present.verdicts import memory_noise_text, reason_texts
 from tests.support import results as typed
 
 MIB = 2**20
@@ -36,8 +37,8 @@ THRESHOLDS = Thresholds(run_cv=0.0, allow_inconclusive=True)
 def test_an_increase_beyond_the_limit_and_the_per_call_spread_regresses():
     result = judge([entry([800, 801, 802])], [entry([900, 901, 902])])
     assert result.outcome == REGRESSED
-    assert result.reasons[0] == ("process_rss memory +12.5% (0.783 -> 0.881 GiB; > 10.0% and"
-                                 " beyond the noise ±0.2% (per-call spread))")
+    assert reason_texts(result)[0] == ("process_rss memory +12.5% (0.783 -> 0.881 GiB; > 10.0%"
+                                       " and beyond the noise ±0.2% (per-call spread))")
     [change] = result.memory
     assert change.noise == 2 * MIB and change.noise_source == PER_CALL_SPREAD
 
@@ -47,7 +48,7 @@ def test_an_increase_beyond_the_limit_but_within_the_per_call_spread_does_not_fa
     result = judge([entry([800, 1000, 820])], [entry([900, 1120, 905])])
     assert result.outcome == UNCHANGED
     assert ("note: process_rss memory +12.0% (0.977 -> 1.094 GiB) is above 10.0% but within the"
-            " noise ±22.0% (per-call spread): not counted") in result.reasons
+            " noise ±22.0% (per-call spread): not counted") in reason_texts(result)
 
 
 def test_an_increase_within_the_spread_across_runs_does_not_fail():
@@ -77,10 +78,13 @@ def test_the_device_wide_view_is_ignored_when_a_process_view_exists():
 
 
 def test_the_device_wide_view_stands_in_only_without_a_process_view_and_says_so():
-    changes, notes = memory_changes([entry(nvml_device_used=10_000).result],
-                                    [entry(nvml_device_used=12_000).result], 0.10)
+    changes, device_wide = memory_changes([entry(nvml_device_used=10_000).result],
+                                          [entry(nvml_device_used=12_000).result], 0.10)
     assert [c.view for c in changes] == ["nvml_device_used"] and changes[0].regressed
-    assert notes and "the whole GPU" in notes[0]
+    assert device_wide
+    [result] = gate(runs(entry(nvml_device_used=10_000)), runs(entry(nvml_device_used=12_000)),
+                    THRESHOLDS)
+    assert any("the whole GPU" in text for text in reason_texts(result))
 
 
 def test_a_view_missing_in_one_run_is_not_judged():
@@ -105,10 +109,10 @@ def test_ab_pairs_with_a_steady_increase_regress_on_memory():
                      runs(*(entry([1000, 1001]) for _ in range(3))), strict=True))
     [result] = ab_gate(pairs, Thresholds(allow_inconclusive=True))
     assert result.outcome == REGRESSED
-    assert result.reasons[0].startswith("process_rss memory +25.0%")
+    assert reason_texts(result)[0].startswith("process_rss memory +25.0%")
 
 
 def test_a_spread_far_below_a_tenth_of_a_percent_still_shows_its_size():
     [change], _ = memory_changes([entry([1000.0, 1000.3]).result],
                                  [entry([1001.0, 1001.2]).result], 0.10)
-    assert change.noise_text() == "noise ±0.03% (per-call spread)"
+    assert memory_noise_text(change) == "noise ±0.03% (per-call spread)"

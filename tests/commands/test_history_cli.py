@@ -156,6 +156,8 @@ def test_gate_history_usage_errors(store, tmp_path, runs):
     named = run_in_process("gate", "--history", str(store), "--machine", "ci", str(runs[0]))
     assert named.code == 2 and "no run of machine ci" in named.err
     assert run_in_process("gate", "--last", "5", str(runs[0])).err.count("go with --history") == 1
+    window = run_in_process("gate", "--history", str(store), "--last", "1", str(runs[0]))
+    assert window.code == 2 and "--last must be >= 2" in window.err
     both = run_in_process("gate", "--history", str(store), "--baseline", str(runs[0]),
                           "--candidate", str(runs[1]))
     assert both.code == 2 and "give only candidate runs" in both.err

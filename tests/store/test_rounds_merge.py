@@ -4,6 +4,7 @@ import pytest
 
 from bench.analyse.gate import INCONCLUSIVE, PER_CALL, PER_ROUND, REGRESSED, UNCHANGED, Thresholds, gate
 from bench.analyse.stability import assess, warning
+from bench.present.verdicts import reason_texts
 from bench.store.rounds import merge_rounds
 from bench.store.schema import CALLS, ROUND_MEDIANS
 from tests.support import results as typed
@@ -99,13 +100,13 @@ def test_rounds_on_one_side_only_are_inconclusive_and_say_what_to_do():
     [verdict] = gate(one_run(entry(BASE), "a"), one_run(entry(BASE * 2, CALLS), "b"),
                      Thresholds())
     assert verdict.outcome == INCONCLUSIVE
-    assert "measure both sides with --rounds" in verdict.reasons[0]
+    assert "measure both sides with --rounds" in reason_texts(verdict)[0]
 
 
 def test_too_few_rounds_name_rounds_as_what_is_missing():
     [verdict] = gate(one_run(entry(BASE[:3]), "a"), one_run(entry(BASE[:3]), "b"), Thresholds())
     assert verdict.outcome == INCONCLUSIVE
-    assert "rounds per side (--rounds)" in " ".join(verdict.reasons)
+    assert "rounds per side (--rounds)" in " ".join(reason_texts(verdict))
 
 
 def test_a_rounds_run_killed_before_merging_reads_back_from_its_finished_rounds(tmp_path):
