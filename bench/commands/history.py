@@ -166,9 +166,9 @@ def _reference(series, wanted: str | None):
     from bench.analyse.trends import machines_of, matching_machines
     from bench.errors import UsageError
 
-    if not wanted:
-        return None
     machines = machines_of(series)
+    if not wanted or not machines:  # no ok result: no hardware table to refer to
+        return None
     found = matching_machines(machines, wanted)
     if len(found) != 1:
         listed = "; ".join(f"{m.name} [{m.id}]" for m in machines)
