@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from bench.commands.threshold_options import add_threshold_flags, thresholds_from
+
+if TYPE_CHECKING:
+    from bench.analyse.gate import Thresholds
 
 HELP = "fail (exit 1) when the candidate regressed against the baseline"
 DEFAULT_LAST = 10  # --history: baseline runs per config
@@ -92,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
     return exit_code(verdicts, thresholds)
 
 
-def _gate_history(args: argparse.Namespace, thresholds) -> int:
+def _gate_history(args: argparse.Namespace, thresholds: Thresholds) -> int:
     """``gate --history STORE --last K CANDIDATE...``."""
     from bench.analyse.gate import (
         MIN_BASELINE_RUNS,

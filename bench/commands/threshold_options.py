@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bench.errors import UsageError
+
+if TYPE_CHECKING:
+    from bench.analyse.gate import Thresholds
 
 
 def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +63,7 @@ def parse_percent(text: str, flag: str) -> float:
     return value / 100
 
 
-def thresholds_from(args: argparse.Namespace):
+def thresholds_from(args: argparse.Namespace) -> Thresholds:
     """The ``Thresholds`` the flags ask for; a ``UsageError`` naming a bad flag."""
     from bench.analyse.gate import Thresholds
 
