@@ -82,7 +82,7 @@ def within_run_floor(rows: Sequence[ResultRow]) -> float:
             errors.append(math.sqrt(variance(logs) * median_variance(len(logs))))
     if not errors:
         return NOISE_FLOOR
-    errors.sort()
+    errors.sort()  # the upper median: one of the runs' own errors, never between two
     return max(NOISE_FLOOR, errors[len(errors) // 2])
 
 
