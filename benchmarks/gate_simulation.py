@@ -31,8 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analyse.gate import Thresholds, ab_gate, exit_code, gate  # noqa: E402
+from bench.store.result import ROUND_MEDIANS, ConfigResult, Summary  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
-from bench.store.schema import ROUND_MEDIANS  # noqa: E402
 
 CONFIGS = [(bs, n) for bs in (1, 2, 4) for n in (1, 2)]
 BASE_S = {c: 0.5 + 0.25 * c[0] * c[1] for c in CONFIGS}  # more images, longer calls
@@ -57,6 +57,12 @@ SETTINGS = [
 ]
 
 
+def entry(key: str, values: tuple[float, ...], median: float, sample: str | None = None) -> Entry:
+    """One config of a synthetic run file: its raw values and their median as recorded."""
+    latency = Summary(median=median, values=values, n=len(values), sample=sample)
+    return Entry(key, ConfigResult(config_id=key, latency=latency))
+
+
 def draw_run(rng: random.Random, cv: float, planted: float, repeats: int, name: str) -> ResultSet:
     """One synthetic run file: every config, one shared drift."""
     sigma = math.sqrt(math.log(1 + cv * cv) / 2)
@@ -66,7 +72,7 @@ def draw_run(rng: random.Random, cv: float, planted: float, repeats: int, name: 
         calls = tuple(BASE_S[(bs, n)] * planted * math.exp(drift + rng.gauss(0.0, sigma))
                       for _ in range(repeats))
         ordered = sorted(calls)
-        entries.append(Entry(key=f"bs{bs} n{n}", latencies=calls, median_s=ordered[len(ordered) // 2]))
+        entries.append(entry(f"bs{bs} n{n}", calls, ordered[len(ordered) // 2]))
     return ResultSet(path=Path(name), kind="run", device_name="sim", entries=tuple(entries))
 
 
@@ -77,9 +83,9 @@ def draw_rounds_run(rng: random.Random, cv: float, planted: float, repeats: int,
     draws = [draw_run(rng, cv, planted, repeats, name) for _ in range(rounds)]
     entries = []
     for i, (bs, n) in enumerate(CONFIGS):
-        medians = tuple(d.entries[i].median_s for d in draws)
-        entries.append(Entry(key=f"bs{bs} n{n}", latencies=medians,
-                             median_s=sorted(medians)[len(medians) // 2], sample=ROUND_MEDIANS))
+        medians = tuple(d.entries[i].result.median_s for d in draws)
+        entries.append(entry(f"bs{bs} n{n}", medians, sorted(medians)[len(medians) // 2],
+                             ROUND_MEDIANS))
     return ResultSet(path=Path(name), kind="run", device_name="sim", entries=tuple(entries))
 
 

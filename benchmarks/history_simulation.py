@@ -1,7 +1,7 @@
 """How well do ``gate --history`` and the change-point detector work, and when can they not?
 
 Two simulations over synthetic runs, judged by the real analysis code
-(``bench.analyse.history_gate.gate_history`` and ``bench.analyse.changepoint.detect``).
+(``bench.analyse.gate.gate_history`` and ``bench.stats.changepoint.detect``).
 Standard library only; a few minutes on one core (``--quick``: seconds, for the tests).
 
 **gate --history.** A machine's history holds K runs of each config; the candidate is C
@@ -43,10 +43,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.analyse.changepoint import detect  # noqa: E402
-from bench.analyse.gate import Thresholds, exit_code  # noqa: E402
-from bench.analyse.history_gate import gate_history  # noqa: E402
-from bench.store.history import Machine, ResultRow  # noqa: E402
+from bench.analyse.gate import (  # noqa: E402
+    Thresholds,
+    exit_code,
+    gate_history,  # noqa: E402
+)
+from bench.stats.changepoint import detect  # noqa: E402
+from bench.store.history import Machine, ResultRow, StoredRun  # noqa: E402
+from bench.store.result import ConfigResult, Summary  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
 from benchmarks.gate_simulation import rate_text as rate  # noqa: E402  (one Wilson interval)
 from benchmarks.gate_simulation import simulation_settings  # noqa: E402
@@ -91,15 +95,20 @@ def _calls(rng, config, planted, drift, s_w, calls):
                  for _ in range(calls))
 
 
-def _row(index: int, key: str, latencies: tuple[float, ...]) -> ResultRow:
+def _result(key: str, latencies: tuple[float, ...]) -> ConfigResult:
     median = _median(latencies)
-    return ResultRow(
-        run=index, digest=f"d{index}", run_id=str(index), started_at=f"2026-01-01T{index:08d}",
-        commit=f"c{index}", label=None, machine=MACHINE, versions={}, source=None, workload=key,
+    return ConfigResult(
         config_id=key, scenario="sim", model="sim", dtype="float16", batch_size=1,
-        num_images_per_prompt=1, num_inference_steps=30, height=1024, width=1024,
-        optimizations="default", world_size=1, images_per_call=1, status="ok", median_s=median,
-        images_per_s=1 / median, latencies=latencies, memory_view=None, memory_bytes=None)
+        num_images_per_prompt=1, num_inference_steps=30, height=1024, width=1024, world_size=1,
+        images_per_call=1, latency=Summary(median=median, values=latencies, n=len(latencies)),
+        images_per_s=1 / median)
+
+
+def _row(index: int, key: str, latencies: tuple[float, ...]) -> ResultRow:
+    run = StoredRun(id=index, digest=f"d{index}", run_id=str(index),
+                    started_at=f"2026-01-01T{index:08d}", commit=f"c{index}", label=None,
+                    machine=MACHINE, versions={}, source=None)
+    return ResultRow(workload=key, optimizations="default", result=_result(key, latencies), run=run)
 
 
 def judge_once(rng: random.Random, setting: Setting, s_b: float, s_w: float,
@@ -117,7 +126,8 @@ def judge_once(rng: random.Random, setting: Setting, s_b: float, s_w: float,
         entries = []
         for c in configs:
             calls = _calls(rng, c, planted, drift, s_w, setting.calls)
-            entries.append(Entry(key=f"bs{c[0]} n{c[1]}", latencies=calls, median_s=_median(calls)))
+            key = f"bs{c[0]} n{c[1]}"
+            entries.append(Entry(key, _result(key, calls)))
         candidates.append(ResultSet(Path("cand"), "run", "sim", tuple(entries)))
     thresholds = Thresholds()
     verdicts = gate_history(history, candidates, thresholds, setting.baseline).verdicts
@@ -172,7 +182,7 @@ def _series(rng, n, sd, step_at=None, factor=1.15, tails=None, outliers=0.0):
 
 
 def detector_table(rng: random.Random, sims: int, quick: bool) -> list[str]:
-    print("\n### change points: series of run medians, defaults of bench/analyse/changepoint.py\n")
+    print("\n### change points: series of run medians, defaults of bench/stats/changepoint.py\n")
     print("| series | draws | found (exactly one) | at run 20 | within +-1 run | any change point |")
     print("|---|---|---|---|---|---|")
     lines = []

@@ -11,27 +11,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.analyse.memory import judged_views, memory_noise, noise_percent
-from bench.analyse.significance import MannWhitney, mann_whitney_u, shift_interval
 from bench.stats import Interval, median_uncertainty, throughput_interval
-from bench.store.result_files import Entry, ResultSet
+from bench.stats.ranks import MannWhitney, mann_whitney_u, shift_interval
+from bench.store.result import ConfigResult
+from bench.store.result_files import ResultSet
+from bench.store.schema import unmatched_arguments
 from bench.units import GIB, number, ratio
 
 
 @dataclass(frozen=True)
 class Matched:
-    """One workload key and its entry in every result set (None where it is missing)."""
+    """One workload key and its result in every result set (None where it is missing)."""
 
     key: str
-    entries: tuple[Entry | None, ...]
+    results: tuple[ConfigResult | None, ...]
 
 
 @dataclass(frozen=True)
 class Change:
-    """How a candidate entry differs from a baseline entry of the same workload."""
+    """How a candidate result differs from a baseline result of the same workload."""
 
-    key: str
-    base: Entry
-    cand: Entry
+    base: ConfigResult
+    cand: ConfigResult
     latency_ratio: float | None  # candidate median / baseline median; > 1 is slower
     images_per_s_ratio: float | None  # candidate / baseline; > 1 is faster
     test: MannWhitney | None  # None when either side has no raw latencies
@@ -47,20 +48,22 @@ class Change:
 
     def differing_arguments(self) -> list[str]:
         """Call arguments outside the key that differ, as 'name old -> new'."""
-        names = sorted(set(self.base.arguments) | set(self.cand.arguments))
-        return [
-            f"{name} {self.base.arguments.get(name)} -> {self.cand.arguments.get(name)}"
-            for name in names
-            if self.base.arguments.get(name) != self.cand.arguments.get(name)
-        ]
+        return [f"{name} {old} -> {new}" for name, old, new in self.arguments()]
+
+    def arguments(self) -> list[tuple[str, object, object]]:
+        """(name, baseline value, candidate value) of the call arguments outside the key
+        that differ."""
+        base, cand = unmatched_arguments(self.base), unmatched_arguments(self.cand)
+        return [(name, base.get(name), cand.get(name)) for name in sorted(set(base) | set(cand))
+                if base.get(name) != cand.get(name)]
 
 
 def match_results(sets: Sequence[ResultSet]) -> list[Matched]:
-    """Every workload key of any set, in first-seen order, with its entry per set.
+    """Every workload key of any set, in first-seen order, with its result per set.
 
-    A key repeated within one set (a resumed run) keeps its last entry.
+    A key repeated within one set (a resumed run) keeps its last result.
     """
-    by_set = [{entry.key: entry for entry in result.entries} for result in sets]
+    by_set = [{entry.key: entry.result for entry in result.entries} for result in sets]
     order: dict[str, None] = {}
     for result in sets:
         for entry in result.entries:
@@ -74,18 +77,17 @@ def _ratio(new: float | None, old: float | None) -> float | None:
     return float(new) / float(old)
 
 
-def compare_entries(base: Entry, cand: Entry) -> Change:
+def compare_results(base: ConfigResult, cand: ConfigResult) -> Change:
     """Latency, throughput and memory change from ``base`` to ``cand``."""
     test = None
-    if base.latencies and cand.latencies:
-        test = mann_whitney_u(cand.latencies, base.latencies)
+    if base.latency_values and cand.latency_values:
+        test = mann_whitney_u(cand.latency_values, base.latency_values)
     memory_ratio = {}
-    for view, old in base.memory.items():
-        ratio = _ratio(cand.memory.get(view), old)
+    for view, old in (base.peak_memory or {}).items():
+        ratio = _ratio((cand.peak_memory or {}).get(view), old)
         if ratio is not None:
             memory_ratio[view] = ratio
     return Change(
-        key=base.key,
         base=base,
         cand=cand,
         latency_ratio=_ratio(cand.median_s, base.median_s),
@@ -103,7 +105,7 @@ def _memory_delta(change: Change) -> str | None:
     if not views:
         return None
     view = views[0]
-    old, new = change.base.memory[view], change.cand.memory[view]
+    old, new = change.base.memory_bytes()[view], change.cand.memory_bytes()[view]
     noise, source = memory_noise(view, [change.base], [change.cand])
     spread = noise_percent(noise / old) if source else "noise unknown"
     return f"{(new - old) / GIB:+.3f} GiB ({new / old - 1:+.1%}, {spread}) {view}"
@@ -117,20 +119,20 @@ def _interval_text(interval: Interval | None) -> str | None:
     return interval.text()
 
 
-def headline_intervals(entry: Entry) -> tuple[str | None, str | None]:
+def headline_intervals(result: ConfigResult) -> tuple[str | None, str | None]:
     """95 % intervals of images/s and of the median latency, as text (None without raw
     times). With fewer than 6 calls the range stands in, with its lower coverage."""
-    latency = median_uncertainty(entry.latencies) if entry.latencies else None
+    latency = median_uncertainty(result.latency_values) if result.latency_values else None
     images = None
-    if entry.images_per_s and entry.median_s:
-        images = throughput_interval(latency, round(entry.images_per_s * entry.median_s))
+    if result.images_per_s and result.median_s:
+        images = throughput_interval(latency, round(result.images_per_s * result.median_s))
     return _interval_text(images), _interval_text(latency)
 
 
 def ratio_interval(change: Change, confidence: float = 0.95) -> str | None:
     """Hodges–Lehmann interval of the latency ratio over the per-call times, as percent
     changes (None when the samples are too small for ``confidence``)."""
-    base, cand = change.base.latencies, change.cand.latencies
+    base, cand = change.base.latency_values, change.cand.latency_values
     if not base or not cand or min(*base, *cand) <= 0:
         return None
     shift = shift_interval([math.log(v) for v in cand], [math.log(v) for v in base], confidence)
@@ -157,26 +159,26 @@ def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], li
     ]
     rows: list[list] = []
     for matched in match_results(sets):
-        base = matched.entries[0]
-        for index, entry in enumerate(matched.entries):
+        base = matched.results[0]
+        for index, result in enumerate(matched.results):
             label = f"{index + 1}: {sets[index].path.name}"
-            if entry is None:
+            if result is None:
                 rows.append([matched.key, label, "missing", *[None] * 9])
                 continue
-            status = None if entry.status == "ok" else entry.status
-            images_ci, latency_ci = headline_intervals(entry) if not status else (None, None)
-            head = [matched.key, label, status or number(entry.images_per_s), images_ci]
-            if index == 0 or base is None or status or base.status != "ok":
+            status = None if result.ok else result.status.value
+            images_ci, latency_ci = headline_intervals(result) if not status else (None, None)
+            head = [matched.key, label, status or number(result.images_per_s), images_ci]
+            if index == 0 or base is None or status or not base.ok:
                 note = "baseline" if index == 0 else None if base else "no baseline"
-                rows.append([*head, None, number(entry.median_s), latency_ci, None, None, None,
+                rows.append([*head, None, number(result.median_s), latency_ci, None, None, None,
                              note, None])
                 continue
-            change = compare_entries(base, entry)
+            change = compare_results(base, result)
             rows.append(
                 [
                     *head,
                     ratio(change.images_per_s_ratio),
-                    number(entry.median_s),
+                    number(result.median_s),
                     latency_ci,
                     ratio(change.latency_ratio),
                     ratio_interval(change),

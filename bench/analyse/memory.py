@@ -13,12 +13,11 @@ the GPU move, only when no per-process view was measured on both sides.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.store.result_files import Entry
-from bench.units import GIB
+from bench.stats.summary import median
+from bench.store.result import ConfigResult
 
 # The process's own memory, in the order verdicts list them: device memory of this process
 # (CUDA context included), torch's reservation and live tensors, then host RSS.
@@ -31,7 +30,8 @@ RUN_SPREAD = "spread across runs"
 
 def noise_percent(fraction: float) -> str:
     """'±0.9%', with one more digit below 0.1 % (per-call spreads of a few hundred KiB in
-    a GiB are common and should not print as ±0.0%)."""
+    a GiB are common and should not print as ±0.0%). (Presentation: kept here while
+    ``bench.present.tables`` imports it from here.)"""
     return f"±{fraction:.2%}" if fraction < 0.001 else f"±{fraction:.1%}"
 
 
@@ -69,41 +69,19 @@ class MemoryChange:
         """Larger than the threshold and than every spread identical measurements showed."""
         return self.above_limit and self.beyond_noise
 
-    def noise_text(self) -> str:
-        if self.noise_source is None:
-            return "noise unknown: no per-call peaks"
-        return f"noise {noise_percent(self.relative_noise)} ({self.noise_source})"
-
-    def text(self) -> str:
-        """'process_rss +1.3% (0.812 -> 0.823 GiB, noise ±0.9% (per-call spread))'."""
-        return f"{self.view} {self.increase:+.1%} ({self.values_text()}, {self.noise_text()})"
-
-    def values_text(self) -> str:
-        return f"{self.base / GIB:.3f} -> {self.cand / GIB:.3f} GiB"
-
-    def reason(self) -> str | None:
-        """Why this change fails the gate, or why it does not although above the limit."""
-        change = f"{self.view} memory {self.increase:+.1%} ({self.values_text()}"
-        if self.regressed and self.noise_source is None:
-            return f"{change}; > {self.limit:.1%}; {self.noise_text()})"
-        if self.regressed:
-            return f"{change}; > {self.limit:.1%} and beyond the {self.noise_text()})"
-        if self.above_limit:
-            return (f"note: {change}) is above {self.limit:.1%} but within the"
-                    f" {self.noise_text()}: not counted")
-        return None
-
 
 def _spread(values: Sequence[float]) -> float:
     return max(values) - min(values) if len(values) > 1 else 0.0
 
 
-def memory_noise(view: str, base: Sequence[Entry], cand: Sequence[Entry]) -> tuple[float, str | None]:
+def memory_noise(view: str, base: Sequence[ConfigResult], cand: Sequence[ConfigResult]
+                 ) -> tuple[float, str | None]:
     """(bytes, source) of the widest spread identical measurements of ``view`` showed:
     per-call peaks within any run of either side, and run peaks within either side."""
-    per_call = [_spread(e.memory_calls[view]) for e in (*base, *cand)
-                if len(e.memory_calls.get(view, ())) > 1]
-    across = [_spread([e.memory[view] for e in side]) for side in (base, cand) if len(side) > 1]
+    calls = [r.memory_per_call().get(view, ()) for r in (*base, *cand)]
+    per_call = [_spread(values) for values in calls if len(values) > 1]
+    across = [_spread([r.memory_bytes()[view] for r in side]) for side in (base, cand)
+              if len(side) > 1]
     within, between = max(per_call, default=None), max(across, default=None)
     if within is None and between is None:
         return 0.0, None
@@ -112,11 +90,12 @@ def memory_noise(view: str, base: Sequence[Entry], cand: Sequence[Entry]) -> tup
     return within or 0.0, PER_CALL_SPREAD
 
 
-def judged_views(base: Sequence[Entry], cand: Sequence[Entry]) -> tuple[list[str], bool]:
+def judged_views(base: Sequence[ConfigResult], cand: Sequence[ConfigResult]
+                 ) -> tuple[list[str], bool]:
     """The views measured in every run of both sides, the process's own ones only when
     there are any; the bool says the device-wide view stands in for them."""
     def measured(view: str) -> bool:
-        return all((e.memory.get(view) or 0) > 0 for e in (*base, *cand))
+        return all((r.memory_bytes()[view] or 0) > 0 for r in (*base, *cand))
 
     own = [view for view in PROCESS_VIEWS if measured(view)]
     if own:
@@ -124,24 +103,21 @@ def judged_views(base: Sequence[Entry], cand: Sequence[Entry]) -> tuple[list[str
     return ([DEVICE_VIEW], True) if measured(DEVICE_VIEW) else ([], False)
 
 
-def memory_changes(base: Sequence[Entry], cand: Sequence[Entry], limit: float
-                   ) -> tuple[list[MemoryChange], list[str]]:
-    """Every judged view's change of one config, and notes (the device-wide fallback)."""
+def memory_changes(base: Sequence[ConfigResult], cand: Sequence[ConfigResult], limit: float
+                   ) -> tuple[list[MemoryChange], bool]:
+    """Every judged view's change of one config, and whether the device-wide view stood
+    in for the process's own (other processes on the GPU count too)."""
     views, device_wide = judged_views(base, cand)
     changes = []
     for view in views:
         noise, source = memory_noise(view, base, cand)
         changes.append(MemoryChange(
             view=view,
-            base=statistics.median(e.memory[view] for e in base),
-            cand=statistics.median(e.memory[view] for e in cand),
+            base=median([r.memory_bytes()[view] for r in base]),
+            cand=median([r.memory_bytes()[view] for r in cand]),
             noise=noise,
             noise_source=source,
             runs=(len(base), len(cand)),
             limit=limit,
         ))
-    notes = []
-    if device_wide:
-        notes.append(f"note: memory judged on {DEVICE_VIEW}, the whole GPU (other processes"
-                     " count too): no per-process view was measured on both sides")
-    return changes, notes
+    return changes, device_wide

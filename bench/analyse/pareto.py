@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
-from bench.store.schema import is_ok, latency_stat
+from bench.store.result import ConfigResult
+from bench.store.schema import as_result
+
+# The caller's own objects come back: ConfigResults (transitionally also record dicts,
+# read as ConfigResults here, until every caller passes ``run.results``).
+R = TypeVar("R", ConfigResult, Mapping)
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -26,17 +32,20 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return sorted(front, key=lambda i: (points[i][0], -points[i][1]))
 
 
-def measured(records: Sequence[dict]) -> list[dict]:
-    """Records with a throughput and a median latency: the candidates for the frontier."""
-    return [
-        r
-        for r in records
-        if is_ok(r) and r.get("images_per_s") is not None and latency_stat(r, "median") is not None
-    ]
+def _point(result: ConfigResult) -> tuple[float, float] | None:
+    """(median latency, images/s) of an ok result that has both, else None."""
+    if not result.ok or result.images_per_s is None or result.median_s is None:
+        return None
+    return result.median_s, float(result.images_per_s)
 
 
-def frontier_records(records: Sequence[dict]) -> list[dict]:
+def measured(results: Sequence[R]) -> list[R]:
+    """Results with a throughput and a median latency: the candidates for the frontier."""
+    return [r for r in results if _point(as_result(r)) is not None]
+
+
+def frontier_records(results: Sequence[R]) -> list[R]:
     """The configs on the frontier of median latency against images/s, fastest call first."""
-    candidates = measured(records)
-    points = [(latency_stat(r, "median"), float(r["images_per_s"])) for r in candidates]
+    candidates = measured(results)
+    points = [_point(as_result(r)) for r in candidates]
     return [candidates[i] for i in pareto_front(points)]

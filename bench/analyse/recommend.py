@@ -6,7 +6,7 @@ timed calls to support it (``stats.min_samples_for``: 10); with fewer, p90 is on
 slowest call under another name, so the budget is checked on the upper end of the
 median's interval (``stats.median_uncertainty``) and the output says so: such a config is
 known to keep its typical call, not its slow ones, within the budget. Memory is judged on
-the best available view (``records.budget_memory``).
+the best available view (``ConfigResult.budget_memory``).
 
 A winner is named only when its images/s interval (from the order-statistic interval of
 the median latency; the range for small samples) clears every other config that fits:
@@ -15,8 +15,9 @@ otherwise the configs whose intervals overlap the leader's are *tied*, and said 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from bench.stats import (
     Interval,
@@ -25,11 +26,16 @@ from bench.stats import (
     supported_percentile,
     throughput_interval,
 )
-from bench.store.schema import budget_memory, latency_stat, latency_values
+from bench.store.result import ConfigResult
+from bench.store.schema import as_result
 from bench.units import GIB
 
 LATENCY_STAT = "p90"
 LATENCY_Q = 90.0
+
+# What the caller handed in comes back in ``Recommendation``: ConfigResults (transitionally
+# also record dicts, read as ConfigResults here, until every caller passes ``run.results``).
+R = TypeVar("R", ConfigResult, Mapping)
 
 
 @dataclass(frozen=True)
@@ -39,17 +45,17 @@ class Budget:
 
 
 @dataclass(frozen=True)
-class Rejection:
-    record: dict
+class Rejection(Generic[R]):
+    record: R
     reason: str
 
 
 @dataclass(frozen=True)
-class Recommendation:
-    best: dict | None  # the leader by point estimate (the winner unless ``tied``)
+class Recommendation(Generic[R]):
+    best: R | None  # the leader by point estimate (the winner unless ``tied``)
     why: str
-    rejected: tuple[Rejection, ...]
-    tied: tuple[dict, ...] = ()  # other configs the leader cannot be told apart from
+    rejected: tuple[Rejection[R], ...]
+    tied: tuple[R, ...] = ()  # other configs the leader cannot be told apart from
     latency_note: str | None = None  # what the latency budget was judged on, when given
 
 
@@ -67,43 +73,45 @@ class BudgetLatency:
         return self.label == LATENCY_STAT
 
 
-def budget_latency(record: dict) -> BudgetLatency:
-    values = latency_values(record)
-    n = len(values) or int((record.get("latency_s") or {}).get("n") or 0)
+def budget_latency(result: ConfigResult | Mapping) -> BudgetLatency:
+    result = as_result(result)
+    values = result.latency_values
+    n = len(values) or (result.latency.n if result.latency else 0)
     if n >= min_samples_for(LATENCY_Q):
         value = (supported_percentile(values, LATENCY_Q) if values
-                 else latency_stat(record, LATENCY_STAT))
+                 else getattr(result.latency, LATENCY_STAT))
         return BudgetLatency(value, LATENCY_STAT, n)
     interval = median_uncertainty(values)
     return BudgetLatency(interval.high if interval else None, "median upper bound", n)
 
 
-def images_per_s_interval(record: dict) -> Interval | None:
-    """Images/s interval of a record from its raw latencies (None without them)."""
-    values = latency_values(record)
-    images = record.get("images_per_call")
+def images_per_s_interval(result: ConfigResult | Mapping) -> Interval | None:
+    """Images/s interval of a result from its raw latencies (None without them)."""
+    result = as_result(result)
+    values = result.latency_values
+    images = result.images_per_call
     if not values or not images:
         return None
     return throughput_interval(median_uncertainty(values), int(images))
 
 
-def _overlaps(a: dict, b: dict) -> bool:
+def _overlaps(a: ConfigResult, b: ConfigResult) -> bool:
     ia, ib = images_per_s_interval(a), images_per_s_interval(b)
     if ia is None or ib is None:
         return False  # no raw times: nothing to judge the uncertainty on
     return ia.overlaps(ib)
 
 
-def _violations(record: dict, budget: Budget) -> list[str]:
-    """Why a record breaks the budget (empty when it fits)."""
-    if record.get("status") != "ok":
-        error = f": {record['error']}" if record.get("error") else ""
-        return [f"status {record.get('status')}{error}"]
-    if record.get("images_per_s") is None:
+def _violations(result: ConfigResult, budget: Budget) -> list[str]:
+    """Why a result breaks the budget (empty when it fits)."""
+    if not result.ok:
+        error = f": {result.error}" if result.error else ""
+        return [f"status {result.status.value}{error}"]
+    if result.images_per_s is None:
         return ["no throughput measured"]
     reasons = []
     if budget.max_latency_s is not None:
-        latency = budget_latency(record)
+        latency = budget_latency(result)
         if latency.value is None:
             reasons.append("latency budget cannot be checked: no per-call times and"
                            f" {latency.n} calls, too few for {LATENCY_STAT}")
@@ -112,7 +120,7 @@ def _violations(record: dict, budget: Budget) -> list[str]:
                            f" > {budget.max_latency_s:g} s"
                            + ("" if latency.on_tail else f" ({_too_few(latency.n)})"))
     if budget.max_memory_gib is not None:
-        memory = budget_memory(record)
+        memory = result.budget_memory()
         if memory is None:
             reasons.append("no memory measured")
         elif memory[1] / GIB > budget.max_memory_gib:
@@ -127,9 +135,9 @@ def _too_few(n: int) -> str:
     return f"{n} calls: too few for {LATENCY_STAT}, which needs {min_samples_for(LATENCY_Q)}"
 
 
-def _latency_note(records: Sequence[dict]) -> str:
+def _latency_note(results: Sequence[ConfigResult]) -> str:
     """What the latency budget was judged on, naming the configs that fell back."""
-    ok = [r for r in records if r.get("status") == "ok"]
+    ok = [r for r in results if r.ok]
     short = [r for r in ok if not budget_latency(r).on_tail]
     need = min_samples_for(LATENCY_Q)
     if not short:
@@ -141,16 +149,16 @@ def _latency_note(records: Sequence[dict]) -> str:
         return (f"Latency is judged on the upper end of each config's median confidence"
                 f" interval, not on {LATENCY_STAT}: no config has the {need} timed calls"
                 f" {LATENCY_STAT} needs (n = {counts}); {advice}")
-    names = ", ".join(f"{r.get('config_id')} (n={budget_latency(r).n})" for r in short)
+    names = ", ".join(f"{r.config_id} (n={budget_latency(r).n})" for r in short)
     return (f"Latency is judged on {LATENCY_STAT} only where a config has at least {need} timed"
             f" calls; {names} had fewer, so their budget was checked on the upper end of the"
             f" median's confidence interval: for them {advice}")
 
 
-def _budget_text(budget: Budget, records: Sequence[dict] = ()) -> str:
+def _budget_text(budget: Budget, results: Sequence[ConfigResult] = ()) -> str:
     parts = []
     if budget.max_latency_s is not None:
-        on_tail = all(budget_latency(r).on_tail for r in records if r.get("status") == "ok")
+        on_tail = all(budget_latency(r).on_tail for r in results if r.ok)
         stat = LATENCY_STAT if on_tail else f"{LATENCY_STAT} (or median upper bound)"
         parts.append(f"latency {stat} <= {budget.max_latency_s:g} s")
     if budget.max_memory_gib is not None:
@@ -158,44 +166,48 @@ def _budget_text(budget: Budget, records: Sequence[dict] = ()) -> str:
     return " and ".join(parts) if parts else "status ok (no budget given)"
 
 
-def recommend(records: Sequence[dict], budget: Budget) -> Recommendation:
-    """The config with the most images/s meeting the budget, and why each other lost."""
-    rejected: list[Rejection] = []
-    feasible: list[dict] = []
-    note = _latency_note(records) if budget.max_latency_s is not None else None
-    for record in records:
-        reasons = _violations(record, budget)
+def recommend(results: Sequence[R], budget: Budget) -> Recommendation[R]:
+    """The config with the most images/s meeting the budget, and why each other lost.
+    The recommendation names the caller's own objects."""
+    typed = [as_result(r) for r in results]
+    rejected: list[tuple[int, str]] = []  # (index, reason)
+    feasible: list[int] = []
+    note = _latency_note(typed) if budget.max_latency_s is not None else None
+    for index, result in enumerate(typed):
+        reasons = _violations(result, budget)
         if reasons:
-            rejected.append(Rejection(record, "; ".join(reasons)))
+            rejected.append((index, "; ".join(reasons)))
         else:
-            feasible.append(record)
+            feasible.append(index)
     if not feasible:
-        if not records:
+        if not results:
             why = "the run has no config records"
         else:
-            why = f"no config meets {_budget_text(budget, records)}"
-        return Recommendation(best=None, why=why, rejected=tuple(rejected),
+            why = f"no config meets {_budget_text(budget, typed)}"
+        return Recommendation(best=None, why=why,
+                              rejected=tuple(Rejection(results[i], r) for i, r in rejected),
                               latency_note=note)
-    best = max(feasible, key=lambda r: float(r["images_per_s"]))
-    tied = tuple(r for r in feasible if r is not best and _overlaps(r, best))
-    for record in feasible:
-        if record is best:
+    best = max(feasible, key=lambda i: float(typed[i].images_per_s))
+    leader = typed[best]
+    tied = [i for i in feasible if i != best and _overlaps(typed[i], leader)]
+    for index in feasible:
+        if index == best:
             continue
-        figures = f"{float(record['images_per_s']):.3g} vs {float(best['images_per_s']):.3g}"
-        if any(record is t for t in tied):
-            rejected.append(Rejection(record, f"tied with the leader (images/s {figures}:"
-                                              " intervals overlap)"))
+        figures = f"{float(typed[index].images_per_s):.3g} vs {float(leader.images_per_s):.3g}"
+        if index in tied:
+            rejected.append((index, f"tied with the leader (images/s {figures}:"
+                                    " intervals overlap)"))
         else:
-            rejected.append(Rejection(record, f"fewer images/s ({figures})"))
+            rejected.append((index, f"fewer images/s ({figures})"))
     why = (
-        f"most images/s ({float(best['images_per_s']):.3g}) of the"
-        f" {len(feasible)} config(s) meeting {_budget_text(budget, records)}"
+        f"most images/s ({float(leader.images_per_s):.3g}) of the"
+        f" {len(feasible)} config(s) meeting {_budget_text(budget, typed)}"
     )
     if tied:
-        names = ", ".join(str(t.get("config_id")) for t in tied)
+        names = ", ".join(str(typed[i].config_id) for i in tied)
         why += (f", but tied with {names}: their images/s intervals overlap, so the"
                 " measurements cannot tell them apart (measure more calls or runs)")
-    order = {id(r): i for i, r in enumerate(records)}
-    rejected.sort(key=lambda rej: order[id(rej.record)])
-    return Recommendation(best=best, why=why, rejected=tuple(rejected), tied=tied,
-                          latency_note=note)
+    rejected.sort(key=lambda rejection: rejection[0])
+    return Recommendation(best=results[best], why=why,
+                          rejected=tuple(Rejection(results[i], r) for i, r in rejected),
+                          tied=tuple(results[i] for i in tied), latency_note=note)

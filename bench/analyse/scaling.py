@@ -1,11 +1,16 @@
 """Scaling efficiency of a ``--scaling`` run: the same configs at 1, 2, … N ranks.
 
 efficiency(N) = images/s at N ranks / (N × images/s at one rank); speedup(N) = the ratio
-of the two throughputs. Pure functions over records; closing the run file, the table and
+of the two throughputs. Pure functions over results; closing the run file, the table and
 the plot are ``bench.present.scaling``'s.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bench.store.result import ConfigResult
+from bench.store.schema import as_result
 
 
 def efficiency(images_per_s: float, world_size: int, baseline_images_per_s: float) -> float:
@@ -13,18 +18,18 @@ def efficiency(images_per_s: float, world_size: int, baseline_images_per_s: floa
     return images_per_s / (world_size * baseline_images_per_s)
 
 
-def scaling_records(configs: list[dict]) -> list[dict]:
+def scaling_records(results: Sequence[ConfigResult | Mapping]) -> list[dict]:
     """One ``scaling`` record per base config, points ordered by world size.
 
     Configs that failed at some size are left out of that size; without a one-rank
-    throughput there is no efficiency (null).
+    throughput there is no efficiency (null). (Record dicts are still read, as
+    ConfigResults, until every caller passes ``run.results``.)
     """
     by_config: dict[str, dict[int, float | None]] = {}
-    for record in configs:
-        base = record.get("base_config_id", record["config_id"])
-        ok = record.get("status") == "ok" and record.get("images_per_s")
-        by_config.setdefault(base, {})[record.get("world_size", 1)] = (
-            record["images_per_s"] if ok else None)
+    for result in map(as_result, results):
+        base = result.base_config_id or result.config_id
+        by_config.setdefault(base, {})[result.world_size or 1] = (
+            result.images_per_s if result.ok and result.images_per_s else None)
     out = []
     for base, points in by_config.items():
         baseline = points.get(1)

@@ -7,8 +7,9 @@ printing a number that load or drift made up.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
+
+from bench.stats.summary import mean, median, stdev
 
 MAX_CV = 0.10  # spread of the calls beyond which the median is a poor summary
 MAX_DRIFT = 0.10  # change from the first to the last third of the calls
@@ -22,7 +23,7 @@ def drift(values: Sequence[float]) -> float | None:
     if n < 6:
         return None
     third = n // 3
-    first, last = statistics.median(values[:third]), statistics.median(values[-third:])
+    first, last = median(values[:third]), median(values[-third:])
     return last / first - 1.0 if first > 0 else None
 
 
@@ -30,11 +31,11 @@ def outliers(values: Sequence[float]) -> int:
     """Calls far above the median (median + 5 MAD): a stall, not the config's speed."""
     if len(values) < 3:
         return 0
-    median = statistics.median(values)
-    mad = statistics.median(abs(v - median) for v in values)
+    centre = median(values)
+    mad = median([abs(v - centre) for v in values])
     if mad == 0:
         return 0
-    return sum(v > median + OUTLIER_MADS * mad for v in values)
+    return sum(v > centre + OUTLIER_MADS * mad for v in values)
 
 
 def assess(values: Sequence[float], load: dict | None = None, rounds: bool = False) -> dict:
@@ -46,8 +47,8 @@ def assess(values: Sequence[float], load: dict | None = None, rounds: bool = Fal
     cv = None
     what, one = ("the rounds' medians", "round") if rounds else ("the calls", "call")
     if len(values) >= 2:
-        mean = statistics.fmean(values)
-        cv = statistics.stdev(values) / mean if mean > 0 else None
+        centre = mean(values)
+        cv = stdev(values) / centre if centre > 0 else None
         if cv is not None and cv > MAX_CV:
             reasons.append(f"{what} spread by {cv:.0%} (coefficient of variation)")
     change = drift(values)

@@ -11,11 +11,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.analyse.changepoint import NOISE_FLOOR, Detection, Step, detect
-from bench.analyse.history_gate import median_variance
-from bench.analyse.significance import shift_interval
-from bench.errors import UsageError
-from bench.stats import Interval, median_uncertainty, throughput_interval
+from bench.stats.changepoint import NOISE_FLOOR, Detection, Step, detect
+from bench.stats.distributions import median_variance
+from bench.stats.intervals import Interval, median_uncertainty, throughput_interval
+from bench.stats.ranks import shift_interval
+from bench.stats.summary import variance
 from bench.store.history import VERSION_FIELDS, Machine, ResultRow, short_commit
 
 LATENCY = "latency"
@@ -52,14 +52,8 @@ class StepEvent:
     @property
     def commits(self) -> str:
         """'a1b2c3..d4e5f6': the last commit before and the first after the step."""
-        return f"{short_commit(self.before.commit) or '?'}..{short_commit(self.after.commit) or '?'}"
-
-    def describe(self) -> str:
-        if self.metric == LATENCY:
-            what = "slower" if self.worse else "faster"
-            return f"latency {self.step.change:+.1%} {self.step.interval_text()} ({what})"
-        what = "more" if self.worse else "less"
-        return f"peak memory {self.step.change:+.1%} {self.step.interval_text()} ({what})"
+        return (f"{short_commit(self.before.run.commit) or '?'}.."
+                f"{short_commit(self.after.run.commit) or '?'}")
 
 
 @dataclass(frozen=True)
@@ -83,26 +77,25 @@ def within_run_floor(rows: Sequence[ResultRow]) -> float:
     never assumes less noise (a short series can show a deceptively small spread)."""
     errors = []
     for row in rows:
-        if len(row.latencies) >= 2:
-            logs = [math.log(v) for v in row.latencies]
-            centre = math.fsum(logs) / len(logs)
-            variance = math.fsum((v - centre) ** 2 for v in logs) / (len(logs) - 1)
-            errors.append(math.sqrt(variance * median_variance(len(logs))))
+        if len(row.result.latency_values) >= 2:
+            logs = [math.log(v) for v in row.result.latency_values]
+            errors.append(math.sqrt(variance(logs) * median_variance(len(logs))))
     if not errors:
         return NOISE_FLOOR
-    errors.sort()
+    errors.sort()  # the upper median: one of the runs' own errors, never between two
     return max(NOISE_FLOOR, errors[len(errors) // 2])
 
 
 def _point(row: ResultRow) -> Point:
-    latency = median_uncertainty(row.latencies) if row.latencies else None
-    return Point(row, latency, throughput_interval(latency, row.images_per_call or 1))
+    values = row.result.latency_values
+    latency = median_uncertainty(values) if values else None
+    return Point(row, latency, throughput_interval(latency, row.result.images_per_call or 1))
 
 
 def library_changes(before: ResultRow, after: ResultRow) -> tuple[str, ...]:
-    return tuple(f"{name} {before.versions.get(name)} -> {after.versions.get(name)}"
-                 for name in VERSION_FIELDS
-                 if before.versions.get(name) != after.versions.get(name))
+    old, new = before.run.versions, after.run.versions
+    return tuple(f"{name} {old.get(name)} -> {new.get(name)}" for name in VERSION_FIELDS
+                 if old.get(name) != new.get(name))
 
 
 def _events(metric: str, detection: Detection, rows: Sequence[ResultRow], workload: str,
@@ -113,32 +106,40 @@ def _events(metric: str, detection: Detection, rows: Sequence[ResultRow], worklo
 
 
 def _workload_order(row: ResultRow) -> tuple:
-    return (row.scenario or "", row.model or "", row.dtype or "", row.num_inference_steps or 0,
-            row.height or 0, row.width or 0, row.optimizations, row.world_size,
-            row.batch_size or 0, row.num_images_per_prompt or 0, row.workload)
+    r = row.result
+    return (r.scenario or "", r.model or "", r.dtype or "", r.num_inference_steps or 0,
+            r.height or 0, r.width or 0, row.optimizations, r.world_size,
+            r.batch_size or 0, r.num_images_per_prompt or 0, row.workload)
+
+
+def _run_order(row: ResultRow) -> tuple[str, int]:
+    return row.run.started_at, row.run.id
 
 
 def build_series(rows: Sequence[ResultRow]) -> list[Series]:
     """One series per (workload, machine), in workload order then machine name."""
     groups: dict[tuple[str, str], list[ResultRow]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r.started_at, r.run)):
-        groups[(row.workload, row.machine.id)].append(row)
+    for row in sorted(rows, key=_run_order):
+        groups[(row.workload, row.run.machine.id)].append(row)
     series = []
     for (workload, _), members in groups.items():
-        machine = members[0].machine
-        ok = [r for r in members if r.ok]
+        machine = members[0].run.machine
+        ok = [r for r in members if r.result.measured]
         points = tuple(_point(r) for r in ok)
         events: list[StepEvent] = []
         latency = None
         if ok:
-            latency = detect([r.median_s for r in ok], noise_floor=within_run_floor(ok))
+            latency = detect([r.result.median_s for r in ok], noise_floor=within_run_floor(ok))
             events += _events(LATENCY, latency, ok, workload, machine)
         memory = None
-        views = Counter(r.memory_view for r in ok if r.memory_view and (r.memory_bytes or 0) > 0)
+        budgets = {r.run.id: r.result.budget_memory() for r in ok}
+        views = Counter(b[0] for b in budgets.values() if b and b[1] > 0)
         if views:
             view = views.most_common(1)[0][0]
-            measured = [r for r in ok if r.memory_view == view and (r.memory_bytes or 0) > 0]
-            memory = detect([float(r.memory_bytes) for r in measured], noise_floor=MEMORY_NOISE_FLOOR)
+            measured = [r for r in ok if budgets[r.run.id] and budgets[r.run.id][0] == view
+                        and budgets[r.run.id][1] > 0]
+            memory = detect([float(budgets[r.run.id][1]) for r in measured],
+                            noise_floor=MEMORY_NOISE_FLOOR)
             events += _events(MEMORY, memory, measured, workload, machine)
         series.append(Series(workload, machine, tuple(members), points, latency, memory,
                              tuple(events)))
@@ -149,7 +150,8 @@ def feed(series: Sequence[Series]) -> list[StepEvent]:
     """Every change point, newest first (by the first run after it); worse before better
     at the same time."""
     events = [e for s in series for e in s.events]
-    return sorted(events, key=lambda e: (e.after.started_at, e.worse, e.after.run), reverse=True)
+    return sorted(events, key=lambda e: (e.after.run.started_at, e.worse, e.after.run.id),
+                  reverse=True)
 
 
 @dataclass(frozen=True)
@@ -170,45 +172,43 @@ class HardwareTable:
     rows: tuple[tuple[str, dict[str, Cell]], ...]  # (workload, machine id -> cell)
 
 
-def choose_reference(machines: Sequence[Machine], counts: dict[str, int],
-                     wanted: str | None) -> Machine:
-    """``wanted`` (a substring of a machine's id or name), else the machine with the most
-    results."""
-    if wanted:
-        found = [m for m in machines if wanted.lower() in f"{m.id} {m.name}".lower()]
-        if len(found) != 1:
-            listed = "; ".join(f"{m.name} [{m.id}]" for m in machines)
-            raise UsageError(f"--reference {wanted!r} matches {len(found)} machines; the"
-                             f" machines are: {listed}")
-        return found[0]
-    return min(machines, key=lambda m: (-counts.get(m.id, 0), m.name))
+def machines_of(series: Sequence[Series]) -> list[Machine]:
+    """The machines with an ok result in any series, each once."""
+    return list({s.machine.id: s.machine for s in series if s.latest is not None}.values())
+
+
+def matching_machines(machines: Sequence[Machine], wanted: str) -> list[Machine]:
+    """The machines whose id or name holds ``wanted`` (any case)."""
+    return [m for m in machines if wanted.lower() in f"{m.id} {m.name}".lower()]
 
 
 def _ratio(row: ResultRow, reference: ResultRow,
            confidence: float) -> tuple[float | None, float | None, float | None]:
-    if not (row.ok and reference.ok and row.images_per_s and reference.images_per_s):
+    mine, ref = row.result, reference.result
+    if not (mine.measured and ref.measured and mine.images_per_s and ref.images_per_s):
         return None, None, None
-    ratio = row.images_per_s / reference.images_per_s
-    if len(row.latencies) < 2 or len(reference.latencies) < 2:
+    ratio = mine.images_per_s / ref.images_per_s
+    if len(mine.latency_values) < 2 or len(ref.latency_values) < 2:
         return ratio, None, None
     # images/s ratio = reference latency / this latency for the same workload
-    shift = shift_interval([math.log(v) for v in reference.latencies],
-                           [math.log(v) for v in row.latencies], confidence)
+    shift = shift_interval([math.log(v) for v in ref.latency_values],
+                           [math.log(v) for v in mine.latency_values], confidence)
     if shift.low is None:
         return ratio, None, None
     return ratio, math.exp(shift.low), math.exp(shift.high)
 
 
-def hardware_table(series: Sequence[Series], reference: str | None = None,
+def hardware_table(series: Sequence[Series], reference: Machine | None = None,
                    confidence: float = 0.95) -> HardwareTable | None:
     """The latest ok result of every workload on every machine, with the ratio of its
-    images/s to the reference machine's; None when no series has an ok result."""
+    images/s to the reference machine's (default: the machine with the most results);
+    None when no series has an ok result."""
     latest = [s for s in series if s.latest is not None]
     if not latest:
         return None
     machines = {s.machine.id: s.machine for s in latest}
     counts = Counter(s.machine.id for s in latest for _ in s.points)
-    chosen = choose_reference(list(machines.values()), counts, reference)
+    chosen = reference or min(machines.values(), key=lambda m: (-counts.get(m.id, 0), m.name))
     order = [chosen, *sorted((m for m in machines.values() if m.id != chosen.id),
                              key=lambda m: m.name)]
     table: dict[str, dict[str, Cell]] = {}

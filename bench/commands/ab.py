@@ -1,22 +1,22 @@
 """``sdxl-bench ab``: baseline and candidate runs interleaved on one machine, judged on
 the ratio within each pair — the gate for shared CI runners, whose load drifts between
-runs more than calls vary inside one."""
+runs more than calls vary inside one. The runs are ``bench.execute.ab``'s, the verdicts
+``bench.analyse.gate.ab_gate``'s."""
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
 from pathlib import Path
+
+from bench.commands.threshold_options import add_threshold_flags, thresholds_from
 
 HELP = "A/B gate: interleaved baseline and candidate runs, judged on paired ratios"
 DEFAULT_PAIRS = 15
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from bench.commands.gate import add_threshold_flags
-
     parser = subparsers.add_parser(
         "ab",
         help=HELP,
@@ -56,26 +56,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def interleaved(pairs: int) -> list[tuple[int, str]]:
-    """(pair, side) in run order: A B, B A, A B, ... so a steady trend (a machine warming
-    up) does not always favour the side that runs second."""
-    order = []
-    for pair in range(1, pairs + 1):
-        sides = ("a", "b") if pair % 2 else ("b", "a")
-        order.extend((pair, side) for side in sides)
-    return order
-
-
-def run_file(out: Path, pair: int, side: str) -> Path:
-    return out / f"pair{pair:02d}-{side}.jsonl"
-
-
-def run_argv(prefix: list[str], model: str | None, sweep: list[str], out: Path) -> list[str]:
-    """The argv of one run: the side's command, then `run --out FILE [--model M] SWEEP`."""
-    return [*prefix, "run", "--out", str(out), "--quiet",
-            *(["--model", model] if model else []), *sweep]
-
-
 def _sweep(args: argparse.Namespace) -> list[str]:
     from bench.errors import UsageError
 
@@ -106,51 +86,45 @@ def _prefix(command: str | None, flag: str) -> list[str]:
     return argv
 
 
-def complete_pairs(out: Path) -> int:
-    """How many pairs, from the first, have both run files: what an ``ab`` run stopped part
-    way (Ctrl-C, a failed run) left to judge."""
+def _pairs_to_judge(args: argparse.Namespace) -> int:
+    """--pairs, or every complete pair in --out (saying so when a pair is half done)."""
     from bench.errors import UsageError
+    from bench.execute.ab import complete_pairs, half_pair, run_file
 
-    pairs = 0
-    while all(run_file(out, pairs + 1, side).is_file() for side in ("a", "b")):
-        pairs += 1
+    if args.pairs:
+        return args.pairs
+    pairs = complete_pairs(args.out)
     if pairs == 0:
-        raise UsageError(f"--out {out}: no complete pair of runs to judge (looked for"
-                         f" {run_file(out, 1, 'a').name} and {run_file(out, 1, 'b').name})")
-    if any(run_file(out, pairs + 1, side).is_file() for side in ("a", "b")):
+        raise UsageError(f"--out {args.out}: no complete pair of runs to judge (looked for"
+                         f" {run_file(args.out, 1, 'a').name} and"
+                         f" {run_file(args.out, 1, 'b').name})")
+    if half_pair(args.out, pairs):
         print(f"note: pair {pairs + 1} has one side only (an interrupted ab?); judging pairs"
               f" 1–{pairs}", file=sys.stderr)
     return pairs
 
 
 def _judge(out: Path, pairs: int, thresholds) -> int:
-    from bench.analyse.gate import ab_gate
-    from bench.commands.gate import print_verdicts
-    from bench.errors import UsageError
+    from bench.analyse.gate import ab_gate, exit_code
+    from bench.execute.ab import pair_files
+    from bench.present.verdicts import AB_SIDES, pairs_heading, verdict_report
     from bench.store.result_files import load_results
 
-    loaded = []
-    for pair in range(1, pairs + 1):
-        paths = [run_file(out, pair, side) for side in ("a", "b")]
-        missing = [str(p) for p in paths if not p.is_file()]
-        if missing:
-            raise UsageError(f"pair {pair} is incomplete: {', '.join(missing)} does not exist")
-        loaded.append((load_results(paths[0]), load_results(paths[1])))
+    loaded = [(load_results(a), load_results(b)) for a, b in pair_files(out, pairs)]
     for note in (n for a, b in loaded for n in (*a.notes, *b.notes)):
         print(f"note: {note}", file=sys.stderr)
     verdicts = ab_gate(loaded, thresholds)
-    heading = (
-        f"ab: {pairs} pair(s) of runs in {out} (A = baseline, B = candidate);"
-        f" max slowdown {thresholds.max_slowdown:.1%}, max memory increase"
-        f" {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
-        " (one-sided, Holm over configs)"
-    )
-    return print_verdicts(verdicts, thresholds, heading)
+    print(verdict_report(verdicts, thresholds, pairs_heading(out, pairs, thresholds), AB_SIDES))
+    return exit_code(verdicts, thresholds)
+
+
+def _announce(index: int, total: int, pair: int, side: str, argv: list[str]) -> None:
+    print(f"[{index}/{total}] pair {pair} side {side.upper()}: {shlex.join(argv)}", flush=True)
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.commands.gate import thresholds_from
     from bench.errors import UsageError
+    from bench.execute.ab import run_pairs
 
     thresholds = thresholds_from(args)
     if args.pairs is not None and args.pairs < 1:
@@ -158,25 +132,11 @@ def main(args: argparse.Namespace) -> int:
     sweep = _sweep(args)
     out: Path = args.out
     if args.judge_only:
-        return _judge(out, args.pairs or complete_pairs(out), thresholds)
+        return _judge(out, _pairs_to_judge(args), thresholds)
     pairs = args.pairs or DEFAULT_PAIRS
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out {out} exists and is not an empty folder: runs are never overwritten")
-    prefixes = {"a": _prefix(args.a_command, "--a-command"), "b": _prefix(args.b_command, "--b-command")}
-    models = {"a": args.a_model, "b": args.b_model}
-    out.mkdir(parents=True, exist_ok=True)
-    order = interleaved(pairs)
-    for index, (pair, side) in enumerate(order, start=1):
-        path = run_file(out, pair, side)
-        argv = run_argv(prefixes[side], models[side], sweep, path)
-        print(f"[{index}/{len(order)}] pair {pair} side {side.upper()}: {shlex.join(argv)}", flush=True)
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        except OSError as exc:
-            raise UsageError(f"cannot start side {side.upper()} ({argv[0]}): {exc}") from None
-        if done.returncode != 0 or not path.is_file():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise UsageError(
-                f"side {side.upper()} run {pair} exited {done.returncode}: {tail[0]}"
-            )
+    commands = {"a": _prefix(args.a_command, "--a-command"),
+                "b": _prefix(args.b_command, "--b-command")}
+    run_pairs(out, pairs, commands, {"a": args.a_model, "b": args.b_model}, sweep, _announce)
     return _judge(out, pairs, thresholds)

@@ -1,52 +1,22 @@
-"""``sdxl-bench gate BASELINE CANDIDATE``: exit 1 when a config regressed, for CI."""
+"""``sdxl-bench gate BASELINE CANDIDATE``: exit 1 when a config regressed, for CI.
+
+With ``--history STORE`` the baseline is the candidate machine's stored runs
+(``bench.analyse.gate.HistoryBaseline``); otherwise baseline and candidate run files.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+from bench.commands.threshold_options import add_threshold_flags, thresholds_from
+
+if TYPE_CHECKING:
+    from bench.analyse.gate import Thresholds
 
 HELP = "fail (exit 1) when the candidate regressed against the baseline"
-
-
-def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
-    """The verdict flags ``gate`` and ``ab`` share."""
-    parser.add_argument(
-        "--max-slowdown", default="5%", help="typical latency increase allowed (default 5%%)"
-    )
-    parser.add_argument(
-        "--max-memory-increase",
-        default="10%",
-        help="peak memory increase allowed, per view of the process's own memory; it must"
-        " also exceed the noise identical measurements show (default 10%%)",
-    )
-    parser.add_argument(
-        "--alpha",
-        type=float,
-        default=0.01,
-        help="chance of any false alarm over all configs (Holm), one-sided (default 0.01)",
-    )
-    parser.add_argument(
-        "--run-cv",
-        default="10%",
-        help="run-to-run variation assumed when each side is one run (the data cannot show"
-        " it): only changes beyond what it explains count, and none from a run its stability check"
-        " marked unstable (default 10%%; 0 trusts the calls)",
-    )
-    parser.add_argument(
-        "--fail-on-speedup",
-        action="store_true",
-        help="also fail on a significant speedup beyond --max-slowdown (stale baseline)",
-    )
-    parser.add_argument(
-        "--require-all",
-        action="store_true",
-        help="fail when a config is missing on one side",
-    )
-    parser.add_argument(
-        "--allow-inconclusive",
-        action="store_true",
-        help="pass configs the samples are too few to judge (default: they fail)",
-    )
+DEFAULT_LAST = 10  # --history: baseline runs per config
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -74,28 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--history", metavar="STORE", help="baseline: the last --last runs of the"
                         " candidate's machine in this history store (docs/history.md)")
     parser.add_argument("--last", type=int, metavar="K",
-                        help="with --history: baseline runs per config (default 10)")
+                        help=f"with --history: baseline runs per config (default {DEFAULT_LAST})")
     parser.add_argument("--machine", metavar="NAME", help="with --history: the machine name"
                         " given to `history add --machine` (default: the fingerprint)")
     add_threshold_flags(parser)
     return parser
-
-
-def thresholds_from(args: argparse.Namespace):
-    from bench.analyse.gate import Thresholds, parse_percent
-    from bench.errors import UsageError
-
-    if not 0 < args.alpha < 1:
-        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    return Thresholds(
-        max_slowdown=parse_percent(args.max_slowdown, "--max-slowdown"),
-        max_memory_increase=parse_percent(args.max_memory_increase, "--max-memory-increase"),
-        alpha=args.alpha,
-        run_cv=parse_percent(args.run_cv, "--run-cv"),
-        fail_on_speedup=args.fail_on_speedup,
-        require_all=args.require_all,
-        allow_inconclusive=args.allow_inconclusive,
-    )
 
 
 def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -119,67 +72,68 @@ def _sides(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return [args.files[0]], [args.files[1]]
 
 
-def print_verdicts(verdicts, thresholds, heading: str) -> int:
-    """The verdict table, the failing configs again, and the exit code."""
-    from bench.analyse.gate import (
-        MEMORY_NOTE,
-        OUTCOMES,
-        WITHIN_RUN_NOTE,
-        exit_code,
-        uses_within_run_samples,
-    )
-    from bench.present.tables import effect_row, markdown_table
+def _load(paths: list[str]) -> list:
+    """Each file read, its notes (a torn line, a missing footer) on stderr."""
+    from bench.store.result_files import load_results
 
-    headers = ["config", "verdict", "latency change", f"{1 - thresholds.alpha:.0%} CI",
-               "samples", "Holm p", "memory change ± noise", "details"]
-    rows = [effect_row(v, thresholds) for v in verdicts]
-    print(heading)
-    print(markdown_table(headers, rows))
-    if uses_within_run_samples(verdicts):
-        print(f"\nnote: {WITHIN_RUN_NOTE}")
-    if any(v.memory for v in verdicts):
-        print(f"\n{MEMORY_NOTE}")
-    counts = ", ".join(
-        f"{sum(v.outcome == o for v in verdicts)} {o}" for o in OUTCOMES
-        if any(v.outcome == o for v in verdicts)
-    )
-    code = exit_code(verdicts, thresholds)
-    failed = [v for v in verdicts if v.fails(thresholds)]
-    if code:
-        print(f"\nFAIL: {len(failed)} of {len(verdicts)} config(s) failed ({counts}):")
-        print(markdown_table(headers, [effect_row(v, thresholds) for v in failed]))
-        if any(v.outcome == "inconclusive" for v in failed):
-            print("inconclusive configs fail: add runs, rounds (run --rounds) or calls, or pass"
-                  " --allow-inconclusive")
-    else:
-        print(f"\nPASS: no regression in {len(verdicts)} config(s) ({counts})")
-    return code
+    sets = [load_results(path) for path in paths]
+    for note in (note for result in sets for note in result.notes):
+        print(f"note: {note}", file=sys.stderr)
+    return sets
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.analyse.gate import gate
-    from bench.store.result_files import load_results
+    from bench.analyse.gate import exit_code, gate
+    from bench.present.verdicts import runs_heading, verdict_report
 
     thresholds = thresholds_from(args)
     if args.history or args.last is not None or args.machine:
-        from bench.commands.history import gate_against_history
-
-        return gate_against_history(args, thresholds)
+        return _gate_history(args, thresholds)
     base_paths, cand_paths = _sides(args)
-    baseline = [load_results(path) for path in base_paths]
-    candidate = [load_results(path) for path in cand_paths]
-    for note in (note for result in (*baseline, *candidate) for note in result.notes):
-        print(f"note: {note}", file=sys.stderr)
+    baseline, candidate = _load(base_paths), _load(cand_paths)
     verdicts = gate(baseline, candidate, thresholds)
+    print(verdict_report(verdicts, thresholds, runs_heading(baseline, candidate, thresholds)))
+    return exit_code(verdicts, thresholds)
 
-    def side(sets):
-        kinds = sorted({s.kind for s in sets})
-        return f"{', '.join(str(s.path) for s in sets)} ({', '.join(kinds)})"
 
-    heading = (
-        f"gate: baseline {side(baseline)} -> candidate {side(candidate)};"
-        f" {len(baseline)} vs {len(candidate)} run(s), max slowdown {thresholds.max_slowdown:.1%},"
-        f" max memory increase {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
-        f" (one-sided, Holm over configs)"
+def _gate_history(args: argparse.Namespace, thresholds: Thresholds) -> int:
+    """``gate --history STORE --last K CANDIDATE...``."""
+    from bench.analyse.gate import (
+        MIN_BASELINE_RUNS,
+        candidate_machine,
+        exit_code,
+        gate_history,
+        history_before,
     )
-    return print_verdicts(verdicts, thresholds, heading)
+    from bench.errors import UsageError
+    from bench.present.verdicts import history_heading, verdict_report
+    from bench.store.history import open_store
+
+    if not args.history:
+        raise UsageError("--last and --machine go with --history STORE")
+    if args.baseline:
+        raise UsageError("--history is the baseline: give only candidate runs (no --baseline)")
+    last = DEFAULT_LAST if args.last is None else args.last
+    if last < MIN_BASELINE_RUNS:
+        raise UsageError(f"--last must be >= {MIN_BASELINE_RUNS} (the spread between runs"
+                         f" needs at least two), got {last}")
+    paths = [*(args.files or []), *(args.candidate or [])]
+    if not paths:
+        raise UsageError("gate --history needs at least one candidate run file")
+    candidates = _load(paths)
+    machine = candidate_machine(candidates, args.machine)
+    with open_store(args.history) as store:
+        history = history_before(store.rows(machine_id=machine.id), candidates)
+        known = store.machines()
+    if not history:
+        listed = "; ".join(f"{m.name} [{m.id}]" for m in known) or "none"
+        raise UsageError(
+            f"no run of machine {machine.name} [{machine.id}] before the candidate in"
+            f" {args.history} (machines stored: {listed}); add main-branch runs measured on"
+            " this machine first, or name the machine with --machine as `history add"
+            " --machine` did")
+    result = gate_history(history, candidates, thresholds, last)
+    heading = history_heading(args.history, machine, last, result.baseline, result.ignored,
+                              paths, thresholds)
+    print(verdict_report(result.verdicts, thresholds, heading))
+    return exit_code(result.verdicts, thresholds)

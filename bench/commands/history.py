@@ -1,6 +1,6 @@
 """``sdxl-bench history add|show|report|export``: the results store (docs/history.md).
 
-``gate --history STORE`` (bench/commands/gate.py) lands in ``gate_against_history`` here.
+Gating against the store is ``gate --history STORE`` (bench/commands/gate.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_LAST = 10  # gate --history: baseline runs per config
 HELP = "keep runs in a results store: add, show trends, report a dashboard, export"
 
 
@@ -140,7 +139,7 @@ def _load(args: argparse.Namespace):
 
     with open_store(args.store) as store:
         rows = store.rows(_query(args))
-        runs = len({r.run for r in rows})
+        runs = len({r.run.id for r in rows})
         path = store.path
     if not rows:
         raise UsageError(f"no stored result in {path} matches the filters")
@@ -162,13 +161,29 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reference(series, wanted: str | None):
+    """The machine ``--reference`` names (None: the table's default)."""
+    from bench.analyse.trends import machines_of, matching_machines
+    from bench.errors import UsageError
+
+    machines = machines_of(series)
+    if not wanted or not machines:  # no ok result: no hardware table to refer to
+        return None
+    found = matching_machines(machines, wanted)
+    if len(found) != 1:
+        listed = "; ".join(f"{m.name} [{m.id}]" for m in machines)
+        raise UsageError(f"--reference {wanted!r} matches {len(found)} machines; the"
+                         f" machines are: {listed}")
+    return found[0]
+
+
 def _report(args: argparse.Namespace) -> int:
     from bench.analyse.trends import hardware_table
     from bench.present import document
     from bench.present.history_dashboard import dashboard_blocks
 
     series, runs, path = _load(args)
-    hardware = hardware_table(series, args.reference)
+    hardware = hardware_table(series, _reference(series, args.reference))
     blocks = dashboard_blocks(series, hardware, path, runs)
     for written in document.write(args.out, "index", args.title, blocks, ("html",)):
         print(written)
@@ -191,73 +206,3 @@ def _export(args: argparse.Namespace) -> int:
         write_csv(rows, args.out)
     print(f"{args.out}: {len(rows)} row(s), one per stored run and workload")
     return 0
-
-
-def gate_against_history(args: argparse.Namespace, thresholds) -> int:
-    """``gate --history STORE --last K CANDIDATE...``."""
-    from bench.analyse.history_gate import gate_history
-    from bench.commands.gate import print_verdicts
-    from bench.errors import UsageError
-    from bench.store.history import machine_of, open_store, read_finished_run, run_digest
-    from bench.store.result_files import load_results
-
-    if not args.history:
-        raise UsageError("--last and --machine go with --history STORE")
-    if args.baseline:
-        raise UsageError("--history is the baseline: give only candidate runs (no --baseline)")
-    last = DEFAULT_LAST if args.last is None else args.last
-    paths = [*(args.files or []), *(args.candidate or [])]
-    if not paths:
-        raise UsageError("gate --history needs at least one candidate run file")
-    candidates = [load_results(path) for path in paths]
-    for note in (note for result in candidates for note in result.notes):
-        print(f"note: {note}", file=sys.stderr)
-    machines = {}
-    for result in candidates:
-        if result.run is None:
-            raise UsageError(f"{result.path} is a {result.kind} file: gate --history judges"
-                             " sdxl-bench run files (it needs the machine they ran on)")
-        machine = machine_of(result.run.header.get("env") or {}, args.machine)
-        machines[machine.id] = machine
-    if len(machines) > 1:
-        listed = "; ".join(f"{m.name} [{m.id}]" for m in machines.values())
-        raise UsageError(f"the candidate runs come from {len(machines)} machines ({listed}):"
-                         " gate them against history one machine at a time")
-    (machine,) = machines.values()
-    own = set()
-    for path in paths:  # a candidate already added to the store is not its own baseline
-        try:
-            own.add(run_digest(read_finished_run(path)))
-        except UsageError:
-            pass
-    # The baseline is the history before the candidate: runs stored later (re-gating an
-    # old candidate) are not its baseline, nor is the candidate itself when it was added.
-    starts = [str(r.run.header.get("started_at")) for r in candidates if r.run.header.get("started_at")]
-    before = min(starts) if len(starts) == len(candidates) else None
-    with open_store(args.history) as store:
-        history = [r for r in store.rows(machine_id=machine.id) if r.digest not in own
-                   and (before is None or r.started_at < before)]
-        known = store.machines()
-    if not history:
-        listed = "; ".join(f"{m.name} [{m.id}]" for m in known) or "none"
-        raise UsageError(
-            f"no run of machine {machine.name} [{machine.id}] before the candidate in"
-            f" {args.history} (machines stored: {listed}); add main-branch runs measured on"
-            " this machine first, or name the machine with --machine as `history add"
-            " --machine` did")
-    result = gate_history(history, candidates, thresholds, last)
-    base = result.baseline
-    commits = sorted({r.revision for r in base})
-    span = (f"{len({r.run for r in base})} run(s), {base[0].started_at[:10]} to"
-            f" {base[-1].started_at[:10]}, {base[0].revision} .. {base[-1].revision}"
-            if base else "no runs")
-    heading = (
-        f"gate: history {args.history} (machine {machine.name} [{machine.id}], last {last}"
-        f" runs per config: {span}; {len(commits)} revision(s)) -> candidate"
-        f" {', '.join(str(p) for p in paths)}; max slowdown {thresholds.max_slowdown:.1%},"
-        f" max memory increase {thresholds.max_memory_increase:.1%}, alpha {thresholds.alpha:g}"
-        f" (one-sided t on run medians, between-run spread from the history, Holm over configs)"
-    )
-    if result.ignored:
-        heading += f"\n({result.ignored} stored workload(s) not in the candidate: not judged)"
-    return print_verdicts(result.verdicts, thresholds, heading)

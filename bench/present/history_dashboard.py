@@ -37,6 +37,15 @@ def _date(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
+def event_text(event: StepEvent) -> str:
+    """'latency +15.2% [+11.0%, +19.5%] (slower)': what changed at a change point."""
+    if event.metric == LATENCY:
+        what = "slower" if event.worse else "faster"
+        return f"latency {event.step.change:+.1%} {event.step.interval_text()} ({what})"
+    what = "more" if event.worse else "less"
+    return f"peak memory {event.step.change:+.1%} {event.step.interval_text()} ({what})"
+
+
 def _step_mark(event: StepEvent) -> str:
     arrow = "▲" if event.worse else "▼"
     what = "latency" if event.metric == LATENCY else "memory"
@@ -51,20 +60,25 @@ SHOW_HEADERS = ("date", "commit", "images/s", "interval", "median s", "interval"
 
 def show_rows(s: Series, last: int | None = None) -> list[list]:
     """One row per stored run of the series, newest first."""
-    points = {p.row.run: p for p in s.points}
+    points = {p.row.run.id: p for p in s.points}
     marks: dict[int, list[str]] = {}
     for event in s.events:
-        marks.setdefault(event.after.run, []).append(_step_mark(event))
+        marks.setdefault(event.after.run.id, []).append(_step_mark(event))
     rows = []
     for row in reversed(s.rows):
-        point = points.get(row.run)
+        point = points.get(row.run.id)
+        result = row.result
+        budget = result.budget_memory()
+        status = result.status.value
         rows.append([
-            _date(row.started_at), row.revision, number(row.images_per_s) if row.ok else None,
+            _date(row.run.started_at), row.run.revision,
+            number(result.images_per_s) if result.measured else None,
             _interval(point.throughput) if point else None,
-            number(row.median_s) if row.ok else None, _interval(point.latency) if point else None,
-            gib(row.memory_bytes), len(row.latencies) or None,
-            f"{row.status}, unstable" if row.unstable else row.status,
-            "; ".join(marks.get(row.run, [])) or None,
+            number(result.median_s) if result.measured else None,
+            _interval(point.latency) if point else None,
+            gib(budget[1] if budget else None), len(result.latency_values) or None,
+            f"{status}, unstable" if result.unstable else status,
+            "; ".join(marks.get(row.run.id, [])) or None,
         ])
     return rows[:last] if last else rows
 
@@ -101,7 +115,7 @@ def trend_plot(s: Series) -> bytes | None:
     from matplotlib.figure import Figure
 
     x = list(range(len(s.points)))
-    medians = [p.row.median_s for p in s.points]
+    medians = [p.row.result.median_s for p in s.points]
     low = [m - (p.latency.low if p.latency else m) for m, p in zip(medians, s.points, strict=True)]
     high = [(p.latency.high if p.latency else m) - m for m, p in zip(medians, s.points, strict=True)]
     memory_events = [e for e in s.events if e.metric != LATENCY]
@@ -119,15 +133,15 @@ def trend_plot(s: Series) -> bytes | None:
                     xycoords=("data", "axes fraction"), xytext=(3, -12),
                     textcoords="offset points", color=STEP_COLOUR, fontsize=8, weight="bold")
     for event in memory_events:
-        rows = [p.row.run for p in s.points]
-        if event.after.run in rows:
-            at = rows.index(event.after.run) - 0.5
+        rows = [p.row.run.id for p in s.points]
+        if event.after.run.id in rows:
+            at = rows.index(event.after.run.id) - 0.5
             ax.axvline(at, color="#ff7f0e", lw=1.2, ls=":")
             ax.annotate(f"memory {event.step.change:+.1%}", xy=(at, 0.02),
                         xycoords=("data", "axes fraction"), xytext=(3, 2),
                         textcoords="offset points", color="#ff7f0e", fontsize=7)
     every = max(1, len(x) // 15)
-    ticks = [short_commit(p.row.commit) or p.row.label or "?" for p in s.points]
+    ticks = [short_commit(p.row.run.commit) or p.row.run.label or "?" for p in s.points]
     ax.set_xticks(x[::every], labels=ticks[::every],
                   rotation=45, ha="right", fontsize=7)
     ax.set_xlim(-0.7, len(x) - 0.3)
@@ -151,8 +165,8 @@ def feed_blocks(series: Sequence[Series]) -> list[Block]:
         " point is reported once at least 3 runs on each side support it; the commits are"
         " the last run before and the first run after the step (the change is in that"
         " range)."))
-    rows = [[WORSE if e.worse else BETTER, _date(e.after.started_at), e.workload, e.machine.name,
-             e.describe(), e.commits, f"{e.step.n_before} / {e.step.n_after}",
+    rows = [[WORSE if e.worse else BETTER, _date(e.after.run.started_at), e.workload,
+             e.machine.name, event_text(e), e.commits, f"{e.step.n_before} / {e.step.n_after}",
              "; ".join(e.library_changes) or None] for e in events]
     blocks.append(table(("", "first run after", "workload", "machine", "change [95% interval]",
                          "commits", "runs before / after", "library versions changed"), rows))
@@ -180,8 +194,8 @@ def hardware_blocks(hardware: HardwareTable | None) -> list[Block]:
             if cell is None:
                 row += [None, None]
                 continue
-            ips = f"{number(cell.row.images_per_s)} {_interval(cell.throughput) or ''}".strip()
-            ips += f" ({_date(cell.row.started_at)[:10]}, {cell.row.revision})"
+            ips = f"{number(cell.row.result.images_per_s)} {_interval(cell.throughput) or ''}".strip()
+            ips += f" ({_date(cell.row.run.started_at)[:10]}, {cell.row.run.revision})"
             ratio = "reference" if machine.id == hardware.reference.id else None
             if cell.ratio is not None:
                 ratio = f"{cell.ratio:.3f}x"
@@ -201,7 +215,7 @@ def dashboard_blocks(series: Sequence[Series], hardware: HardwareTable | None,
                      store: Path, runs: int) -> list[Block]:
     machines = {s.machine.id for s in series}
     workloads = {s.workload for s in series}
-    dates = sorted(r.started_at for s in series for r in s.rows)
+    dates = sorted(r.run.started_at for s in series for r in s.rows)
     span = f", {dates[0][:10]} to {dates[-1][:10]}" if dates else ""
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     blocks: list[Block] = [Paragraph(

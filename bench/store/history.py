@@ -2,12 +2,15 @@
 
 ``sdxl-bench history add`` puts run files in; ``history show``, ``history report``,
 ``history export`` and ``gate --history`` read them back as ``ResultRow``s, one per
-(run, workload). Run files are read with the project's own readers
-(``result_files.load_results``), so a file refused anywhere else is refused here in the
-same words; on top of that a store takes only finished runs: a torn last line, a missing
-footer or an interrupted run is refused, never stored in part. Each file is one
-transaction: it is stored whole or not at all, and a run already in the store (same
-header and records, whichever path it comes from) is left alone.
+(run, workload): the stored run and its ``ConfigResult`` as the store keeps it. The
+``results`` table's columns are written once, in ``RESULT_COLUMNS``: the table, the
+insert, the select and the export are generated from it, and rows are read by name.
+Run files are read with the project's own readers (``result_files.load_results``), so a
+file refused anywhere else is refused here in the same words; on top of that a store
+takes only finished runs: a torn last line, a missing footer or an interrupted run is
+refused, never stored in part. Each file is one transaction: it is stored whole or not
+at all, and a run already in the store (same header and records, whichever path it
+comes from) is left alone.
 
 Standard library only (``sqlite3``); nothing here computes statistics.
 """
@@ -21,26 +24,17 @@ import os
 import re
 import sqlite3
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from bench.errors import UsageError
+from bench.store.result import ConfigResult
 from bench.store.result_files import load_results
 from bench.store.run_file import Run
-from bench.store.schema import (
-    CALLS,
-    budget_memory,
-    config_key,
-    instability,
-    latency_sample,
-    latency_stat,
-    latency_values,
-    memory_bytes,
-    memory_per_call,
-    unmatched_arguments,
-)
+from bench.store.schema import config_key, unmatched_arguments
 
 STORE_ENV = "SDXL_BENCH_HISTORY"
 FORMAT = "sdxl-bench history"
@@ -48,7 +42,8 @@ STORE_SCHEMA = 1
 VERSION_FIELDS = ("torch", "diffusers", "transformers", "cuda", "python", "sdxl_bench")
 PARQUET_INSTALL = "pip install pyarrow"
 
-_SCHEMA = """
+# The tables besides ``results`` (whose columns are ``RESULT_COLUMNS``, below).
+_RUN_TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE machines (
     id TEXT PRIMARY KEY,          -- fingerprint (12 hex digits) or the --machine name
@@ -66,25 +61,6 @@ CREATE TABLE runs (
     env TEXT NOT NULL             -- the header's env, JSON
 );
 CREATE INDEX runs_by_machine ON runs (machine_id, started_at);
-CREATE TABLE results (
-    run INTEGER NOT NULL REFERENCES runs(id),
-    workload TEXT NOT NULL,       -- the config key text, as compare and gate match configs
-    config_id TEXT, scenario TEXT, model TEXT, dtype TEXT,
-    batch_size INTEGER, num_images_per_prompt INTEGER, num_inference_steps INTEGER,
-    height INTEGER, width INTEGER, optimizations TEXT, world_size INTEGER,
-    images_per_call INTEGER,
-    status TEXT NOT NULL,
-    median_s REAL, images_per_s REAL,
-    latencies TEXT NOT NULL,      -- JSON list of seconds: per call, or per round (sample)
-    sample TEXT NOT NULL,         -- what latencies are: 'calls' or 'round medians' (--rounds)
-    memory_view TEXT, memory_bytes INTEGER,  -- the view that answers "memory needed"
-    memory TEXT NOT NULL,         -- JSON: bytes per view
-    memory_calls TEXT NOT NULL,   -- JSON: per view, the peak of every timed call
-    unstable TEXT NOT NULL,       -- JSON: why the run's stability check distrusts it
-    arguments TEXT NOT NULL,      -- JSON: call arguments outside the key
-    PRIMARY KEY (run, workload)
-);
-CREATE INDEX results_by_workload ON results (workload);
 """
 
 
@@ -135,54 +111,18 @@ def machine_of(env: dict, name: str | None = None) -> Machine:
 
 
 @dataclass(frozen=True)
-class ResultRow:
-    """One workload measured in one stored run."""
+class StoredRun:
+    """One stored run: where and when it was measured, and what it measured (``runs``)."""
 
-    run: int  # the run's row id in the store
+    id: int  # the run's row id in the store
     digest: str
     run_id: str | None
     started_at: str
     commit: str | None
     label: str | None
     machine: Machine
-    versions: dict
-    source: str | None
-    workload: str
-    config_id: str | None
-    scenario: str | None
-    model: str | None
-    dtype: str | None
-    batch_size: int | None
-    num_images_per_prompt: int | None
-    num_inference_steps: int | None
-    height: int | None
-    width: int | None
-    optimizations: str
-    world_size: int
-    images_per_call: int | None
-    status: str
-    median_s: float | None
-    images_per_s: float | None
-    latencies: tuple[float, ...]  # per call, or per round (``sample``)
-    memory_view: str | None
-    memory_bytes: int | None
-    memory: dict = field(default_factory=dict)
-    arguments: dict = field(default_factory=dict)
-    sample: str = CALLS
-    memory_calls: dict = field(default_factory=dict)  # view -> peak of every timed call
-    unstable: tuple[str, ...] = ()  # the run's stability check: why it is not trustworthy
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok" and self.median_s is not None and self.median_s > 0
-
-    @property
-    def size(self) -> str:
-        return f"{self.height}x{self.width}"
-
-    @property
-    def layout(self) -> str:
-        return f"{self.batch_size}x{self.num_images_per_prompt}"
+    versions: Mapping[str, str | None]
+    source: str | None  # the path it was added from
 
     @property
     def revision(self) -> str:
@@ -191,6 +131,137 @@ class ResultRow:
         if self.label:
             return f"{commit} ({self.label})" if commit else self.label
         return commit or "—"
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """What the store keeps of one config of a run: its workload (the key text ``compare``
+    and ``gate`` match configs by), the key's optimizations in words, and its result."""
+
+    workload: str
+    optimizations: str  # "attn-math compile", or "default"
+    result: ConfigResult
+
+    @classmethod
+    def of(cls, result: ConfigResult) -> StoredResult:
+        """A run's result as stored: the key's fields as the key reads them (so a stored
+        row and a run file match on the same text), images per call filled in."""
+        key = config_key(result)
+        images = result.images_per_call or (key.batch_size * key.num_images_per_prompt) or None
+        keyed = result.replace(
+            scenario=key.scenario, model=key.model, dtype=key.dtype, batch_size=key.batch_size,
+            num_images_per_prompt=key.num_images_per_prompt,
+            num_inference_steps=key.num_inference_steps, height=key.height, width=key.width,
+            world_size=key.world_size, images_per_call=images)
+        return cls(str(key), " ".join(key.optimizations) or "default", keyed)
+
+
+@dataclass(frozen=True)
+class ResultRow(StoredResult):
+    """One workload measured in one stored run."""
+
+    run: StoredRun
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the ``results`` table: its SQL type, the value a stored result puts
+    there, the record fields it gives back (``read``: the row by name -> fields of a config
+    record), and its name in an export (None: not exported; ``exported`` the value there
+    when it is not the stored one)."""
+
+    name: str
+    sql: str
+    put: Callable[[StoredResult], Any]
+    read: Callable[[Mapping[str, Any]], dict] = lambda row: {}
+    export: str | None = None
+    exported: Callable[[StoredResult], Any] | None = None
+
+
+def _field(name: str, sql: str) -> Column:
+    """A column holding the result's attribute and record field ``name`` as it is."""
+    return Column(name, sql, lambda stored: getattr(stored.result, name),
+                  lambda row: {name: row[name]}, export=name)
+
+
+def _latency(row: Mapping[str, Any]) -> dict:
+    if row["median_s"] is None:
+        return {"latency_s": None}
+    values = json.loads(row["latencies"])
+    return {"latency_s": {"median": row["median_s"], "values": values, "n": len(values),
+                          "sample": row["sample"]}}
+
+
+def _config_id(stored: StoredResult) -> str | None:
+    return None if "config_id" in stored.result.absent else _text(stored.result.config_id)
+
+
+def _budget(stored: StoredResult, part: int) -> Any:
+    budget = stored.result.budget_memory()
+    return budget[part] if budget else None
+
+
+# The results table, in column order (the export keeps this order too). One row per
+# (run, workload); ``run`` and the primary key are added around these.
+RESULT_COLUMNS = (
+    Column("workload", "TEXT NOT NULL", lambda s: s.workload, export="workload"),
+    Column("config_id", "TEXT", _config_id, lambda row: {"config_id": row["config_id"]}),
+    _field("scenario", "TEXT"),
+    _field("model", "TEXT"),
+    _field("dtype", "TEXT"),
+    _field("batch_size", "INTEGER"),
+    _field("num_images_per_prompt", "INTEGER"),
+    _field("num_inference_steps", "INTEGER"),
+    _field("height", "INTEGER"),
+    _field("width", "INTEGER"),
+    Column("optimizations", "TEXT", lambda s: s.optimizations, export="optimizations"),
+    _field("world_size", "INTEGER"),
+    _field("images_per_call", "INTEGER"),
+    Column("status", "TEXT NOT NULL", lambda s: s.result.status.value,
+           lambda row: {"status": row["status"]}, export="status"),
+    # why the run's stability check distrusts it (JSON list)
+    Column("unstable", "TEXT NOT NULL", lambda s: _json(list(s.result.unstable)),
+           lambda row: {"stability": {"unstable": json.loads(row["unstable"])}},
+           export="unstable", exported=lambda s: "; ".join(s.result.unstable) or None),
+    # what latencies are: 'calls' or 'round medians' (--rounds)
+    Column("sample", "TEXT NOT NULL", lambda s: s.result.sample, export="sample"),
+    # JSON list of seconds: per call, or per round (sample)
+    Column("latencies", "TEXT NOT NULL", lambda s: _json(list(s.result.latency_values)),
+           _latency, export="calls", exported=lambda s: len(s.result.latency_values)),
+    Column("median_s", "REAL", lambda s: s.result.median_s, export="median_s"),
+    _field("images_per_s", "REAL"),
+    # the view that answers "memory needed", and its bytes
+    Column("memory_view", "TEXT", lambda s: _budget(s, 0), export="memory_view"),
+    Column("memory_bytes", "INTEGER", lambda s: _budget(s, 1), export="memory_bytes"),
+    # JSON: bytes per view; per view, the peak of every timed call
+    Column("memory", "TEXT NOT NULL", lambda s: _json(s.result.memory_bytes()),
+           lambda row: {"peak_memory_bytes": json.loads(row["memory"])}),
+    Column("memory_calls", "TEXT NOT NULL",
+           lambda s: _json({v: list(c) for v, c in s.result.memory_per_call().items()}),
+           lambda row: {"peak_memory_per_call_bytes": json.loads(row["memory_calls"])}),
+    # JSON: call arguments outside the key, by their record names
+    Column("arguments", "TEXT NOT NULL", lambda s: _json(unmatched_arguments(s.result)),
+           lambda row: json.loads(row["arguments"])),
+)
+
+
+def _schema() -> str:
+    columns = "".join(f"    {c.name} {c.sql},\n" for c in RESULT_COLUMNS)
+    return (_RUN_TABLES + "CREATE TABLE results (\n    run INTEGER NOT NULL REFERENCES runs(id),\n"
+            + columns + "    PRIMARY KEY (run, workload)\n);\n"
+            "CREATE INDEX results_by_workload ON results (workload);\n")
+
+
+def stored_result(row: Mapping[str, Any]) -> ConfigResult:
+    """The result of a stored row, read by column name."""
+    record: dict = {}
+    for column in RESULT_COLUMNS:
+        record.update(column.read(row))
+    return ConfigResult.from_record(record)
 
 
 def short_commit(commit: str | None) -> str | None:
@@ -248,11 +319,11 @@ class Query:
                 for word in self.workload.split()):
             return False
         if self.machine and self.machine.lower() not in (
-                f"{row.machine.id} {row.machine.name}".lower()):
+                f"{row.run.machine.id} {row.run.machine.name}".lower()):
             return False
-        if self.since and row.started_at < self.since:
+        if self.since and row.run.started_at < self.since:
             return False
-        return not (self.until and row.started_at[: len(self.until)] > self.until)
+        return not (self.until and row.run.started_at[: len(self.until)] > self.until)
 
 
 def _now() -> str:
@@ -266,40 +337,23 @@ def run_digest(run: Run) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _int(value: object) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _result_values(record: dict) -> dict:
-    key = config_key(record)
-    budget = budget_memory(record)
-    values = latency_values(record)
-    median = latency_stat(record, "median")
-    images_per_call = _int(record.get("images_per_call")) or (
-        (key.batch_size or 0) * (key.num_images_per_prompt or 0) or None)
-    return {
-        "workload": str(key),
-        "config_id": _text(record.get("config_id")),
-        "scenario": key.scenario, "model": key.model, "dtype": key.dtype,
-        "batch_size": key.batch_size, "num_images_per_prompt": key.num_images_per_prompt,
-        "num_inference_steps": key.num_inference_steps, "height": key.height,
-        "width": key.width, "optimizations": " ".join(key.optimizations) or "default",
-        "world_size": key.world_size, "images_per_call": images_per_call,
-        "status": str(record.get("status")),
-        "median_s": median,
-        "images_per_s": None if record.get("images_per_s") is None else float(record["images_per_s"]),
-        "latencies": json.dumps(values),
-        "sample": latency_sample(record),
-        "memory_view": budget[0] if budget else None,
-        "memory_bytes": budget[1] if budget else None,
-        "memory": json.dumps(memory_bytes(record)),
-        "memory_calls": json.dumps(memory_per_call(record)),
-        "unstable": json.dumps(instability(record)),
-        "arguments": json.dumps(unmatched_arguments(record), default=str),
-    }
+def unstorable(run: Run) -> str | None:
+    """Why a run file cannot go into the store, or None: only whole, finished runs do."""
+    path = run.path
+    if run.torn:
+        return (f"{path} ends in a torn line (a write was interrupted): not stored;"
+                f" finish the run with `sdxl-bench run --resume {path}`")
+    if run.end is None:
+        return (f"{path} has no footer (the run did not finish): not stored;"
+                f" finish it with `sdxl-bench run --resume {path}`")
+    if not run.end.complete:
+        return (f"{path}: the run ended {run.end.status.value!r}, not complete:"
+                f" not stored; finish it with `sdxl-bench run --resume {path}`")
+    if not run.results:
+        return f"{path} has no config records (nothing measured): not stored"
+    if not _text(run.header.get("started_at")):
+        return f"{path}: the header has no started_at: not stored"
+    return None
 
 
 def read_finished_run(path: Path | str) -> Run:
@@ -311,19 +365,9 @@ def read_finished_run(path: Path | str) -> Run:
     run = result.run
     if result.kind != "run" or run is None:
         raise UsageError(f"{path} is a {result.kind} file: the history stores sdxl-bench run files")
-    if run.torn:
-        raise UsageError(f"{path} ends in a torn line (a write was interrupted): not stored;"
-                         f" finish the run with `sdxl-bench run --resume {path}`")
-    if run.footer is None:
-        raise UsageError(f"{path} has no footer (the run did not finish): not stored;"
-                         f" finish it with `sdxl-bench run --resume {path}`")
-    if run.footer.get("status") != "complete":
-        raise UsageError(f"{path}: the run ended {run.footer.get('status')!r}, not complete:"
-                         f" not stored; finish it with `sdxl-bench run --resume {path}`")
-    if not run.configs:
-        raise UsageError(f"{path} has no config records (nothing measured): not stored")
-    if not _text(run.header.get("started_at")):
-        raise UsageError(f"{path}: the header has no started_at: not stored")
+    problem = unstorable(run)
+    if problem:
+        raise UsageError(problem)
     return run
 
 
@@ -357,10 +401,10 @@ class HistoryStore:
         label = _text(label)
         started = str(run.header["started_at"])
         try:
-            rows: dict[str, dict] = {}
-            for record in run.configs:  # a resumed run's repeat keeps the last record
-                values = _result_values(record)
-                rows[values["workload"]] = values
+            stored: dict[str, tuple] = {}
+            for result in run.results:  # a resumed run's repeat keeps the last record
+                keyed = StoredResult.of(result)
+                stored[keyed.workload] = tuple(column.put(keyed) for column in RESULT_COLUMNS)
         except (TypeError, ValueError, AttributeError):
             raise UsageError(f"{path}: a config record is malformed: not stored") from None
         digest = run_digest(run)
@@ -392,11 +436,7 @@ class HistoryStore:
                      label, *(_text(env.get(k)) for k in VERSION_FIELDS), str(path),
                      json.dumps(env, sort_keys=True, default=str)))
                 run_row = cursor.lastrowid
-                columns = ["run", *next(iter(rows.values()))]
-                db.executemany(
-                    f"INSERT INTO results ({', '.join(columns)}) VALUES"
-                    f" ({', '.join('?' * len(columns))})",
-                    [(run_row, *values.values()) for values in rows.values()])
+                db.executemany(_INSERT, [(run_row, *values) for values in stored.values()])
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -404,7 +444,7 @@ class HistoryStore:
                 raise
         except sqlite3.Error as exc:
             raise UsageError(f"cannot write to the history store {self.path}: {exc}") from None
-        return Added(path, True, len(rows), machine, commit, label, started)
+        return Added(path, True, len(stored), machine, commit, label, started)
 
     def _machine(self, machine_id: str) -> Machine | None:
         row = self._db.execute("SELECT id, name, device_name, driver, cpu, host FROM machines"
@@ -437,46 +477,47 @@ class HistoryStore:
 
     def rows(self, query: Query | None = None, machine_id: str | None = None) -> list[ResultRow]:
         """Every stored result passing ``query``, oldest run first."""
-        sql = (
-            "SELECT runs.id, digest, run_id, started_at, git_commit, label, machine_id,"
-            " machines.name, machines.device_name, machines.driver, machines.cpu, machines.host,"
-            f" {', '.join('runs.' + v for v in VERSION_FIELDS)}, source,"
-            " workload, config_id, scenario, model, dtype, batch_size, num_images_per_prompt,"
-            " num_inference_steps, height, width, optimizations, world_size, images_per_call,"
-            " status, median_s, images_per_s, latencies, memory_view, memory_bytes, memory,"
-            " arguments, sample, memory_calls, unstable FROM results"
-            " JOIN runs ON runs.id = results.run"
-            " JOIN machines ON machines.id = runs.machine_id"
-        )
+        sql = _SELECT
         params: tuple = ()
         if machine_id is not None:
             sql += " WHERE machine_id = ?"
             params = (machine_id,)
         sql += " ORDER BY started_at, runs.id, workload"
+        runs: dict[int, StoredRun] = {}
         try:
-            found = [self._row(r) for r in self._db.execute(sql, params)]
-        except (sqlite3.Error, ValueError) as exc:
+            cursor = self._db.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            found = [_row(r, runs) for r in cursor]
+        except (sqlite3.Error, ValueError, TypeError) as exc:
             raise UsageError(f"cannot read the history store {self.path}: {exc}") from None
         return [r for r in found if query is None or query.accepts(r)]
 
-    @staticmethod
-    def _row(r: tuple) -> ResultRow:
-        versions = dict(zip(VERSION_FIELDS, r[12:18], strict=True))
-        (source, workload, config_id, scenario, model, dtype, batch, per_prompt, steps, height,
-         width, optimizations, world, per_call, status, median, ips, latencies, view,
-         memory_bytes_, memory, arguments, sample, memory_calls, unstable) = r[18:]
-        return ResultRow(
-            run=r[0], digest=r[1], run_id=r[2], started_at=r[3], commit=r[4], label=r[5],
-            machine=Machine(*r[6:12]), versions=versions, source=source, workload=workload,
-            config_id=config_id, scenario=scenario, model=model, dtype=dtype,
-            batch_size=batch, num_images_per_prompt=per_prompt, num_inference_steps=steps,
-            height=height, width=width, optimizations=optimizations, world_size=world,
-            images_per_call=per_call, status=status, median_s=median, images_per_s=ips,
-            latencies=tuple(json.loads(latencies)), memory_view=view,
-            memory_bytes=memory_bytes_, memory=json.loads(memory), arguments=json.loads(arguments),
-            sample=sample, memory_calls={k: tuple(v) for k, v in json.loads(memory_calls).items()},
-            unstable=tuple(json.loads(unstable)),
-        )
+
+_INSERT = (f"INSERT INTO results (run, {', '.join(c.name for c in RESULT_COLUMNS)})"
+           f" VALUES ({', '.join('?' * (len(RESULT_COLUMNS) + 1))})")
+_SELECT = (
+    "SELECT runs.id AS run_row, digest, run_id, started_at, git_commit, label, source,"
+    " machine_id, machines.name AS machine_name, machines.device_name AS machine_device,"
+    " machines.driver AS machine_driver, machines.cpu AS machine_cpu,"
+    f" machines.host AS machine_host, {', '.join('runs.' + v for v in VERSION_FIELDS)},"
+    f" {', '.join('results.' + c.name for c in RESULT_COLUMNS)} FROM results"
+    " JOIN runs ON runs.id = results.run"
+    " JOIN machines ON machines.id = runs.machine_id"
+)
+
+
+def _row(row: sqlite3.Row, runs: dict[int, StoredRun]) -> ResultRow:
+    """A stored result read by column name; rows of one run share its ``StoredRun``."""
+    run = runs.get(row["run_row"])
+    if run is None:
+        machine = Machine(row["machine_id"], row["machine_name"], row["machine_device"],
+                          row["machine_driver"], row["machine_cpu"], row["machine_host"])
+        run = runs[row["run_row"]] = StoredRun(
+            id=row["run_row"], digest=row["digest"], run_id=row["run_id"],
+            started_at=row["started_at"], commit=row["git_commit"], label=row["label"],
+            machine=machine, versions={v: row[v] for v in VERSION_FIELDS}, source=row["source"])
+    return ResultRow(workload=row["workload"], optimizations=row["optimizations"],
+                     result=stored_result(row), run=run)
 
 
 def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
@@ -505,7 +546,7 @@ def open_store(path: Path | str | None = None, create: bool = False) -> HistoryS
     try:
         if fresh:
             db.execute("BEGIN IMMEDIATE")
-            schema = _SCHEMA.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ").replace(
+            schema = _schema().replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ").replace(
                 "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ")
             for statement in schema.split(";"):
                 if statement.strip():
@@ -533,35 +574,28 @@ def open_store(path: Path | str | None = None, create: bool = False) -> HistoryS
 
 # --- export ------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = (
-    "started_at", "commit", "label", "machine_id", "machine", "device_name", "driver", "cpu",
-    "host", *VERSION_FIELDS, "workload", "scenario", "model", "dtype", "batch_size",
-    "num_images_per_prompt", "num_inference_steps", "height", "width", "optimizations",
-    "world_size", "images_per_call", "status", "unstable", "sample", "calls", "median_s",
-    "images_per_s",
-    "memory_view", "memory_bytes", "run_id", "source",
-)
+# The run's fields an export starts and ends with; the result's come from RESULT_COLUMNS.
+_RUN_EXPORT: dict[str, Callable[[StoredRun], Any]] = {
+    "started_at": lambda run: run.started_at, "commit": lambda run: run.commit,
+    "label": lambda run: run.label, "machine_id": lambda run: run.machine.id,
+    "machine": lambda run: run.machine.name, "device_name": lambda run: run.machine.device_name,
+    "driver": lambda run: run.machine.driver, "cpu": lambda run: run.machine.cpu,
+    "host": lambda run: run.machine.host,
+    **{name: (lambda run, name=name: run.versions.get(name)) for name in VERSION_FIELDS},
+}
+_RUN_EXPORT_TAIL: dict[str, Callable[[StoredRun], Any]] = {
+    "run_id": lambda run: run.run_id, "source": lambda run: run.source}
+_EXPORTED = tuple(c for c in RESULT_COLUMNS if c.export)
+EXPORT_COLUMNS = (*_RUN_EXPORT, *(c.export for c in _EXPORTED), *_RUN_EXPORT_TAIL)
 
 
 def export_records(rows: Sequence[ResultRow]) -> Iterator[dict]:
     """One flat dict per result, in ``EXPORT_COLUMNS`` order (per-call times left out)."""
     for row in rows:
         yield {
-            "started_at": row.started_at, "commit": row.commit, "label": row.label,
-            "machine_id": row.machine.id, "machine": row.machine.name,
-            "device_name": row.machine.device_name, "driver": row.machine.driver,
-            "cpu": row.machine.cpu, "host": row.machine.host,
-            **{k: row.versions.get(k) for k in VERSION_FIELDS},
-            "workload": row.workload, "scenario": row.scenario, "model": row.model,
-            "dtype": row.dtype, "batch_size": row.batch_size,
-            "num_images_per_prompt": row.num_images_per_prompt,
-            "num_inference_steps": row.num_inference_steps, "height": row.height,
-            "width": row.width, "optimizations": row.optimizations,
-            "world_size": row.world_size, "images_per_call": row.images_per_call,
-            "status": row.status, "unstable": "; ".join(row.unstable) or None,
-            "sample": row.sample, "calls": len(row.latencies), "median_s": row.median_s,
-            "images_per_s": row.images_per_s, "memory_view": row.memory_view,
-            "memory_bytes": row.memory_bytes, "run_id": row.run_id, "source": row.source,
+            **{name: value(row.run) for name, value in _RUN_EXPORT.items()},
+            **{c.export: (c.exported or c.put)(row) for c in _EXPORTED},
+            **{name: value(row.run) for name, value in _RUN_EXPORT_TAIL.items()},
         }
 
 

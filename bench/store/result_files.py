@@ -1,54 +1,36 @@
 """Load benchmark results for comparison from either format the gate accepts.
 
 An sdxl-bench run file (JSON Lines) or a pytest-benchmark JSON file (``--benchmark-json``
-or ``.benchmarks/`` saves) both become a list of ``Entry``: one timed workload with its
-raw per-call times when the file has them. The format is detected from the content.
+or ``.benchmarks/`` saves) both become a list of ``Entry``: one workload's ``ConfigResult``
+and the key that matches it across files. A pytest-benchmark benchmark becomes a
+``ConfigResult`` too (its name as config id, its times as the latency), so every reader
+sees one type. The format is detected from the content.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.stats import summary
+from bench.store.result import ConfigResult, Status
 from bench.store.run_file import Run, read_run
-from bench.store.schema import (
-    CALLS,
-    config_key,
-    instability,
-    latency_sample,
-    latency_stat,
-    latency_values,
-    memory_bytes,
-    memory_per_call,
-    unmatched_arguments,
-)
+from bench.store.schema import config_key
 
 ANY_MODEL = "A/B"  # stands for the model in ``Entry.key_any_model``
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One workload's measurement, whichever file it came from."""
+    """One workload of a results file: its result and the key that matches it across files."""
 
-    key: str  # matches the same workload across files
-    # raw seconds the headline is over: per call, or per round (``sample``); empty when
-    # the file lacks them
-    latencies: tuple[float, ...]
-    median_s: float | None
-    memory: dict[str, int | None] = field(default_factory=dict)
-    # each memory view's peak per timed call: the repeat-level spread memory verdicts use
-    memory_calls: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    status: str = "ok"
-    images_per_s: float | None = None
-    arguments: dict = field(default_factory=dict)  # call arguments outside the key
-    model: str | None = None
+    key: str  # the workload: matches the same workload across files (``schema.ConfigKey``)
+    result: ConfigResult
     # the key with the model left out: matches one sweep run on two models (``ab``)
     key_any_model: str | None = None
-    sample: str = CALLS  # what ``latencies`` are: CALLS or ROUND_MEDIANS (``--rounds``)
-    unstable: tuple[str, ...] = ()  # the record's stability check: why it is not trustworthy
 
 
 @dataclass(frozen=True)
@@ -122,27 +104,12 @@ def _load_run(path: Path) -> ResultSet:
         warnings.simplefilter("always")
         run = read_run(path)
     entries = []
-    for record in run.configs:
+    for result in run.results:
         try:
-            entries.append(
-                Entry(
-                    key=str(config_key(record)),
-                    latencies=tuple(latency_values(record)),
-                    median_s=latency_stat(record, "median"),
-                    memory=memory_bytes(record),
-                    memory_calls={view: tuple(values)
-                                  for view, values in memory_per_call(record).items()},
-                    status=str(record.get("status")),
-                    images_per_s=record.get("images_per_s"),
-                    arguments=unmatched_arguments(record),
-                    model=None if record.get("model") is None else str(record.get("model")),
-                    key_any_model=str(config_key({**record, "model": ANY_MODEL})),
-                    sample=latency_sample(record),
-                    unstable=tuple(instability(record)),
-                )
-            )
+            entries.append(Entry(str(config_key(result)), result,
+                                 str(config_key(result.replace(model=ANY_MODEL)))))
         except (TypeError, ValueError, AttributeError):
-            raise UsageError(f"{path}: config record {record.get('config_id')!r} is malformed") from None
+            raise UsageError(f"{path}: config record {result.config_id!r} is malformed") from None
     env = run.header.get("env") or {}
     return ResultSet(
         path=path,
@@ -165,6 +132,21 @@ def _device_name(machine: object) -> str | None:
     return None
 
 
+def _benchmark_result(name: str, stats: dict, extra: dict) -> ConfigResult:
+    """One pytest-benchmark benchmark as a result: its times (all of them when saved with
+    --benchmark-save-data) are the per-call latency, its name the config id."""
+    values = [float(v) for v in stats.get("data") or ()]
+    median = stats.get("median")
+    latency = None
+    if median is not None or values:
+        latency = {"median": float(median) if median is not None else summary.median(values),
+                   "values": values, "n": len(values)}
+    return ConfigResult.from_record({
+        "config_id": name, "status": Status.OK, "latency_s": latency,
+        "images_per_s": extra.get("images_per_s"),
+        "peak_memory_bytes": dict(extra.get("peak_memory_bytes") or {})})
+
+
 def _load_pytest_benchmark(path: Path) -> ResultSet:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -185,16 +167,8 @@ def _load_pytest_benchmark(path: Path) -> ResultSet:
             missing_raw.append(name)
         extra = bench.get("extra_info") or {}
         try:
-            entries.append(
-                Entry(
-                    key=name,
-                    latencies=tuple(float(v) for v in raw or ()),
-                    median_s=None if stats.get("median") is None else float(stats["median"]),
-                    memory=dict(extra.get("peak_memory_bytes") or {}),
-                    images_per_s=extra.get("images_per_s"),
-                )
-            )
-        except (TypeError, ValueError):
+            entries.append(Entry(name, _benchmark_result(name, stats, extra)))
+        except (TypeError, ValueError, AttributeError):
             raise UsageError(f"{path}: benchmark {name!r} has malformed stats") from None
     notes = []
     if missing_raw:

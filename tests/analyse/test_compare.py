@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bench.analyse.compare import compare_entries, match_results, side_by_side
+from bench.analyse.compare import compare_results, match_results, side_by_side
 from bench.store.result_files import load_results
 from tests.support.fakeruns import record, write_run
 
@@ -16,27 +16,27 @@ def test_configs_match_across_devices_when_the_workload_is_the_same(tmp_path):
         write_run(tmp_path / "b.jsonl", [record(SLOW, device="cuda:0")], device_name="H100")
     )
     [matched] = match_results([a, b])
-    assert all(entry is not None for entry in matched.entries)
+    assert all(result is not None for result in matched.results)
 
 
 def test_configs_with_different_steps_do_not_match(tmp_path):
     a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST)]))
     b = load_results(write_run(tmp_path / "b.jsonl", [record(FAST, num_inference_steps=8)]))
     matched = match_results([a, b])
-    assert [m.entries[0] is None for m in matched] == [False, True]
-    assert [m.entries[1] is None for m in matched] == [True, False]
+    assert [m.results[0] is None for m in matched] == [False, True]
+    assert [m.results[1] is None for m in matched] == [True, False]
 
 
 def test_repeated_config_in_one_run_keeps_the_last_record(tmp_path):
     a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST), record(SLOW)]))
     [matched] = match_results([a])
-    assert matched.entries[0].latencies == tuple(SLOW)
+    assert matched.results[0].latency_values == tuple(SLOW)
 
 
 def test_change_reports_ratios_and_significance(tmp_path):
     a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST, memory=100)]))
     b = load_results(write_run(tmp_path / "b.jsonl", [record(SLOW, memory=150)]))
-    change = compare_entries(a.entries[0], b.entries[0])
+    change = compare_results(a.entries[0].result, b.entries[0].result)
     assert change.latency_ratio == pytest.approx(1.115 / 1.01)
     assert change.images_per_s_ratio == pytest.approx(1.01 / 1.115)
     assert change.significance(0.05) == "significant"

@@ -1,9 +1,6 @@
-import statistics
-from dataclasses import replace
-
 import pytest
 
-from bench.analyse.compare import compare_entries
+from bench.analyse.compare import compare_results
 from bench.analyse.gate import (
     IMPROVED,
     INCONCLUSIVE,
@@ -12,6 +9,7 @@ from bench.analyse.gate import (
     PER_RUN,
     REGRESSED,
     UNCHANGED,
+    Code,
     Comparison,
     Thresholds,
     ab_gate,
@@ -19,27 +17,22 @@ from bench.analyse.gate import (
     exit_code,
     gate,
     paired_effect,
-    parse_percent,
     two_sample_effect,
 )
 from bench.errors import UsageError
-from bench.store.result_files import Entry, ResultSet
+from bench.present.verdicts import reason_texts
+from tests.support import results as typed
 
 BASE = [1.00, 1.01, 0.99, 1.02, 1.00, 0.98, 1.01, 1.00]
 
 
-def entry(latencies, memory=1000, status="ok", key="cfg", raw=True):
-    return Entry(
-        key=key,
-        latencies=tuple(latencies) if raw else (),
-        median_s=statistics.median(latencies) if latencies else None,
-        memory={"torch_reserved": memory},
-        status=status,
-    )
+def entry(latencies, memory=1000, status="ok", key="cfg", raw=True, **fields):
+    return typed.entry(key, latencies=latencies, raw=raw, memory={"torch_reserved": memory},
+                       status=status, **fields)
 
 
 def results(*entries, name="run"):
-    return ResultSet(path=name, kind="run", device_name="cpu", entries=tuple(entries))
+    return typed.result_set(*entries, name=name)
 
 
 def verdict(base, cand, **thresholds):
@@ -50,6 +43,11 @@ def verdict(base, cand, **thresholds):
     return result
 
 
+def texts(verdict):
+    """The verdict's reasons as the gate prints them."""
+    return reason_texts(verdict)
+
+
 def scaled(values, factor):
     return [v * factor for v in values]
 
@@ -58,7 +56,8 @@ def test_significant_slowdown_under_threshold_is_unchanged():
     result = verdict(entry(BASE), entry(scaled(BASE, 1.03)))
     assert result.effect.p_slower < 0.001
     assert result.outcome == UNCHANGED
-    assert "significant" in result.reasons[0] and "within 5.0%" in result.reasons[0]
+    assert result.reasons[0].code is Code.WITHIN_LIMIT
+    assert "significant" in texts(result)[0] and "within 5.0%" in texts(result)[0]
 
 
 def test_slowdown_over_threshold_without_significance_is_unchanged():
@@ -67,14 +66,15 @@ def test_slowdown_over_threshold_without_significance_is_unchanged():
     result = verdict(entry(base), entry(cand))
     assert result.change.latency_ratio > 1.05
     assert result.outcome == UNCHANGED
-    assert "not significant" in result.reasons[0]
+    assert "not significant" in texts(result)[0]
 
 
 def test_significant_slowdown_over_threshold_regresses():
     result = verdict(entry(BASE), entry(scaled(BASE, 1.10)))
     assert result.outcome == REGRESSED
-    assert result.reasons[0].startswith("latency +10.0%, 99% CI [")
-    assert "slower beyond 5.0%" in result.reasons[0]
+    assert result.reasons[0].code is Code.SLOWER and result.reasons[0].limit == 0.05
+    assert texts(result)[0].startswith("latency +10.0%, 99% CI [")
+    assert "slower beyond 5.0%" in texts(result)[0]
 
 
 def test_regression_interval_holds_the_planted_ratio():
@@ -93,13 +93,13 @@ def test_improved_fails_only_with_fail_on_speedup():
     result = verdict(entry(BASE), entry(scaled(BASE, 0.8)), fail_on_speedup=True)
     assert result.outcome == IMPROVED
     assert result.fails(Thresholds(fail_on_speedup=True))
-    assert "update the baseline" in result.reasons[0]
+    assert "update the baseline" in texts(result)[0]
 
 
 def test_memory_growth_above_threshold_regresses():
     result = verdict(entry(BASE, memory=1000), entry(BASE, memory=1150))
     assert result.outcome == REGRESSED
-    assert result.reasons[0] == ("torch_reserved memory +15.0% (0.000 -> 0.000 GiB; > 10.0%;"
+    assert texts(result)[0] == ("torch_reserved memory +15.0% (0.000 -> 0.000 GiB; > 10.0%;"
                                  " noise unknown: no per-call peaks)")
 
 
@@ -110,13 +110,14 @@ def test_memory_growth_below_threshold_is_unchanged():
 def test_candidate_out_of_memory_regresses():
     result = verdict(entry(BASE), entry([], status="oom"))
     assert result.outcome == REGRESSED
-    assert result.reasons == ("status ok -> oom",)
+    assert texts(result) == ["status ok -> oom"]
+    assert result.reasons[0].code is Code.STATUS_FAILED
 
 
 def test_missing_raw_data_is_inconclusive_and_fails_unless_allowed():
     result = verdict(entry(BASE, raw=False), entry(scaled(BASE, 2.0), raw=False))
     assert result.outcome == INCONCLUSIVE
-    assert "no raw data" in result.reasons[0]
+    assert "no raw data" in texts(result)[0]
     assert result.fails(Thresholds())
     assert not result.fails(Thresholds(allow_inconclusive=True))
 
@@ -128,8 +129,8 @@ def test_three_calls_against_three_cannot_act_on_six_configs_and_fail():
     cand = [entry([2.0, 2.01, 2.02], key=f"c{i}") for i in range(6)]
     verdicts = gate(results(*base), results(*cand), Thresholds())
     assert {v.outcome for v in verdicts} == {INCONCLUSIVE}
-    assert "too few samples" in verdicts[0].reasons[1]
-    assert "need >= 6 calls per side" in verdicts[0].reasons[1]
+    assert "too few samples" in texts(verdicts[0])[1]
+    assert "need >= 6 calls per side" in texts(verdicts[0])[1]
     assert exit_code(verdicts, Thresholds()) == 1
     assert exit_code(verdicts, Thresholds(allow_inconclusive=True)) == 0
 
@@ -158,7 +159,7 @@ def test_missing_config_is_reported_and_fails_only_with_require_all():
     candidate = results(entry(BASE, key="a"))
     verdicts = gate(baseline, candidate, Thresholds())
     assert [(v.key, v.outcome) for v in verdicts] == [("a", UNCHANGED), ("b", MISSING)]
-    assert verdicts[1].reasons == ("missing in candidate",)
+    assert texts(verdicts[1]) == ["missing in candidate"]
     assert exit_code(verdicts, Thresholds()) == 0
     assert exit_code(verdicts, Thresholds(require_all=True)) == 1
 
@@ -213,7 +214,7 @@ def test_too_few_pairs_are_inconclusive():
     pairs = [(results(entry(BASE)), results(entry(scaled(BASE, 2.0)))) for _ in range(4)]
     [result] = ab_gate(pairs, Thresholds())
     assert result.outcome == INCONCLUSIVE
-    assert "need >= 7 pairs" in result.reasons[1]
+    assert "need >= 7 pairs" in texts(result)[1]
 
 
 def test_paired_effect_of_constant_ratio_has_a_point_interval():
@@ -223,34 +224,24 @@ def test_paired_effect_of_constant_ratio_has_a_point_interval():
     assert effect.p_slower == pytest.approx(1 / 128)
 
 
-def test_percent_thresholds_parse_with_or_without_sign():
-    assert parse_percent("5%", "--max-slowdown") == 0.05
-    assert parse_percent("12.5", "--max-slowdown") == 0.125
-
-
-def test_bad_percent_threshold_is_a_usage_error():
-    with pytest.raises(UsageError, match="--max-slowdown expects a percentage"):
-        parse_percent("fast", "--max-slowdown")
-
-
 def test_differing_call_arguments_are_named_next_to_the_verdict():
-    base = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 1.0, "seed": 0})
-    cand = Entry("cfg", tuple(BASE), 1.0, arguments={"guidance_scale": 5.0, "seed": 0})
+    base = typed.entry("cfg", latencies=BASE, median_s=1.0, guidance_scale=1.0, seed=0)
+    cand = typed.entry("cfg", latencies=BASE, median_s=1.0, guidance_scale=5.0, seed=0)
     [result] = gate(results(base), results(cand), Thresholds())
     assert result.outcome == UNCHANGED
-    assert result.reasons[-1] == "note: guidance_scale 1.0 -> 5.0"
+    assert texts(result)[-1] == "note: guidance_scale 1.0 -> 5.0"
+    assert result.reasons[-1].code is Code.ARGUMENT_DIFFERS
 
 
-def test_compare_entries_still_reports_the_median_ratio():
-    change = compare_entries(entry(BASE), entry(scaled(BASE, 1.1)))
+def test_compare_results_still_reports_the_median_ratio():
+    change = compare_results(entry(BASE).result, entry(scaled(BASE, 1.1)).result)
     assert change.latency_ratio == pytest.approx(1.1)
 
 
 def test_paired_runs_of_two_models_match_with_the_model_left_out():
     def run(model, factor):
-        e = Entry(f"t2i bs1 {model}", tuple(scaled(BASE, factor)), factor, model=model,
-                  key_any_model="t2i bs1 A/B")
-        return results(e)
+        return results(typed.entry(f"t2i bs1 {model}", latencies=scaled(BASE, factor),
+                                   median_s=factor, model=model, key_any_model="t2i bs1 A/B"))
 
     pairs = [(run("small", 1.0), run("big", 1.5)) for _ in range(7)]
     [result] = ab_gate(pairs, Thresholds())
@@ -259,8 +250,10 @@ def test_paired_runs_of_two_models_match_with_the_model_left_out():
 
 
 def test_plain_gate_does_not_match_different_models():
-    a = Entry("t2i bs1 small", tuple(BASE), 1.0, model="small", key_any_model="t2i bs1 A/B")
-    b = Entry("t2i bs1 big", tuple(BASE), 1.0, model="big", key_any_model="t2i bs1 A/B")
+    a = typed.entry("t2i bs1 small", latencies=BASE, median_s=1.0, model="small",
+                    key_any_model="t2i bs1 A/B")
+    b = typed.entry("t2i bs1 big", latencies=BASE, median_s=1.0, model="big",
+                    key_any_model="t2i bs1 A/B")
     with pytest.raises(UsageError, match="nothing to compare"):
         gate(results(a), results(b), Thresholds())
 
@@ -269,7 +262,8 @@ def test_one_run_per_side_does_not_call_a_change_within_run_drift_a_regression()
     result = verdict(entry(BASE), entry(scaled(BASE, 1.20)), run_cv=0.10)
     assert result.effect.p_slower < 0.001  # the calls alone would say "slower"
     assert result.outcome == UNCHANGED
-    assert "within what drift between two runs explains" in result.reasons[0]
+    assert result.reasons[0].code is Code.WITHIN_DRIFT
+    assert "within what drift between two runs explains" in texts(result)[0]
 
 
 def test_one_run_per_side_still_fails_a_change_beyond_run_drift():
@@ -281,15 +275,15 @@ BUSY = ("the machine was busy (load 3.5 on 2 cores)",)
 
 
 def unstable(latencies, reasons=BUSY, **fields):
-    return replace(entry(latencies, **fields), unstable=reasons)
+    return entry(latencies, unstable=reasons, **fields)
 
 
 def test_a_change_beyond_run_drift_from_an_unstable_run_is_inconclusive_and_says_why():
     result = verdict(entry(BASE), unstable(scaled(BASE, 2.0)), run_cv=0.10)
     assert result.outcome == INCONCLUSIVE
     assert "not judged: the measurement was unstable (candidate: the machine was busy" \
-        in result.reasons[0]
-    assert "--rounds or sdxl-bench ab" in result.reasons[0]
+        in texts(result)[0]
+    assert "--rounds or sdxl-bench ab" in texts(result)[0]
 
 
 def test_a_speedup_from_an_unstable_baseline_is_not_claimed_either():
@@ -300,7 +294,7 @@ def test_a_speedup_from_an_unstable_baseline_is_not_claimed_either():
 def test_an_unstable_run_still_fails_on_memory():
     result = verdict(entry(BASE), unstable(scaled(BASE, 2.0), memory=2000), run_cv=0.10)
     assert result.outcome == REGRESSED
-    assert any("not judged" in reason for reason in result.reasons)
+    assert any("not judged" in reason for reason in texts(result))
 
 
 def test_an_unchanged_verdict_from_an_unstable_run_stays_unchanged():
@@ -348,6 +342,6 @@ def test_a_run_file_stability_mark_reaches_the_gate(tmp_path):
     base = load_results(write_run(tmp_path / "a.jsonl", [record(BASE)]))
     cand = load_results(write_run(tmp_path / "b.jsonl",
                                   [record(scaled(BASE, 2.0), stability=busy)]))
-    assert cand.entries[0].unstable == BUSY and base.entries[0].unstable == ()
+    assert cand.entries[0].result.unstable == BUSY and base.entries[0].result.unstable == ()
     [result] = gate(base, cand, Thresholds(run_cv=0.10))
     assert result.outcome == INCONCLUSIVE

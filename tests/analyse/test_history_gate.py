@@ -2,46 +2,43 @@
 
 import math
 import random
+from dataclasses import replace
 
 import pytest
 
-from bench.analyse.gate import INCONCLUSIVE, MISSING, REGRESSED, UNCHANGED, Thresholds
-from bench.analyse.history_gate import (
-    RunSample,
+from bench.analyse.gate import (
+    INCONCLUSIVE,
+    MISSING,
+    REGRESSED,
+    UNCHANGED,
+    Code,
+    Samples,
+    Thresholds,
     difference_variance,
     gate_history,
     history_effect,
-    median_variance,
-    t_quantile,
-    t_sf,
 )
 from bench.errors import UsageError
+from bench.present.verdicts import reason_texts, samples_text
+from bench.stats import median
+from bench.stats.distributions import t_quantile, t_sf
 from bench.store.history import open_store
 from bench.store.result_files import load_results
+from tests.support import results as typed
 from tests.support.history_runs import write_history_run, write_series
 
 
-@pytest.mark.parametrize("p, df, expected", [
-    (0.99, 4, 3.7469), (0.975, 1, 12.7062), (0.95, 10, 1.8125), (0.995, 30, 2.7500),
-    (0.9, 2, 1.8856), (0.999, 3, 10.2145)])
-def test_student_t_quantiles_match_the_tables(p, df, expected):
-    assert t_quantile(p, df) == pytest.approx(expected, abs=2e-4)
-    assert t_sf(expected, df) == pytest.approx(1 - p, rel=1e-3)
-
-
-def test_t_tails_are_symmetric_and_fractional_df_lies_between():
-    assert t_sf(-1.5, 7) == pytest.approx(1 - t_sf(1.5, 7))
-    assert t_quantile(0.99, 4) > t_quantile(0.99, 4.5) > t_quantile(0.99, 5)
-
-
-def test_median_variance_is_one_for_a_single_value_and_pi_over_2n_for_many():
-    assert median_variance(1) == 1.0
-    assert median_variance(3) == pytest.approx(0.4487, abs=1e-3)
-    assert median_variance(200) == pytest.approx(math.pi / 400)
+def run_result(median_s, calls=()):
+    """One run's result with median latency ``median_s``: its ``calls`` scaled to have
+    that median."""
+    if calls:
+        centre = median(calls)
+        calls = [c * median_s / centre for c in calls]
+    return typed.result(calls, median_s=median_s)
 
 
 def samples(medians, calls=()):
-    return [RunSample(m, tuple(calls)) for m in medians]
+    return [run_result(m, calls) for m in medians]
 
 
 def test_one_candidate_run_is_the_classic_prediction_interval():
@@ -57,13 +54,14 @@ def test_one_candidate_run_is_the_classic_prediction_interval():
     half = t_quantile(0.995, 4) * s * math.sqrt(1.2)
     assert effect.low == pytest.approx(effect.ratio * math.exp(-half))
     assert (effect.n_base, effect.n_cand, effect.min_p) == (5, 1, 0.0)
-    assert "df 4" in effect.samples
+    assert effect.samples is Samples.HISTORY and effect.df == pytest.approx(4)
+    assert samples_text(effect) == "history runs (t, df 4)"
 
 
 def test_candidate_runs_pool_with_the_baseline_when_their_calls_match():
     calls = [1.0] * 5
-    base = [RunSample(m, tuple(c * m for c in calls)) for m in (1.0, 1.02, 0.98, 1.01)]
-    cand = [RunSample(m, tuple(c * m for c in calls)) for m in (1.1, 1.12, 1.08)]
+    base = [run_result(m, calls) for m in (1.0, 1.02, 0.98, 1.01)]
+    cand = [run_result(m, calls) for m in (1.1, 1.12, 1.08)]
     variance = difference_variance(base, cand)
     assert variance.df == pytest.approx(4 + 3 - 2)
 
@@ -72,15 +70,14 @@ def test_within_run_spread_is_a_floor_and_adjusts_for_other_call_counts():
     rng = random.Random(1)
 
     def run(median, n, cv):
-        return RunSample(median, tuple(median * math.exp(rng.gauss(0, cv)) for _ in range(n)))
+        return run_result(median, [median * math.exp(rng.gauss(0, cv)) for _ in range(n)])
 
     # identical medians (no spread between runs) but noisy calls: the floor applies
     base = [run(1.0, 10, 0.05) for _ in range(5)]
-    base = [RunSample(1.0, r.latencies) for r in base]
-    floored = difference_variance(base, [RunSample(1.0, base[0].latencies)])
+    floored = difference_variance(base, [base[0]])
     assert floored.floored and floored.value > 0
     # a candidate with fewer calls has a noisier median: more variance, other df
-    spread = [RunSample(m, run(m, 10, 0.05).latencies) for m in (0.97, 1.0, 1.03, 1.01, 0.99)]
+    spread = [run(m, 10, 0.05) for m in (0.97, 1.0, 1.03, 1.01, 0.99)]
     same = difference_variance(spread, [run(1.0, 10, 0.05)])
     fewer = difference_variance(spread, [run(1.0, 3, 0.05)])
     assert fewer.value > same.value and fewer.df != same.df
@@ -110,8 +107,8 @@ def test_a_clear_slowdown_regresses_and_an_identical_candidate_passes(tmp_path):
     rows = history(tmp_path, [1.0] * 10)
     slow = gate_history(rows, [candidate(tmp_path, "slow.jsonl", 1.25)], Thresholds(), last=5)
     assert [v.outcome for v in slow.verdicts] == [REGRESSED, REGRESSED]
-    assert len({r.run for r in slow.baseline}) == 5  # the last 5 runs
-    assert all("flags slowdowns beyond" in " ".join(v.reasons) for v in slow.verdicts)
+    assert len({r.run.id for r in slow.baseline}) == 5  # the last 5 runs
+    assert all("flags slowdowns beyond" in " ".join(reason_texts(v)) for v in slow.verdicts)
     same = gate_history(rows, [candidate(tmp_path, "same.jsonl", 1.0)], Thresholds(), last=5)
     assert [v.outcome for v in same.verdicts] == [UNCHANGED, UNCHANGED]
 
@@ -124,7 +121,7 @@ def test_history_too_noisy_to_catch_a_doubling_is_inconclusive_not_unchanged(tmp
         rows = store.rows()
     result = gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.0)], Thresholds(), last=5)
     assert [v.outcome for v in result.verdicts] == [INCONCLUSIVE, INCONCLUSIVE]
-    assert "even a 2x slowdown would pass" in result.verdicts[0].reasons[0]
+    assert "even a 2x slowdown would pass" in reason_texts(result.verdicts[0])[0]
 
 
 def test_one_baseline_run_is_inconclusive_and_a_new_config_is_missing(tmp_path):
@@ -132,16 +129,17 @@ def test_one_baseline_run_is_inconclusive_and_a_new_config_is_missing(tmp_path):
     result = gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.0)], Thresholds(), last=5)
     outcomes = {v.key.split()[1]: v for v in result.verdicts}
     assert outcomes["bs1"].outcome == INCONCLUSIVE
-    assert "needs >= 2" in outcomes["bs1"].reasons[0]
+    assert "needs >= 2" in reason_texts(outcomes["bs1"])[0]
     assert outcomes["bs2"].outcome == MISSING
-    assert outcomes["bs2"].reasons == ("not in the history of this machine",)
+    assert reason_texts(outcomes["bs2"]) == ["not in the history of this machine"]
+    assert outcomes["bs2"].reasons[0].code is Code.NOT_IN_HISTORY
 
 
 def test_a_config_that_ran_out_of_memory_regressed(tmp_path):
     rows = history(tmp_path, [1.0] * 5)
     result = gate_history(rows, [candidate(tmp_path, "oom.jsonl", 1.0, status="oom")],
                           Thresholds(), last=5)
-    assert all(v.outcome == REGRESSED and "status ok -> oom" in v.reasons[0]
+    assert all(v.outcome == REGRESSED and "status ok -> oom" in reason_texts(v)[0]
                for v in result.verdicts)
 
 
@@ -149,28 +147,29 @@ def test_more_memory_regressed(tmp_path):
     rows = history(tmp_path, [1.0] * 5)
     result = gate_history(rows, [candidate(tmp_path, "mem.jsonl", 1.0, memory=2 * 2**30)],
                           Thresholds(), last=5)
-    assert all(v.outcome == REGRESSED and "memory +100.0%" in " ".join(v.reasons)
+    assert all(v.outcome == REGRESSED and "memory +100.0%" in " ".join(reason_texts(v))
                for v in result.verdicts)
 
 
 def test_a_step_inside_the_baseline_window_is_noted(tmp_path):
     rows = history(tmp_path, [1.0] * 12 + [1.3] * 8)
     result = gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.3)], Thresholds(), last=15)
-    assert all("--last 8 gates against the runs after it" in " ".join(v.reasons)
+    assert all("--last 8 gates against the runs after it" in " ".join(reason_texts(v))
                for v in result.verdicts)
 
 
-def test_nothing_shared_and_a_too_small_window_are_usage_errors(tmp_path):
+def test_nothing_shared_is_a_usage_error_and_a_window_needs_two_runs(tmp_path):
     rows = history(tmp_path, [1.0] * 3, layouts=((4, 1),))
     with pytest.raises(UsageError, match="nothing to compare"):
         gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.0)], Thresholds(), last=3)
-    with pytest.raises(UsageError, match="--last must be >= 2"):
+    with pytest.raises(ValueError, match="needs >= 2 runs"):
         gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.0)], Thresholds(), last=1)
 
 
 def test_stored_runs_need_no_per_call_times(tmp_path):
     rows = history(tmp_path, [1.0] * 6)
-    stripped = [type(r)(**{**r.__dict__, "latencies": ()}) for r in rows]
+    stripped = [replace(r, result=r.result.replace(latency=replace(r.result.latency, values=())))
+                for r in rows]
     result = gate_history(stripped, [candidate(tmp_path, "c.jsonl", 1.4)], Thresholds(), last=6)
     assert [v.outcome for v in result.verdicts] == [REGRESSED, REGRESSED]
 
@@ -179,11 +178,34 @@ def test_stored_runs_need_no_per_call_times(tmp_path):
 
 def test_round_medians_are_stored_as_such_and_judged_on_run_medians(tmp_path):
     rows = history(tmp_path, [1.0] * 6)
-    assert {r.sample for r in rows} == {"calls"}
+    assert {r.result.sample for r in rows} == {"calls"}
     rounds = candidate(tmp_path, "rounds.jsonl", 1.5, sample="round medians")
-    assert {e.sample for e in rounds.entries} == {"round medians"}
+    assert {e.result.sample for e in rounds.entries} == {"round medians"}
     result = gate_history(rows, [rounds], Thresholds(), last=6)
     assert [v.outcome for v in result.verdicts] == [REGRESSED, REGRESSED]
     with open_store(tmp_path / "h.sqlite", create=True) as store:
         store.add(rounds.path)
-        assert {r.sample for r in store.rows() if r.source == str(rounds.path)} == {"round medians"}
+        assert {r.result.sample for r in store.rows()
+                if r.run.source == str(rounds.path)} == {"round medians"}
+
+
+def test_the_baseline_is_the_history_before_the_candidate_and_never_the_candidate(tmp_path):
+    from bench.analyse.gate import history_before
+
+    rows = history(tmp_path, [1.0] * 6)
+    stored = load_results(tmp_path / "runs" / "run003.jsonl")  # the 4th run, already stored
+    before = history_before(rows, [stored])
+    assert {r.run.source for r in before} == {str(tmp_path / "runs" / f"run00{i}.jsonl")
+                                             for i in range(3)}
+    fresh = candidate(tmp_path, "new.jsonl", 1.0, index=90)  # after every stored run
+    assert len(history_before(rows, [fresh])) == len(rows)
+
+
+def test_candidates_of_two_machines_are_refused(tmp_path):
+    from bench.analyse.gate import candidate_machine
+
+    cpu = candidate(tmp_path, "cpu.jsonl", 1.0)
+    gpu = candidate(tmp_path, "gpu.jsonl", 1.0, device="NVIDIA L4", host="gpu-1")
+    assert candidate_machine([cpu]).host == "runner-1"
+    with pytest.raises(UsageError, match="come from 2 machines"):
+        candidate_machine([cpu, gpu])

@@ -1,10 +1,9 @@
 """The memory-verdict rule on synthetic entries: beyond the threshold *and* the noise."""
 
-import statistics
-
 from bench.analyse.gate import REGRESSED, UNCHANGED, Thresholds, ab_gate, gate
 from bench.analyse.memory import PER_CALL_SPREAD, RUN_SPREAD, memory_changes
-from bench.store.result_files import Entry, ResultSet
+from bench.present.verdicts import memory_noise_text, reason_texts
+from tests.support import results as typed
 
 MIB = 2**20
 LATENCIES = (1.00, 1.01, 0.99, 1.02, 1.00, 0.98, 1.01, 1.00)
@@ -18,13 +17,11 @@ def entry(rss_calls=None, key="cfg", **views):
     if rss_calls:
         calls["process_rss"] = tuple(v * MIB for v in rss_calls)
         memory["process_rss"] = max(calls["process_rss"])
-    return Entry(key=key, latencies=LATENCIES, median_s=statistics.median(LATENCIES),
-                 memory=memory, memory_calls=calls)
+    return typed.entry(key, latencies=LATENCIES, memory=memory, memory_calls=calls)
 
 
 def runs(*entries):
-    return [ResultSet(path=f"run{i}", kind="run", device_name="cpu", entries=(e,))
-            for i, e in enumerate(entries)]
+    return [typed.result_set(e, name=f"run{i}") for i, e in enumerate(entries)]
 
 
 def judge(base, cand):
@@ -40,8 +37,8 @@ THRESHOLDS = Thresholds(run_cv=0.0, allow_inconclusive=True)
 def test_an_increase_beyond_the_limit_and_the_per_call_spread_regresses():
     result = judge([entry([800, 801, 802])], [entry([900, 901, 902])])
     assert result.outcome == REGRESSED
-    assert result.reasons[0] == ("process_rss memory +12.5% (0.783 -> 0.881 GiB; > 10.0% and"
-                                 " beyond the noise ±0.2% (per-call spread))")
+    assert reason_texts(result)[0] == ("process_rss memory +12.5% (0.783 -> 0.881 GiB; > 10.0%"
+                                       " and beyond the noise ±0.2% (per-call spread))")
     [change] = result.memory
     assert change.noise == 2 * MIB and change.noise_source == PER_CALL_SPREAD
 
@@ -51,7 +48,7 @@ def test_an_increase_beyond_the_limit_but_within_the_per_call_spread_does_not_fa
     result = judge([entry([800, 1000, 820])], [entry([900, 1120, 905])])
     assert result.outcome == UNCHANGED
     assert ("note: process_rss memory +12.0% (0.977 -> 1.094 GiB) is above 10.0% but within the"
-            " noise ±22.0% (per-call spread): not counted") in result.reasons
+            " noise ±22.0% (per-call spread): not counted") in reason_texts(result)
 
 
 def test_an_increase_within_the_spread_across_runs_does_not_fail():
@@ -81,16 +78,19 @@ def test_the_device_wide_view_is_ignored_when_a_process_view_exists():
 
 
 def test_the_device_wide_view_stands_in_only_without_a_process_view_and_says_so():
-    changes, notes = memory_changes([entry(nvml_device_used=10_000)],
-                                    [entry(nvml_device_used=12_000)], 0.10)
+    changes, device_wide = memory_changes([entry(nvml_device_used=10_000).result],
+                                          [entry(nvml_device_used=12_000).result], 0.10)
     assert [c.view for c in changes] == ["nvml_device_used"] and changes[0].regressed
-    assert notes and "the whole GPU" in notes[0]
+    assert device_wide
+    [result] = gate(runs(entry(nvml_device_used=10_000)), runs(entry(nvml_device_used=12_000)),
+                    THRESHOLDS)
+    assert any("the whole GPU" in text for text in reason_texts(result))
 
 
 def test_a_view_missing_in_one_run_is_not_judged():
     base = [entry([800, 801]), entry([800, 801])]
     cand = [entry([950, 951]), entry(torch_reserved=1)]  # second run has no process_rss
-    changes, _ = memory_changes(base, cand, 0.10)
+    changes, _ = memory_changes([e.result for e in base], [e.result for e in cand], 0.10)
     assert [c.view for c in changes] == []
 
 
@@ -109,9 +109,10 @@ def test_ab_pairs_with_a_steady_increase_regress_on_memory():
                      runs(*(entry([1000, 1001]) for _ in range(3))), strict=True))
     [result] = ab_gate(pairs, Thresholds(allow_inconclusive=True))
     assert result.outcome == REGRESSED
-    assert result.reasons[0].startswith("process_rss memory +25.0%")
+    assert reason_texts(result)[0].startswith("process_rss memory +25.0%")
 
 
 def test_a_spread_far_below_a_tenth_of_a_percent_still_shows_its_size():
-    [change], _ = memory_changes([entry([1000.0, 1000.3])], [entry([1001.0, 1001.2])], 0.10)
-    assert change.noise_text() == "noise ±0.03% (per-call spread)"
+    [change], _ = memory_changes([entry([1000.0, 1000.3]).result],
+                                 [entry([1001.0, 1001.2]).result], 0.10)
+    assert memory_noise_text(change) == "noise ±0.03% (per-call spread)"

@@ -1,5 +1,10 @@
 from bench.analyse.pareto import frontier_records, pareto_front
-from tests.support.fakeruns import record
+from bench.store.result import ConfigResult
+from tests.support import fakeruns
+
+
+def record(*args, **kwargs) -> ConfigResult:
+    return ConfigResult.from_record(fakeruns.record(*args, **kwargs))
 
 
 def test_dominated_points_are_left_off_the_frontier():
@@ -27,3 +32,9 @@ def test_frontier_records_skip_failed_configs_and_order_by_latency():
     dominated = record([0.5] * 3, batch_size=4)  # 8 images/s at 0.5 s
     failed = record([], batch_size=16, status="oom")
     assert frontier_records([big, dominated, failed, fast]) == [fast, big]
+
+
+def test_frontier_of_record_dicts_gives_back_the_same_dicts():
+    """Until every caller passes ``run.results``: the caller's objects come back."""
+    fast, slow = fakeruns.record([0.1] * 3), fakeruns.record([0.5] * 3)
+    assert frontier_records([slow, fast])[0] is fast

@@ -1,6 +1,12 @@
 from bench.analyse.recommend import Budget, recommend
+from bench.store.result import ConfigResult
 from bench.store.schema import GIB
-from tests.support.fakeruns import record
+from tests.support import fakeruns
+
+
+def record(*args, **kwargs) -> ConfigResult:
+    """A config's result as a run file gives it back."""
+    return ConfigResult.from_record(fakeruns.record(*args, **kwargs))
 
 
 def configs():
@@ -15,12 +21,12 @@ def configs():
 
 def test_recommends_most_images_per_second_within_both_budgets():
     result = recommend(configs(), Budget(max_latency_s=2.0, max_memory_gib=4.0))
-    assert result.best["batch_size"] == 2
+    assert result.best.batch_size == 2
 
 
 def test_every_other_config_gets_its_reason():
     result = recommend(configs(), Budget(max_latency_s=2.0, max_memory_gib=4.0))
-    reasons = {rej.record["batch_size"]: rej.reason for rej in result.rejected}
+    reasons = {rej.record.batch_size: rej.reason for rej in result.rejected}
     assert set(reasons) == {1, 4, 8, 16}
     assert reasons[1].startswith("fewer images/s")
     assert "latency p90 2.5 s > 2 s" in reasons[4]
@@ -29,7 +35,7 @@ def test_every_other_config_gets_its_reason():
 
 
 def test_without_budget_the_fastest_ok_config_wins():
-    assert recommend(configs(), Budget()).best["batch_size"] == 8
+    assert recommend(configs(), Budget()).best.batch_size == 8
 
 
 def test_no_config_fits_an_impossible_budget():
@@ -57,7 +63,7 @@ def test_overlapping_throughput_intervals_are_called_tied_not_a_win():
         record([1.9, 2.5, 1.7, 2.1, 2.3, 1.8], batch_size=2),  # ~1 image/s, wide
     ]
     result = recommend(noisy, Budget())
-    assert [t["batch_size"] for t in result.tied] == [1 if result.best["batch_size"] == 2 else 2]
+    assert [t.batch_size for t in result.tied] == [1 if result.best.batch_size == 2 else 2]
     assert "tied with" in result.why
     assert result.rejected[0].reason.startswith("tied with the leader")
 
@@ -68,7 +74,7 @@ def test_separated_throughput_intervals_name_a_winner():
         record([1.0, 1.01, 0.99, 1.02, 1.0, 0.98], batch_size=2),  # 2 images/s
     ]
     result = recommend(clear, Budget())
-    assert result.best["batch_size"] == 2
+    assert result.best.batch_size == 2
     assert result.tied == ()
     assert "tied" not in result.why
 
@@ -102,9 +108,9 @@ def test_fallback_to_the_median_upper_bound_is_said_in_the_note():
 
 
 def test_latency_budget_without_per_call_times_and_few_calls_cannot_be_checked():
-    old = record([1.0, 1.1, 1.2])
+    old = fakeruns.record([1.0, 1.1, 1.2])
     old["latency_s"] = {k: v for k, v in old["latency_s"].items() if k != "values"}
-    result = recommend([old], Budget(max_latency_s=5.0))
+    result = recommend([ConfigResult.from_record(old)], Budget(max_latency_s=5.0))
     assert result.rejected[0].reason == ("latency budget cannot be checked: no per-call times"
                                          " and 3 calls, too few for p90")
 
@@ -115,3 +121,10 @@ def test_when_no_config_supports_p90_the_note_says_so_once():
     assert result.latency_note.startswith(
         "Latency is judged on the upper end of each config's median confidence interval,"
         " not on p90: no config has the 10 timed calls p90 needs (n = 3, 6)")
+
+
+def test_record_dicts_are_still_read_and_come_back_as_given():
+    """Until every caller passes ``run.results``: a dict in, the same dict out."""
+    dicts = [fakeruns.record([1.0] * 3, batch_size=1), fakeruns.record([1.0] * 3, batch_size=2)]
+    result = recommend(dicts, Budget())
+    assert result.best is dicts[1] and result.rejected[0].record is dicts[0]

@@ -4,7 +4,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from bench.commands.ab import interleaved, run_argv
+import pytest
+
+from bench.errors import UsageError
+from bench.execute.ab import complete_pairs, half_pair, interleaved, pair_files, run_argv
 from tests.support.cli import run_in_process
 
 FAKE = Path(__file__).with_name("fake_sdxl_bench.py")
@@ -22,6 +25,20 @@ def test_run_argv_appends_run_out_model_and_sweep_flags():
     argv = run_argv(["sdxl-bench"], "/m", ["--steps", "2"], Path("o.jsonl"))
     assert argv == ["sdxl-bench", "run", "--out", "o.jsonl", "--quiet", "--model", "/m",
                     "--steps", "2"]
+
+
+def test_complete_pairs_count_from_the_first_and_a_half_done_pair_is_seen(tmp_path):
+    for name in ("pair01-a", "pair01-b", "pair02-a", "pair02-b", "pair03-b"):
+        (tmp_path / f"{name}.jsonl").write_text("")
+    assert complete_pairs(tmp_path) == 2 and half_pair(tmp_path, 2)
+    assert not half_pair(tmp_path, 3)
+    assert complete_pairs(tmp_path / "nothing") == 0
+
+
+def test_pair_files_name_the_first_missing_file(tmp_path):
+    (tmp_path / "pair01-a.jsonl").write_text("")
+    with pytest.raises(UsageError, match="pair 1 is incomplete: .*pair01-b.jsonl does not exist"):
+        pair_files(tmp_path, 1)
 
 
 def test_identical_sides_pass_as_unchanged(tmp_path):

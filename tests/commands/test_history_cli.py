@@ -156,6 +156,8 @@ def test_gate_history_usage_errors(store, tmp_path, runs):
     named = run_in_process("gate", "--history", str(store), "--machine", "ci", str(runs[0]))
     assert named.code == 2 and "no run of machine ci" in named.err
     assert run_in_process("gate", "--last", "5", str(runs[0])).err.count("go with --history") == 1
+    window = run_in_process("gate", "--history", str(store), "--last", "1", str(runs[0]))
+    assert window.code == 2 and "--last must be >= 2" in window.err
     both = run_in_process("gate", "--history", str(store), "--baseline", str(runs[0]),
                           "--candidate", str(runs[1]))
     assert both.code == 2 and "give only candidate runs" in both.err
@@ -182,3 +184,13 @@ def test_gate_history_takes_only_runs_before_the_candidate(store, runs):
     assert result.code == 0, result.out + result.err
     assert "3 run(s)" in result.out and f"{commit(2)[:10]} (" not in result.out
     assert f".. {commit(2)[:10]};" in result.out
+
+
+def test_report_of_a_store_without_an_ok_result_needs_no_reference_machine(tmp_path):
+    failed = write_series(tmp_path / "oom", [1.0] * 2, status="oom")
+    path = tmp_path / "oom.sqlite"
+    assert run_in_process("history", "add", *map(str, failed), "--store", str(path)).code == 0
+    result = run_in_process("history", "report", "--store", str(path), "--out",
+                            str(tmp_path / "d"), "--reference", "anything")
+    assert result.code == 0, result.err
+    assert "No ok result stored yet." in (tmp_path / "d" / "index.html").read_text()

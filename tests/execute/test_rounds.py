@@ -46,7 +46,7 @@ def test_a_two_round_sweep_writes_rotated_rounds_then_one_record_per_config(tmp_
         assert record["latency_s"]["sample"] == ROUND_MEDIANS
         assert record["latency_calls_s"]["round"] == [1, 1, 2, 2]
         assert record["stability"]["over"] == "round medians"  # annotated after merging
-    assert {e.sample for e in load_results(path).entries} == {ROUND_MEDIANS}
+    assert {e.result.sample for e in load_results(path).entries} == {ROUND_MEDIANS}
 
 
 def test_sigterm_in_round_two_keeps_round_one_and_a_rounds_run_cannot_be_resumed(tmp_path):

@@ -40,15 +40,16 @@ def test_a_run_is_stored_with_its_commit_machine_versions_and_every_config(store
         assert opened.run_count() == 3
     assert len(rows) == 6
     first = rows[0]
-    assert first.commit == commit(0)
-    assert first.started_at == "2026-03-01T00:00:00+00:00"
-    assert first.machine.host == "runner-1" and first.machine.cpu == "Test CPU"
-    assert first.versions["torch"] == "2.5.0"
+    run, result = first.run, first.result
+    assert run.commit == commit(0)
+    assert run.started_at == "2026-03-01T00:00:00+00:00"
+    assert run.machine.host == "runner-1" and run.machine.cpu == "Test CPU"
+    assert run.versions["torch"] == "2.5.0"
     assert first.workload == "t2i bs1 n1 4steps 64x64 float32 tiny"
-    assert (first.batch_size, first.num_images_per_prompt, first.height, first.dtype) == (
+    assert (result.batch_size, result.num_images_per_prompt, result.height, result.dtype) == (
         1, 1, 64, "float32")
-    assert len(first.latencies) == 6 and first.median_s > 0 and first.images_per_s > 0
-    assert first.memory_view == "process_rss" and first.memory_bytes == 2**30
+    assert len(result.latency_values) == 6 and result.median_s > 0 and result.images_per_s > 0
+    assert result.budget_memory() == ("process_rss", 2**30)
 
 
 def test_adding_the_same_run_twice_changes_nothing(store, tmp_path):
@@ -170,9 +171,9 @@ def test_commit_label_and_machine_name_override_the_header(tmp_path):
         added = opened.add(run, commit="v1.2.3", label="nightly", machine_name="ci-gpu")
         row = opened.rows()[0]
     assert added.added and "v1.2.3" in added.text() and "nightly" in added.text()
-    assert (row.commit, row.label, row.machine.id, row.machine.name) == (
+    assert (row.run.commit, row.run.label, row.run.machine.id, row.run.machine.name) == (
         "v1.2.3", "nightly", "ci-gpu", "ci-gpu")
-    assert row.machine.host == "runner-1"  # the fingerprint fields are still recorded
+    assert row.run.machine.host == "runner-1"  # the fingerprint fields are still recorded
 
 
 def test_one_machine_name_cannot_cover_two_devices(tmp_path):
@@ -229,7 +230,7 @@ def test_export_to_csv_has_one_row_per_run_and_workload(store, tmp_path):
         table = list(csv.DictReader(handle))
     assert len(table) == 6
     assert table[0]["commit"] == commit(0) and table[0]["host"] == "runner-1"
-    assert float(table[0]["median_s"]) == pytest.approx(rows[0].median_s)
+    assert float(table[0]["median_s"]) == pytest.approx(rows[0].result.median_s)
 
 
 def test_parquet_without_pyarrow_says_what_to_install(store, tmp_path, monkeypatch):
@@ -248,3 +249,60 @@ def test_parquet_round_trip_when_pyarrow_is_installed(store, tmp_path):
     write_parquet(rows, tmp_path / "h.parquet")
     table = parquet.read_table(tmp_path / "h.parquet")
     assert table.num_rows == 6 and "median_s" in table.column_names
+
+
+# The results table as schema-1 stores written before the column table have it (its
+# columns in their first order): such a store must still open and read by name.
+SCHEMA_1_RESULTS = """
+CREATE TABLE results (
+    run INTEGER NOT NULL REFERENCES runs(id), workload TEXT NOT NULL,
+    config_id TEXT, scenario TEXT, model TEXT, dtype TEXT,
+    batch_size INTEGER, num_images_per_prompt INTEGER, num_inference_steps INTEGER,
+    height INTEGER, width INTEGER, optimizations TEXT, world_size INTEGER,
+    images_per_call INTEGER, status TEXT NOT NULL, median_s REAL, images_per_s REAL,
+    latencies TEXT NOT NULL, sample TEXT NOT NULL, memory_view TEXT, memory_bytes INTEGER,
+    memory TEXT NOT NULL, memory_calls TEXT NOT NULL, unstable TEXT NOT NULL,
+    arguments TEXT NOT NULL, PRIMARY KEY (run, workload))
+"""
+
+
+def test_a_store_written_with_the_first_column_order_still_reads(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with open_store(path, create=True):
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE results")
+        db.execute(SCHEMA_1_RESULTS)
+        db.execute("INSERT INTO machines VALUES ('m1', 'old box', 'cpu', NULL, 'CPU', 'h')")
+        db.execute("INSERT INTO runs (id, digest, run_id, started_at, added_at, machine_id,"
+                   " git_commit, torch, env) VALUES (7, 'd', 'r', '2025-01-01T00:00:00',"
+                   " '2025-01-02', 'm1', 'abc', '2.4', '{}')")
+        db.execute(
+            "INSERT INTO results VALUES (7, 't2i bs1 n1 4steps 64x64 float32 tiny', 't2i/bs1-n1',"
+            " 't2i', 'tiny', 'float32', 1, 1, 4, 64, 64, 'default', 1, 1, 'ok', 0.5, 2.0,"
+            " '[0.4, 0.5, 0.6]', 'calls', 'process_rss', 1024, '{\"process_rss\": 1024}',"
+            " '{\"process_rss\": [1000, 1024]}', '[\"busy\"]', '{\"seed\": 3}')")
+    with open_store(path) as opened:
+        [row] = opened.rows()
+    result = row.result
+    assert (row.run.id, row.run.commit, row.run.machine.name, row.run.versions["torch"]) == (
+        7, "abc", "old box", "2.4")
+    assert (row.workload, row.optimizations) == ("t2i bs1 n1 4steps 64x64 float32 tiny", "default")
+    assert result.ok and result.latency_values == (0.4, 0.5, 0.6) and result.median_s == 0.5
+    assert result.budget_memory() == ("process_rss", 1024)
+    assert result.memory_per_call() == {"process_rss": (1000, 1024)}
+    assert result.unstable == ("busy",) and result.seed == 3
+
+
+def test_a_stored_result_reads_back_as_the_run_file_gave_it(store, tmp_path):
+    from bench.store.result_files import load_results
+
+    [entry, *_] = load_results(tmp_path / "runs" / "run000.jsonl").entries
+    with open_store(store) as opened:
+        row = opened.rows()[0]
+    stored, original = row.result, entry.result
+    assert row.workload == entry.key
+    for name in ("config_id", "status", "batch_size", "images_per_call", "images_per_s",
+                 "latency_values", "sample", "median_s", "unstable", "task", "seed"):
+        assert getattr(stored, name) == getattr(original, name), name
+    assert stored.memory_bytes() == original.memory_bytes()

@@ -4,10 +4,11 @@ import pytest
 
 from bench.analyse.gate import INCONCLUSIVE, PER_CALL, PER_ROUND, REGRESSED, UNCHANGED, Thresholds, gate
 from bench.analyse.stability import assess, warning
+from bench.present.verdicts import reason_texts
 from bench.store.result import ConfigResult, Status
-from bench.store.result_files import Entry, ResultSet
 from bench.store.rounds import merge_rounds
 from bench.store.schema import CALLS, ROUND_MEDIANS
+from tests.support import results as typed
 
 
 def round_record(number, values, status="ok", rss=100, **extra):
@@ -68,12 +69,12 @@ def test_spread_between_rounds_is_reported_as_such_with_more_rounds_as_the_fix()
 
 
 def entry(medians, sample=ROUND_MEDIANS):
-    return Entry(key="cfg", latencies=tuple(medians), median_s=sorted(medians)[len(medians) // 2],
-                 memory={}, sample=sample)
+    return typed.entry("cfg", latencies=medians, median_s=sorted(medians)[len(medians) // 2],
+                       sample=sample)
 
 
 def one_run(e, name):
-    return ResultSet(path=name, kind="run", device_name="cpu", entries=(e,))
+    return typed.result_set(e, name=name)
 
 
 BASE = [1.00, 1.03, 0.98, 1.01, 0.99, 1.02]
@@ -100,13 +101,13 @@ def test_rounds_on_one_side_only_are_inconclusive_and_say_what_to_do():
     [verdict] = gate(one_run(entry(BASE), "a"), one_run(entry(BASE * 2, CALLS), "b"),
                      Thresholds())
     assert verdict.outcome == INCONCLUSIVE
-    assert "measure both sides with --rounds" in verdict.reasons[0]
+    assert "measure both sides with --rounds" in reason_texts(verdict)[0]
 
 
 def test_too_few_rounds_name_rounds_as_what_is_missing():
     [verdict] = gate(one_run(entry(BASE[:3]), "a"), one_run(entry(BASE[:3]), "b"), Thresholds())
     assert verdict.outcome == INCONCLUSIVE
-    assert "rounds per side (--rounds)" in " ".join(verdict.reasons)
+    assert "rounds per side (--rounds)" in " ".join(reason_texts(verdict))
 
 
 def test_a_rounds_run_killed_before_merging_reads_back_from_its_finished_rounds(tmp_path):
@@ -135,4 +136,4 @@ def test_a_rounds_run_killed_before_merging_reads_back_from_its_finished_rounds(
     assert record.round_medians_s == (1.1, 2.1)
     assert record.sample == ROUND_MEDIANS
     (entry,) = load_results(path).entries
-    assert entry.sample == ROUND_MEDIANS and list(entry.latencies) == [1.1, 2.1]
+    assert entry.result.sample == ROUND_MEDIANS and list(entry.result.latency_values) == [1.1, 2.1]

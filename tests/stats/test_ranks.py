@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from bench.analyse.significance import (
-    holm,
+from bench.stats.multiple import holm
+from bench.stats.ranks import (
     mann_whitney_u,
     min_p_value,
     paired_shift_interval,

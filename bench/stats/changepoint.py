@@ -12,8 +12,8 @@ bytes). The method (docs/history.md has the reasoning and the measured error rat
    worse: the first breaks when a few runs are outliers, the second is less precise.
    Times sqrt(n / (n - 4)) for n runs (a MAD of few values often comes out small), and
    never below ``noise_floor``: what is known otherwise (the sampling error of a run's
-   median from its own calls, ``trends.within_run_floor``; 0.2 % at least, so a series of
-   identical values has noise too).
+   median from its own calls, ``bench.analyse.trends.within_run_floor``; 0.2 % at least,
+   so a series of identical values has noise too).
 3. Penalised segmentation (as asv does): split the series into segments of at least
    ``min_size`` runs minimising the sum of absolute deviations from each segment's
    median, in units of sigma, plus ``penalty`` per change point; solved exactly by
@@ -38,7 +38,9 @@ import math
 from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from statistics import NormalDist
+
+from bench.stats.distributions import normal_quantile
+from bench.stats.summary import median
 
 MIN_SIZE = 3  # runs on each side of a step before it is reported
 PENALTY = 12.0  # per change point, in units of sigma (sum of absolute deviations)
@@ -90,18 +92,12 @@ def noise_sigma(logs: Sequence[float], floor: float = NOISE_FLOOR) -> float:
     if n < 3:
         return floor
     diffs = [b - a for a, b in zip(logs, logs[1:], strict=False)]
-    centre = _median(diffs)
-    by_diffs = _MAD_TO_SIGMA * _median([abs(d - centre) for d in diffs]) / math.sqrt(2)
-    residuals = [abs(logs[t] - _median(logs[max(0, t - _HALF):t + _HALF + 1])) for t in range(n)]
-    by_neighbours = _NEIGHBOURHOOD_TO_SIGMA * _median(residuals)
+    centre = median(diffs)
+    by_diffs = _MAD_TO_SIGMA * median([abs(d - centre) for d in diffs]) / math.sqrt(2)
+    residuals = [abs(logs[t] - median(logs[max(0, t - _HALF):t + _HALF + 1])) for t in range(n)]
+    by_neighbours = _NEIGHBOURHOOD_TO_SIGMA * median(residuals)
     small = math.sqrt(n / max(n - SMALL_SAMPLE, 1))  # a MAD of few values often runs small
     return max(floor, small * math.sqrt(by_diffs * by_neighbours))
-
-
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _segment_costs(x: Sequence[float], min_size: int) -> list[list[float]]:
@@ -151,7 +147,7 @@ def _step(x: Sequence[float], bounds: Sequence[int], k: int, sigma: float) -> tu
     """(difference of log medians, its standard error, n before, n after) at the k-th cut."""
     left = x[bounds[k - 1]:bounds[k]]
     right = x[bounds[k]:bounds[k + 1]]
-    delta = _median(right) - _median(left)
+    delta = median(right) - median(left)
     se = sigma * math.sqrt(math.pi / 2 * (1 / len(left) + 1 / len(right)))
     return delta, se, len(left), len(right)
 
@@ -176,7 +172,7 @@ def detect(
     n = len(x)
     sigma = noise_sigma(x, noise_floor)
     if n < 2 * min_size:
-        level = _median(x) if x else 0.0
+        level = median(x) if x else 0.0
         segments = ((0, n, math.exp(level)),) if n else ()
         return Detection((), sigma, segments,
                          f"{n} run(s): a step needs >= {min_size} runs on each side")
@@ -202,16 +198,16 @@ def _detect(x: Sequence[float], sigma: float, penalty: float, min_size: int, min
             break
         del cuts[weakest]
     bounds = [0, *cuts, n]
-    z_interval = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z_interval = normal_quantile(0.5 + confidence / 2)
     steps = []
     for k in range(1, len(bounds) - 1):
         delta, se, n_left, n_right = _step(x, bounds, k, sigma)
-        before = math.exp(_median(x[bounds[k - 1]:bounds[k]]))
+        before = math.exp(median(x[bounds[k - 1]:bounds[k]]))
         steps.append(Step(
             index=bounds[k], before=before, after=before * math.exp(delta),
             ratio=math.exp(delta), low=math.exp(delta - z_interval * se),
             high=math.exp(delta + z_interval * se), z=abs(delta) / se, n_before=n_left, n_after=n_right,
         ))
-    segments = tuple((bounds[k], bounds[k + 1], math.exp(_median(x[bounds[k]:bounds[k + 1]])))
+    segments = tuple((bounds[k], bounds[k + 1], math.exp(median(x[bounds[k]:bounds[k + 1]])))
                      for k in range(len(bounds) - 1))
     return Detection(tuple(steps), sigma, segments)

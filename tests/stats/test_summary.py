@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from bench.stats import FIELDS, percentile, stdev, summarize
+from bench.stats import FIELDS, mean, median, percentile, stdev, summarize, variance
 
 
 def test_percentile_interpolates_linearly_like_numpy():
@@ -81,3 +81,17 @@ def test_percentiles_need_enough_values_to_be_more_than_the_maximum():
     assert min_samples_for(90) == 10 and min_samples_for(99) == 100 and min_samples_for(50) == 1
     assert supported_percentile([1.0, 2.0, 3.0], 90) is None
     assert supported_percentile([float(v) for v in range(10)], 90) == pytest.approx(8.1)
+
+
+def test_median_is_the_middle_value_or_the_mean_of_the_middle_two():
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    with pytest.raises(ValueError):
+        median([])
+
+
+def test_mean_and_variance_are_the_sample_ones():
+    values = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
+    assert mean(values) == 5.0
+    assert variance(values) == pytest.approx(32 / 7)
+    assert variance([5.0]) == 0.0

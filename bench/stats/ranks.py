@@ -1,6 +1,6 @@
-"""Rank tests, effect intervals and multiple-comparison correction, pure Python.
+"""Exact rank tests and Hodges–Lehmann intervals, pure Python.
 
-Why each piece is here (DESIGN.md section 6):
+Why each piece is here (docs/statistics.md):
 
 - "Slower?" is a one-sided question, so every test takes ``alternative``: a two-sided
   test at 0.05 spends half its error on "faster" and needs twice the evidence.
@@ -13,7 +13,7 @@ Why each piece is here (DESIGN.md section 6):
   estimates (median of pairwise differences or of Walsh averages of log times) with
   distribution-free intervals from the same rank distributions, so "the interval
   excludes no change" and "the test rejects" agree.
-- Many configs are judged at once, so ``holm`` adjusts their p-values.
+- Many configs are judged at once: ``bench.stats.multiple.holm`` adjusts their p-values.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+from bench.stats.distributions import normal_quantile
+from bench.stats.summary import median
 
 # Largest n_a + n_b (two samples) or n (paired) for which distributions are counted
 # exactly; beyond it the normal approximation is accurate.
@@ -275,24 +278,6 @@ class Shift:
     confidence: float
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def _inverse_normal(p: float) -> float:
-    """z with P(Z <= z) = p, by bisection on erfc (no scipy)."""
-    lo, hi = -12.0, 12.0
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def _order_index(counts: Sequence[int], tail: float) -> int:
     """Largest k with P(S <= k - 1) <= tail under the null ``counts`` (0: unreachable)."""
     total = sum(counts)
@@ -320,9 +305,9 @@ def shift_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0
     if n_a + n_b <= EXACT_MAX_TOTAL:
         k = _order_index(_u_distribution(n_a, n_b), tail)
     else:
-        z = _inverse_normal(1 - tail)
+        z = normal_quantile(1 - tail)
         k = math.floor(n_a * n_b / 2 - z * math.sqrt(n_a * n_b * (n_a + n_b + 1) / 12))
-    estimate = _median(diffs)
+    estimate = median(diffs)
     if k < 1:
         return Shift(estimate, None, None, confidence)
     return Shift(estimate, diffs[k - 1], diffs[len(diffs) - k], confidence)
@@ -340,27 +325,9 @@ def paired_shift_interval(differences: Sequence[float], confidence: float = 0.95
     if n <= EXACT_MAX_PAIRS:
         k = _order_index(_plain_signed_rank_distribution(n), tail)
     else:
-        z = _inverse_normal(1 - tail)
+        z = normal_quantile(1 - tail)
         k = math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24))
-    estimate = _median(walsh)
+    estimate = median(walsh)
     if k < 1:
         return Shift(estimate, None, None, confidence)
     return Shift(estimate, walsh[k - 1], walsh[len(walsh) - k], confidence)
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm–Bonferroni adjusted p-values, in the input order.
-
-    Controls the chance of *any* false alarm among the m configs judged together (the
-    family-wise error) at alpha, without assuming the tests are independent — configs of
-    one run share its drift, so they are not. The smallest p is multiplied by m, the next
-    by m - 1, ..., kept monotone.
-    """
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [1.0] * m
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
