@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 from bench.store.result import ConfigResult
-from bench.store.schema import as_result
-
-# The caller's own objects come back: ConfigResults (transitionally also record dicts,
-# read as ConfigResults here, until every caller passes ``run.results``).
-R = TypeVar("R", ConfigResult, Mapping)
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -39,13 +33,13 @@ def _point(result: ConfigResult) -> tuple[float, float] | None:
     return result.median_s, float(result.images_per_s)
 
 
-def measured(results: Sequence[R]) -> list[R]:
+def measured(results: Sequence[ConfigResult]) -> list[ConfigResult]:
     """Results with a throughput and a median latency: the candidates for the frontier."""
-    return [r for r in results if _point(as_result(r)) is not None]
+    return [r for r in results if _point(r) is not None]
 
 
-def frontier_records(results: Sequence[R]) -> list[R]:
+def frontier(results: Sequence[ConfigResult]) -> list[ConfigResult]:
     """The configs on the frontier of median latency against images/s, fastest call first."""
     candidates = measured(results)
-    points = [_point(as_result(r)) for r in candidates]
+    points = [_point(r) for r in candidates]
     return [candidates[i] for i in pareto_front(points)]

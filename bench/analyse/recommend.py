@@ -15,9 +15,8 @@ otherwise the configs whose intervals overlap the leader's are *tied*, and said 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from bench.stats import (
     Interval,
@@ -27,7 +26,6 @@ from bench.stats import (
     throughput_interval,
 )
 from bench.store.result import ConfigResult
-from bench.store.schema import as_result
 from bench.units import GIB
 
 LATENCY_STAT = "p90"
@@ -35,7 +33,6 @@ LATENCY_Q = 90.0
 
 # What the caller handed in comes back in ``Recommendation``: ConfigResults (transitionally
 # also record dicts, read as ConfigResults here, until every caller passes ``run.results``).
-R = TypeVar("R", ConfigResult, Mapping)
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,17 @@ class Budget:
 
 
 @dataclass(frozen=True)
-class Rejection(Generic[R]):
-    record: R
+class Rejection:
+    record: ConfigResult
     reason: str
 
 
 @dataclass(frozen=True)
-class Recommendation(Generic[R]):
-    best: R | None  # the leader by point estimate (the winner unless ``tied``)
+class Recommendation:
+    best: ConfigResult | None  # the leader by point estimate (the winner unless ``tied``)
     why: str
-    rejected: tuple[Rejection[R], ...]
-    tied: tuple[R, ...] = ()  # other configs the leader cannot be told apart from
+    rejected: tuple[Rejection, ...]
+    tied: tuple[ConfigResult, ...] = ()  # other configs the leader cannot be told apart from
     latency_note: str | None = None  # what the latency budget was judged on, when given
 
 
@@ -73,8 +70,7 @@ class BudgetLatency:
         return self.label == LATENCY_STAT
 
 
-def budget_latency(result: ConfigResult | Mapping) -> BudgetLatency:
-    result = as_result(result)
+def budget_latency(result: ConfigResult) -> BudgetLatency:
     values = result.latency_values
     n = len(values) or (result.latency.n if result.latency else 0)
     if n >= min_samples_for(LATENCY_Q):
@@ -85,9 +81,8 @@ def budget_latency(result: ConfigResult | Mapping) -> BudgetLatency:
     return BudgetLatency(interval.high if interval else None, "median upper bound", n)
 
 
-def images_per_s_interval(result: ConfigResult | Mapping) -> Interval | None:
+def images_per_s_interval(result: ConfigResult) -> Interval | None:
     """Images/s interval of a result from its raw latencies (None without them)."""
-    result = as_result(result)
     values = result.latency_values
     images = result.images_per_call
     if not values or not images:
@@ -166,10 +161,10 @@ def _budget_text(budget: Budget, results: Sequence[ConfigResult] = ()) -> str:
     return " and ".join(parts) if parts else "status ok (no budget given)"
 
 
-def recommend(results: Sequence[R], budget: Budget) -> Recommendation[R]:
+def recommend(results: Sequence[ConfigResult], budget: Budget) -> Recommendation:
     """The config with the most images/s meeting the budget, and why each other lost.
-    The recommendation names the caller's own objects."""
-    typed = [as_result(r) for r in results]
+    """
+    typed = list(results)
     rejected: list[tuple[int, str]] = []  # (index, reason)
     feasible: list[int] = []
     note = _latency_note(typed) if budget.max_latency_s is not None else None

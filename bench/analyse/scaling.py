@@ -7,10 +7,10 @@ the plot are ``bench.present.scaling``'s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from bench.store.result import ConfigResult
-from bench.store.schema import as_result
+from bench.store.scaling_result import ScalingPoint, ScalingResult
 
 
 def efficiency(images_per_s: float, world_size: int, baseline_images_per_s: float) -> float:
@@ -18,15 +18,14 @@ def efficiency(images_per_s: float, world_size: int, baseline_images_per_s: floa
     return images_per_s / (world_size * baseline_images_per_s)
 
 
-def scaling_records(results: Sequence[ConfigResult | Mapping]) -> list[dict]:
-    """One ``scaling`` record per base config, points ordered by world size.
+def scaling_results(results: Sequence[ConfigResult]) -> list[ScalingResult]:
+    """One scaling result per base config, points ordered by world size.
 
     Configs that failed at some size are left out of that size; without a one-rank
-    throughput there is no efficiency (null). (Record dicts are still read, as
-    ConfigResults, until every caller passes ``run.results``.)
+    throughput there is no efficiency (null).
     """
     by_config: dict[str, dict[int, float | None]] = {}
-    for result in map(as_result, results):
+    for result in results:
         base = result.base_config_id or result.config_id
         by_config.setdefault(base, {})[result.world_size or 1] = (
             result.images_per_s if result.ok and result.images_per_s else None)
@@ -36,12 +35,9 @@ def scaling_records(results: Sequence[ConfigResult | Mapping]) -> list[dict]:
         rows = []
         for size in sorted(points):
             ips = points[size]
-            rows.append({
-                "world_size": size,
-                "images_per_s": ips,
-                "speedup": ips / baseline if ips and baseline else None,
-                "efficiency": efficiency(ips, size, baseline) if ips and baseline else None,
-            })
-        out.append({"type": "scaling", "config_id": base, "baseline_images_per_s": baseline,
-                    "points": rows})
+            rows.append(ScalingPoint(
+                world_size=size, images_per_s=ips,
+                speedup=ips / baseline if ips and baseline else None,
+                efficiency=efficiency(ips, size, baseline) if ips and baseline else None))
+        out.append(ScalingResult(base, baseline, tuple(rows)))
     return out

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bench.present.transitional import images_per_s_interval
+from bench.analyse.recommend import images_per_s_interval
 from bench.stats import supported_percentile
 from bench.store.result import ROUND_MEDIANS, ConfigResult
-from bench.store.schema import as_result
 from bench.units import GIB
 
 
@@ -26,7 +25,6 @@ def results_table(results: Sequence[ConfigResult | Mapping], title: str | None =
     """One row per config; peak memory in GiB from the most telling view (named below)."""
     from rich.table import Table
 
-    results = [as_result(r) for r in results]  # TRANSITIONAL: tests of analyse pass records
     table = Table(title=title)
     for name in ("batch", "n/prompt", "images", "images/s", "interval", "p50 s", "p90 s", "n",
                  "peak GiB"):

@@ -9,18 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from bench.analyse.recommend import Budget
+from bench.analyse.pareto import frontier
+from bench.analyse.recommend import Budget, images_per_s_interval, recommend
 from bench.present import plots
 from bench.present.cold_start import COLUMNS as COLD_START_COLUMNS
 from bench.present.cold_start import cold_start_rows
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
-from bench.present.transitional import frontier, images_per_s_interval, recommend
 from bench.stats import median_uncertainty, min_samples_for, supported_percentile
 from bench.store.result import MEMORY_VIEWS, ConfigResult
 from bench.store.run_file import Run
-from bench.store.schema import ENVIRONMENT_FIELDS, as_result
+from bench.store.schema import ENVIRONMENT_FIELDS
 from bench.units import GIB
 
 
@@ -92,7 +92,6 @@ def summary_table(results: Sequence[ConfigResult | Mapping]) -> Block:
     """One row per config: throughput and median latency with their 95 % intervals,
     tail percentiles where n supports them, n, memory by view, energy, achieved TFLOP/s
     and MFU when measured, and whether it lies on the Pareto frontier."""
-    results = [as_result(r) for r in results]  # TRANSITIONAL: tests of analyse pass records
     views = [v for v in MEMORY_VIEWS if any(r.memory_bytes()[v] is not None for r in results)]
     compute = any(r.achieved_tflops is not None for r in results)
     headers = [
@@ -169,10 +168,8 @@ def environment_table(run: Run) -> Block:
     return table(["field", "value"], rows)
 
 
-def recommendation_blocks(results: Sequence[ConfigResult | Mapping], budget: Budget
-                          ) -> list[Block]:
-    # TRANSITIONAL: tests of the schema pass records
-    result = recommend([as_result(r) for r in results], budget)
+def recommendation_blocks(results: Sequence[ConfigResult], budget: Budget) -> list[Block]:
+    result = recommend(results, budget)
     blocks: list[Block] = []
     note = f" {result.latency_note}" if result.latency_note else ""
     if result.best is None:

@@ -6,17 +6,14 @@ appends them to the run file (``bench.execute.distributed.launch``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.store.scaling_result import ScalingResult
 
 
-def show_scaling(results: Sequence[ScalingResult | Mapping], out: Path) -> None:
+def show_scaling(results: Sequence[ScalingResult], out: Path) -> None:
     """The scaling table on the terminal and its plot beside the run file."""
-    # TRANSITIONAL: the launcher still hands over the records it appended (dicts).
-    results = [r if isinstance(r, ScalingResult) else ScalingResult.from_record(r)
-               for r in results]
     print(format_table(results))
     if results:
         plot = out.with_suffix(".scaling.png")

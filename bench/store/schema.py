@@ -1,8 +1,7 @@
-"""Reading config records of run files: the matching key and the memory views.
+"""Which fields of a config identify its workload: the key that matches configs across runs.
 
-Analysis works on records alone (no torch), so these accessors are the one place that
-knows which record fields identify a config and which memory view answers "how much
-memory does this config need".
+Each ``Config`` field says how it takes part (``metadata["match"]``); the key type is
+derived from that, so a new field cannot silently stay out of (or into) the key.
 """
 
 from __future__ import annotations
@@ -13,12 +12,7 @@ from typing import Any
 
 from bench.plan.optimizations import Optimizations
 from bench.plan.sweep import Config
-from bench.store.result import BUDGET_VIEWS as BUDGET_VIEWS
-from bench.store.result import CALLS as CALLS
-from bench.store.result import MEMORY_VIEWS as MEMORY_VIEWS
-from bench.store.result import ROUND_MEDIANS as ROUND_MEDIANS
 from bench.store.result import ConfigResult, json_data
-from bench.units import GIB as GIB  # re-exported: readers of records have long found it here
 
 # The environment fields (of a run header's ``env``) that reports and the pytest plugin show,
 # in this order: device, libraries, machine, source.
@@ -141,9 +135,8 @@ ConfigKey = make_config_key_type(Config)
 UNMATCHED_ARGUMENTS = field_names(Config, UNMATCHED)
 
 
-def config_key(result: ConfigResult | Mapping, key_type: type = ConfigKey) -> Any:
+def config_key(result: ConfigResult, key_type: type = ConfigKey) -> Any:
     """The matching key of a result (``key_type``: another Config's key, for tests)."""
-    result = as_result(result)
     values = {}
     for key_field in fields(key_type):
         _, read = _READERS[key_field.metadata["reader"]]
@@ -153,56 +146,8 @@ def config_key(result: ConfigResult | Mapping, key_type: type = ConfigKey) -> An
     return key_type(**values)
 
 
-def as_result(result: ConfigResult | Mapping) -> ConfigResult:
-    """Transitional: a reader still handed a record dict reads it as a ``ConfigResult``."""
-    return result if isinstance(result, ConfigResult) else ConfigResult.from_record(result)
-
-
-def memory_bytes(record: ConfigResult | Mapping) -> dict[str, int | None]:
-    """Peak memory of a record by view (None where the view was unavailable)."""
-    return as_result(record).memory_bytes()
-
-
-def memory_per_call(record: ConfigResult | Mapping) -> dict[str, list[int]]:
-    """Each memory view's peak per timed call (views without per-call values left out)."""
-    return {view: list(v) for view, v in as_result(record).memory_per_call().items()}
-
-
-def budget_memory(record: ConfigResult | Mapping) -> tuple[str, int] | None:
-    """(view, bytes) of the view that best answers "memory needed", or None."""
-    return as_result(record).budget_memory()
-
-
-def instability(record: ConfigResult | Mapping) -> list[str]:
-    """Why the record's own stability check distrusts its estimate (empty: stable, or a
-    file written before the check existed)."""
-    return list(as_result(record).unstable)
-
-
-def latency_sample(record: ConfigResult | Mapping) -> str:
-    """What the latency values are: ``ROUND_MEDIANS`` or ``CALLS`` (older files: calls)."""
-    return as_result(record).sample
-
-
-def latency_values(record: ConfigResult | Mapping) -> list[float]:
-    """The raw latencies the headline is over (empty when it has none)."""
-    return list(as_result(record).latency_values)
-
-
-def latency_stat(record: ConfigResult | Mapping, stat: str) -> float | None:
-    """One latency statistic (``median``, ``p90`` ...) in seconds, None when absent."""
-    latency = as_result(record).latency
-    value = None if latency is None else getattr(latency, stat)
-    return None if value is None else float(value)
-
-
-def is_ok(record: ConfigResult | Mapping) -> bool:
-    return as_result(record).ok
-
-
-def unmatched_arguments(record: ConfigResult | Mapping,
-                        names: tuple[str, ...] = UNMATCHED_ARGUMENTS) -> dict:
+def unmatched_arguments(result: ConfigResult, names: tuple[str, ...] = UNMATCHED_ARGUMENTS
+                        ) -> dict:
     """The result's call arguments that are not part of its ``ConfigKey``."""
-    result = as_result(record)
     return {name: json_data(_field(result, name)) for name in names
             if name not in result.absent and (name in _ATTRIBUTES or name in result.details)}

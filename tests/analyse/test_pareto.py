@@ -1,4 +1,4 @@
-from bench.analyse.pareto import frontier_records, pareto_front
+from bench.analyse.pareto import frontier, pareto_front
 from bench.store.result import ConfigResult
 from tests.support import fakeruns
 
@@ -26,15 +26,9 @@ def test_equal_latency_keeps_only_the_higher_throughput():
     assert pareto_front([(1.0, 5.0), (1.0, 6.0)]) == [1]
 
 
-def test_frontier_records_skip_failed_configs_and_order_by_latency():
+def test_frontier_skip_failed_configs_and_order_by_latency():
     fast = record([0.1] * 3, batch_size=1)  # 10 images/s at 0.1 s
     big = record([0.4] * 3, batch_size=8)  # 20 images/s at 0.4 s
     dominated = record([0.5] * 3, batch_size=4)  # 8 images/s at 0.5 s
     failed = record([], batch_size=16, status="oom")
-    assert frontier_records([big, dominated, failed, fast]) == [fast, big]
-
-
-def test_frontier_of_record_dicts_gives_back_the_same_dicts():
-    """Until every caller passes ``run.results``: the caller's objects come back."""
-    fast, slow = fakeruns.record([0.1] * 3), fakeruns.record([0.5] * 3)
-    assert frontier_records([slow, fast])[0] is fast
+    assert frontier([big, dominated, failed, fast]) == [fast, big]

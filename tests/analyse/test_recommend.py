@@ -1,6 +1,6 @@
 from bench.analyse.recommend import Budget, recommend
 from bench.store.result import ConfigResult
-from bench.store.schema import GIB
+from bench.units import GIB
 from tests.support import fakeruns
 
 
@@ -121,10 +121,3 @@ def test_when_no_config_supports_p90_the_note_says_so_once():
     assert result.latency_note.startswith(
         "Latency is judged on the upper end of each config's median confidence interval,"
         " not on p90: no config has the 10 timed calls p90 needs (n = 3, 6)")
-
-
-def test_record_dicts_are_still_read_and_come_back_as_given():
-    """Until every caller passes ``run.results``: a dict in, the same dict out."""
-    dicts = [fakeruns.record([1.0] * 3, batch_size=1), fakeruns.record([1.0] * 3, batch_size=2)]
-    result = recommend(dicts, Budget())
-    assert result.best is dicts[1] and result.rejected[0].record is dicts[0]

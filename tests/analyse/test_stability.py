@@ -1,9 +1,11 @@
+
 """A config's estimate is marked unstable, in words and with the fix, when its calls
 spread, drift or stall, or the machine was busy while they ran."""
 
 from __future__ import annotations
 
 from bench.analyse.stability import assess, drift, outliers, warning
+from bench.store.result import ConfigResult
 
 STEADY = [1.00, 1.01, 0.99, 1.00, 1.02, 0.98, 1.00, 1.01, 0.99]
 
@@ -45,10 +47,11 @@ def test_too_few_calls_give_no_drift_figure():
 def unstable_record():
     drifting = [3.2, 3.0, 2.8, 2.2, 2.0, 1.8, 1.4, 1.3, 1.3]
     stability = assess(drifting)
-    return {"config_id": "t2i/bs1-n1", "batch_size": 1, "num_images_per_prompt": 1,
-            "images_per_call": 1, "status": "ok", "images_per_s": 0.5,
-            "latency_s": {"median": 2.0, "values": drifting, "n": 9},
-            "stability": stability, "warnings": [warning(stability)]}
+    return ConfigResult.from_record(
+        {"config_id": "t2i/bs1-n1", "batch_size": 1, "num_images_per_prompt": 1,
+         "images_per_call": 1, "status": "ok", "images_per_s": 0.5,
+         "latency_s": {"median": 2.0, "values": drifting, "n": 9},
+         "stability": stability, "warnings": [warning(stability)]})
 
 
 def test_the_terminal_table_marks_an_unstable_config_and_says_why():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.analyse.scaling import efficiency, scaling_records
+from bench.analyse.scaling import efficiency, scaling_results
 from bench.execute.distributed.launch import rank_argv, torchrun_command
 from bench.execute.distributed.ranks import injected_fault
 from bench.execute.distributed.shards import (
@@ -134,24 +134,24 @@ def test_efficiency_relates_n_ranks_to_n_copies_of_one():
 
 
 def test_scaling_records_compute_speedup_and_efficiency_per_config():
-    configs = [
+    configs = [ConfigResult.from_record(r) for r in (
         {"config_id": "s/bs4-n1/np1", "base_config_id": "s/bs4-n1", "world_size": 1,
          "status": "ok", "images_per_s": 10.0},
         {"config_id": "s/bs4-n1/np2", "base_config_id": "s/bs4-n1", "world_size": 2,
-         "status": "ok", "images_per_s": 18.0},
-    ]
-    (record,) = scaling_records(configs)
-    assert [(p["world_size"], p["speedup"], p["efficiency"]) for p in record["points"]] == [
+         "status": "ok", "images_per_s": 18.0})]
+    (record,) = scaling_results(configs)
+    assert [(p.world_size, p.speedup, p.efficiency) for p in record.points] == [
         (1, 1.0, 1.0), (2, 1.8, pytest.approx(0.9))]
 
 
 def test_scaling_has_no_efficiency_without_a_one_rank_throughput():
-    configs = [{"config_id": "a/np1", "base_config_id": "a", "world_size": 1, "status": "oom",
-                "images_per_s": None},
-               {"config_id": "a/np2", "base_config_id": "a", "world_size": 2, "status": "ok",
-                "images_per_s": 5.0}]
-    (record,) = scaling_records(configs)
-    assert record["points"][1]["efficiency"] is None
+    configs = [ConfigResult.from_record(r) for r in (
+        {"config_id": "a/np1", "base_config_id": "a", "world_size": 1, "status": "oom",
+         "images_per_s": None},
+        {"config_id": "a/np2", "base_config_id": "a", "world_size": 2, "status": "ok",
+         "images_per_s": 5.0})]
+    (record,) = scaling_results(configs)
+    assert record.points[1].efficiency is None
 
 
 def test_torn_tail_is_cut_before_appending(tmp_path):

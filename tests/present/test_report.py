@@ -7,7 +7,7 @@ import re
 
 from PIL import Image
 
-from bench.store.schema import GIB
+from bench.units import GIB
 from tests.support.cli import run_in_process
 from tests.support.fakeruns import record, write_run
 

@@ -25,9 +25,3 @@ def test_show_scaling_prints_the_table_and_writes_the_plot_beside_the_run_file(t
     printed = capsys.readouterr().out
     assert "t2i/bs1-n1" in printed and f"scaling plot: {out.with_suffix('.scaling.png')}" in printed
     assert Image.open(out.with_suffix(".scaling.png")).width > 100
-
-
-# TRANSITIONAL: goes when the launcher hands over ScalingResults.
-def test_show_scaling_reads_the_records_the_launcher_appended(tmp_path, capsys):
-    show_scaling([RESULT.to_record()], tmp_path / "run.jsonl")
-    assert "3.600" in capsys.readouterr().out

@@ -5,9 +5,8 @@ import pytest
 from bench.analyse.gate import INCONCLUSIVE, PER_CALL, PER_ROUND, REGRESSED, UNCHANGED, Thresholds, gate
 from bench.analyse.stability import assess, warning
 from bench.present.verdicts import reason_texts
-from bench.store.result import ConfigResult, Status
+from bench.store.result import CALLS, ROUND_MEDIANS, ConfigResult, Status
 from bench.store.rounds import merge_rounds
-from bench.store.schema import CALLS, ROUND_MEDIANS
 from tests.support import results as typed
 
 

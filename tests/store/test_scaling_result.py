@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from bench.analyse.scaling import scaling_records
+from bench.analyse.scaling import scaling_results as analyse_scaling
+from bench.store.result import ConfigResult
 from bench.store.scaling_result import ScalingPoint, ScalingResult, scaling_results
 
 
-def configs() -> list[dict]:
+def configs() -> list[ConfigResult]:
     """One base config at 1, 2 and 4 ranks; 4 ranks ran out of memory."""
-    def config(world_size: int, images_per_s: float | None, status: str = "ok") -> dict:
-        return {"type": "config", "config_id": f"t2i/bs1-n1/np{world_size}",
-                "base_config_id": "t2i/bs1-n1", "world_size": world_size, "status": status,
-                "images_per_s": images_per_s}
+    def config(world_size: int, images_per_s: float | None, status: str = "ok") -> ConfigResult:
+        return ConfigResult.from_record(
+            {"type": "config", "config_id": f"t2i/bs1-n1/np{world_size}",
+             "base_config_id": "t2i/bs1-n1", "world_size": world_size, "status": status,
+             "images_per_s": images_per_s})
     return [config(1, 2.0), config(2, 3.6), config(4, None, status="oom")]
+
+
+def scaling_records(results: list[ConfigResult]) -> list[dict]:
+    return [result.to_record() for result in analyse_scaling(results)]
 
 
 def test_a_record_of_the_analysis_round_trips_unchanged():
@@ -47,7 +53,7 @@ def test_fields_it_does_not_model_are_kept_verbatim():
 
 def test_a_config_record_is_not_a_scaling_record():
     with pytest.raises(ValueError, match="not a scaling record"):
-        ScalingResult.from_record(configs()[0])
+        ScalingResult.from_record(configs()[0].to_record())
 
 
 def test_a_point_without_its_world_size_is_malformed():
@@ -56,5 +62,6 @@ def test_a_point_without_its_world_size_is_malformed():
 
 
 def test_scaling_results_picks_the_scaling_records_of_a_run():
-    records = [{"type": "header"}, *configs(), *scaling_records(configs()), {"type": "footer"}]
+    records = [{"type": "header"}, *(c.to_record() for c in configs()),
+               *scaling_records(configs()), {"type": "footer"}]
     assert [r.config_id for r in scaling_results(records)] == ["t2i/bs1-n1"]

@@ -16,6 +16,7 @@ from bench.plan.sweep import Config
 from bench.present.console import results_table
 from bench.present.document import to_markdown
 from bench.present.report import recommendation_blocks
+from bench.store.result import ConfigResult
 from bench.store.schema import (
     KEY,
     NEITHER,
@@ -75,38 +76,44 @@ def test_unmatched_arguments_are_the_call_arguments_outside_the_key():
                                         "task"}
 
 
+def key(record: dict, key_type=None):
+    result = ConfigResult.from_record(record)
+    return config_key(result) if key_type is None else config_key(result, key_type)
+
+
 def test_config_key_text_is_unchanged():
     record = {**RECORD, "world_size": 2}
-    assert str(config_key(record)) == "t2i-prompts bs2 n1 4steps 64x64 float32 attn-math np2 tiny"
+    assert str(key(record)) == "t2i-prompts bs2 n1 4steps 64x64 float32 attn-math np2 tiny"
 
 
 def test_config_key_is_frozen_ordered_and_hashable():
-    small, large = config_key(RECORD), config_key({**RECORD, "batch_size": 4})
-    assert sorted([large, small]) == [small, large] and len({small, config_key(RECORD)}) == 1
+    small, large = key(RECORD), key({**RECORD, "batch_size": 4})
+    assert sorted([large, small]) == [small, large] and len({small, key(RECORD)}) == 1
     with pytest.raises(AttributeError):
         small.batch_size = 3
 
 
 def test_device_is_not_part_of_the_key():
     """The same workload on two machines must match."""
-    assert config_key(RECORD) == config_key({**RECORD, "device": "cuda"})
+    assert key(RECORD) == key({**RECORD, "device": "cuda"})
 
 
 def test_a_new_key_field_on_config_changes_the_key_without_editing_the_schema():
     wider = make_config_key_type(WiderConfig)
-    euler = config_key({**RECORD, "sampler": "euler"}, wider)
-    ddim = config_key({**RECORD, "sampler": "ddim"}, wider)
+    euler = key({**RECORD, "sampler": "euler"}, wider)
+    ddim = key({**RECORD, "sampler": "ddim"}, wider)
     assert euler != ddim and str(euler) != str(ddim) and str(ddim).endswith(" sampler=ddim")
 
 
 def test_a_new_unmatched_field_on_config_is_reported_without_editing_the_schema():
     names = field_names(WiderConfig, UNMATCHED)
-    assert unmatched_arguments({**RECORD, "eta": 0.5}, names)["eta"] == 0.5
+    assert unmatched_arguments(ConfigResult.from_record({**RECORD, "eta": 0.5}), names)["eta"] == 0.5
 
 
 def test_console_and_report_name_the_same_memory_view_for_a_record_with_several():
     """torch_allocated and process_rss: the console's old private order said process_rss."""
-    record = {**RECORD, "peak_memory_bytes": {"torch_allocated": 2 * GIB, "process_rss": 3 * GIB}}
+    record = ConfigResult.from_record(
+        {**RECORD, "peak_memory_bytes": {"torch_allocated": 2 * GIB, "process_rss": 3 * GIB}})
     caption = results_table([record]).caption
     console_view = re.search(r"peak memory view: (\w+)", caption).group(1)
     text = to_markdown("t", recommendation_blocks([record], Budget(max_memory_gib=1.0)))

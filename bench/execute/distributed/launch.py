@@ -181,18 +181,18 @@ def launch(spec: Launch, argv: list[str], out: Path, option_strings: list[str]
         if code:
             _report_failure(code, out)
             break
-    records = []
+    results = []
     if out.exists():
-        records = close_scaling_run(out, sizes, time.perf_counter() - started, failed=bool(code))
-    return code, records
+        results = close_scaling_run(out, sizes, time.perf_counter() - started, failed=bool(code))
+    return code, results
 
 
 def close_scaling_run(out: Path, sizes: tuple[int, ...], duration_s: float,
-                      failed: bool) -> list[dict]:
+                      failed: bool) -> list:
     """Append the scaling records and the footer once every launch has finished."""
     import warnings
 
-    from bench.analyse.scaling import scaling_records
+    from bench.analyse.scaling import scaling_results
     from bench.store.result import Ending
     from bench.store.run_file import RunWriter, drop_torn_tail, footer_record, read_run
 
@@ -200,13 +200,13 @@ def close_scaling_run(out: Path, sizes: tuple[int, ...], duration_s: float,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no footer yet: that is what we are adding
         run = read_run(out)
-    records = scaling_records(run.configs)
+    results = scaling_results(run.results)
     with RunWriter(out, mode="a") as writer:
-        for record in records:
-            writer.write(record)
+        for result in results:
+            writer.write(result.to_record())
         writer.write(footer_record(Ending.INTERRUPTED if failed else Ending.COMPLETE, duration_s,
                                    len(run.results), world_sizes=list(sizes)))
-    return records
+    return results
 
 
 def _report_failure(code: int, out: Path) -> None:
