@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analyse.gate import Thresholds, ab_gate, exit_code, gate  # noqa: E402
-from bench.store.result import ROUND_MEDIANS, ConfigResult, Summary  # noqa: E402
+from bench.result import ROUND_MEDIANS, ConfigResult, Summary  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
 
 CONFIGS = [(bs, n) for bs in (1, 2, 4) for n in (1, 2)]

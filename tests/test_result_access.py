@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.store.result import RECORD_FIELDS, Status
+from bench.result import RECORD_FIELDS, Status
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 STATUSES = frozenset(s.value for s in Status)

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.analyse.memory import judged_views, memory_noise, noise_percent
+from bench.result import ConfigResult
 from bench.stats import Interval, median_uncertainty, throughput_interval
 from bench.stats.ranks import MannWhitney, mann_whitney_u, shift_interval
-from bench.store.result import ConfigResult
 from bench.store.result_files import ResultSet
 from bench.store.schema import unmatched_arguments
 from bench.units import GIB, number, ratio

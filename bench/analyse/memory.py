@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.result import ConfigResult
 from bench.stats.summary import median
-from bench.store.result import ConfigResult
 
 # The process's own memory, in the order verdicts list them: device memory of this process
 # (CUDA context included), torch's reservation and live tensors, then host RSS.

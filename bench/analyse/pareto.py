@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.result import ConfigResult
 from bench.stats import (
     Interval,
     median_uncertainty,
@@ -25,7 +26,6 @@ from bench.stats import (
     supported_percentile,
     throughput_interval,
 )
-from bench.store.result import ConfigResult
 from bench.units import GIB
 
 LATENCY_STAT = "p90"

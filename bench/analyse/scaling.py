@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.store.scaling_result import ScalingPoint, ScalingResult
 
 

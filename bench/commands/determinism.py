@@ -72,15 +72,16 @@ def main(args: argparse.Namespace) -> int:
 
 
 def compare_runs(args: argparse.Namespace) -> int:
-    from bench.determinism.crossrun import compare, match_table, summary
+    from bench.determinism.crossrun import compare
     from bench.present.console import results_console
+    from bench.present.determinism import match_summary, match_table
     from bench.store.run_file import read_run
 
     first, second = (read_run(path) for path in args.runs)
     result = compare(first, second, args.tolerance)
     out = results_console()
     out.print(match_table(result, title=f"images of {first.path} vs {second.path}"))
-    for line in summary(result):
+    for line in match_summary(result):
         out.print(line)
     return 1 if result.mismatched else 0
 
@@ -109,10 +110,10 @@ def _check(args: argparse.Namespace, request, plan, out: Path, settings: dict | 
     from bench.determinism.checks import CheckExecutor, CheckSession
     from bench.determinism.manifest import check_images_dir
     from bench.determinism.pixels import DEFAULT_TOLERANCES
-    from bench.determinism.verdicts import explanations, run_wide_lines, summary_line, verdict_table
     from bench.execute.job import RunJob, run_job
     from bench.execute.session import open_session
     from bench.present.console import progress_bar, results_console
+    from bench.present.determinism import explanations, run_wide_lines, summary_line, verdict_table
 
     device = plan.configs[0].device
     images_dir = check_images_dir(args.save_images) if args.save_images else None

@@ -132,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.measure.device import resolve_device
     from bench.present.console import console
     from bench.present.max_batch import max_batch_text
-    from bench.store.result import Status
+    from bench.result import Status
 
     device = resolve_device(request.options.device)
     request = request.replace_options(device=device)

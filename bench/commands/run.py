@@ -110,8 +110,11 @@ def main(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else None
         if world.is_main and not launched_for(out):  # plain torchrun: refuse like a run
             check_out(args.out, force=args.force)
-        return rank_main(request, world, out, args.save_images, args.dist_timeout,
-                         args.skip_after_oom)
+        code, outcome = rank_main(request, world, out, args.save_images, args.dist_timeout,
+                                  args.skip_after_oom)
+        if outcome is not None:
+            _show_ranks(outcome, world.world_size)
+        return code
     out = check_out(args.out, force=args.force)
     if args.nproc is not None:
         return launch_ranks(args, draft, out)
@@ -199,6 +202,19 @@ def run_sweep_command(args: argparse.Namespace, request, out: Path | None) -> in
                               on_result=lambda r: progress.advance(task))
     _show(outcome, plan, out)
     return outcome.code
+
+
+def _show_ranks(outcome, world_size: int) -> None:
+    """Rank 0's table: images/s over all ranks."""
+    from bench.present.console import results_console, results_table
+
+    plan = outcome.session.plan
+    out_console = results_console()
+    out_console.print(results_table(
+        outcome.results, title=f"{plan.scenario.name} · {plan.model.name} · {world_size}"
+        f" rank{'s' if world_size != 1 else ''} · {outcome.session.env['device_name']}"
+        f" · {plan.configs[0].dtype} (images/s: all ranks)"))
+    out_console.print(f"run file: {outcome.path}")
 
 
 def _show(outcome, plan, out: Path) -> None:

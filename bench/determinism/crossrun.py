@@ -15,8 +15,8 @@ from pathlib import Path
 
 from bench.determinism.manifest import load_png
 from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
+from bench.result import ConfigResult, json_data
 from bench.store.image_folders import images_folder
-from bench.store.result import ConfigResult, json_data
 
 EXACT, WITHIN, DIFFER, HASH_DIFFERS, NOT_COMPARABLE = (
     "exact", "within", "differ", "hash-differs", "not-comparable")
@@ -130,51 +130,3 @@ def compare(first, second, tolerance: float | None) -> CrossRun:
         raise UsageError(f"{first.path} and {second.path} share no config: nothing to compare")
     matches = tuple(match_image(ours[k], theirs[k], tolerance) for k in common)
     return CrossRun(matches, tolerance, len(ours) - len(common), len(theirs) - len(common))
-
-
-def match_table(result: CrossRun, title: str | None = None):
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("config", no_wrap=True)
-    for name in ("images", "exact", "≤ tol", "differ", "hash ≠", "not comp.", "max |Δ|", "PSNR dB"):
-        table.add_column(name, justify="right")
-    by_config: dict[str, list[ImageMatch]] = {}
-    for match in result.matches:
-        by_config.setdefault(match.config_id, []).append(match)
-    for config_id, matches in by_config.items():
-        counts = [sum(m.status == s for m in matches) for s in
-                  (EXACT, WITHIN, DIFFER, HASH_DIFFERS, NOT_COMPARABLE)]
-        diffs = [m.max_abs_diff for m in matches if m.max_abs_diff is not None]
-        psnrs = [m.psnr_db for m in matches if m.psnr_db is not None]
-        worst_psnr = min(psnrs) if psnrs else None
-        table.add_row(
-            config_id, str(len(matches)), *[str(c) for c in counts],
-            format(max(diffs), ".3g") if diffs else "—",
-            "∞" if worst_psnr is not None and math.isinf(worst_psnr) else
-            (format(worst_psnr, ".1f") if worst_psnr is not None else "—"),
-        )
-    limit = f"{result.tolerance:.3g}" if result.tolerance is not None else "the dtype's default tolerance"
-    table.caption = f"within tol: saved 8-bit pixels differ by at most {limit} (+ one level of rounding)"
-    return table
-
-
-def summary(result: CrossRun) -> list[str]:
-    """Plain sentences: what matched, what did not and why."""
-    total = len(result.matches)
-    exact = sum(m.status == EXACT for m in result.matches)
-    within = sum(m.status == WITHIN for m in result.matches)
-    lines = [f"{exact} of {total} images matched exactly, {within} within tolerance,"
-             f" {len(result.mismatched)} did not"]
-    if result.only_first or result.only_second:
-        lines.append(f"not compared: {result.only_first} images only in the first run,"
-                     f" {result.only_second} only in the second")
-    if any(m.status == HASH_DIFFERS for m in result.matches):
-        lines.append("hashes only: some differing images have no saved PNGs in one of the runs,"
-                     " so only exact equality could be judged (run with --save-images)")
-    for match in result.mismatched:
-        diff = f" max |Δ| {match.max_abs_diff:.3g}" if match.max_abs_diff is not None else ""
-        lines.append(f"  {match.status}: {match.config_id} image {match.index} (seed {match.seed}){diff}"
-                     + (f" — {match.note}" if match.note else ""))
-    return lines
-

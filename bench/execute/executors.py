@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.measure.config import measure_in_process
 from bench.plan.sweep import Config, Plan
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 
 
 @dataclass

@@ -23,7 +23,7 @@ from bench.execute.interrupts import deferred
 from bench.measure.config import failed_result
 from bench.plan.request import SweepRequest
 from bench.plan.sweep import Config, Plan
-from bench.store.result import ConfigResult, Status
+from bench.result import ConfigResult, Status
 
 AXIS_OPTIONS = {"batch_size": "batch_sizes", "num_images_per_prompt": "images_per_prompt"}
 STOP_GRACE_S = 10.0

@@ -27,7 +27,7 @@ from bench.execute.resume import Resumed, load_for_resume, rewrite, setting_diff
 from bench.execute.session import Session
 from bench.execute.sweep import Annotate, Executor, run_sweep
 from bench.plan.sweep import Plan
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.store.run_file import RunFileLock, RunWriter, now_iso
 
 
@@ -57,6 +57,7 @@ class JobOutcome:
     session: Session
     header: dict
     previous: tuple[ConfigResult, ...] = ()  # finished results a resumed run kept
+    path: Path | None = None  # the run file written (None: nothing written)
 
     @property
     def results(self) -> list[ConfigResult]:
@@ -107,7 +108,7 @@ def run_job(job: RunJob, open_session: Callable[[], Session], make_executor: Exe
                 job.plan, execute, writer, skip_after_oom=job.skip_after_oom, previous=kept,
                 annotate=annotate if job.annotate else None, label=label,
                 on_config=on_result, footer=job.footer)
-    return JobOutcome(written, code, session, first, kept)
+    return JobOutcome(written, code, session, first, kept, job.out)
 
 
 def _refuse_other_settings(path: Path, resumed: Resumed, session: Session) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 
 
 @dataclass(frozen=True)

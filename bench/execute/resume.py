@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.plan.sweep import Plan
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.store.run_file import read_run
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from bench import __version__
 from bench.plan.request import SweepRequest, parse_peak_override, plan_request
 from bench.plan.sweep import Config, Plan
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.store.run_file import SCHEMA_VERSION, now_iso
 
 

@@ -26,7 +26,7 @@ from bench.execute.interrupts import Interrupted, InterruptGuard
 from bench.measure.config import failed_result
 from bench.measure.oom import skip_reason
 from bench.plan.sweep import Config, Plan
-from bench.store.result import ConfigResult, Ending, Status
+from bench.result import ConfigResult, Ending, Status
 from bench.store.rounds import merge_rounds
 from bench.store.run_file import RunWriter, footer_record
 

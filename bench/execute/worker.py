@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bench.store.result import ConfigResult
+    from bench.result import ConfigResult
 
 
 def measure_request(request: dict) -> ConfigResult:
@@ -29,7 +29,7 @@ def measure_request(request: dict) -> ConfigResult:
     from bench.measure.device import resolve_device
     from bench.measure.oom import is_out_of_memory
     from bench.plan.request import SweepRequest
-    from bench.store.result import Status
+    from bench.result import Status
 
     sweep = SweepRequest.from_json(request["sweep"])
     plan = prepare_plan(sweep, resolve_device(sweep.options.device))

@@ -30,8 +30,8 @@ from bench.measure.trackers.load import LoadTracker
 from bench.measure.trackers.memory import MemoryTracker
 from bench.measure.trackers.stages import StageTracker
 from bench.plan.sweep import Config
+from bench.result import ConfigResult, Status
 from bench.stats import median_interval
-from bench.store.result import ConfigResult, Status
 from bench.units import GIB
 
 

@@ -10,10 +10,10 @@ CUDA events disagreeing with the wall clock, the fp16 VAE caveat.
 
 from __future__ import annotations
 
-from bench.analyse.stability import assess, warning
 from bench.measure.hardware import peak_tflops
 from bench.plan.sweep import Config
-from bench.store.result import ROUND_MEDIANS, ConfigResult
+from bench.result import ROUND_MEDIANS, ConfigResult
+from bench.stats.stability import assess, warning
 
 
 def dtype_notes(config: Config, vae_force_upcast: bool | None) -> tuple[str | None, str | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bench.store.result import ColdStart, ConfigResult
+from bench.result import ColdStart, ConfigResult
 from bench.units import GIB
 
 

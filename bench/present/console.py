@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bench.analyse.recommend import images_per_s_interval
+from bench.result import ROUND_MEDIANS, ConfigResult
 from bench.stats import supported_percentile
-from bench.store.result import ROUND_MEDIANS, ConfigResult
 from bench.units import GIB
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from bench.result import ConfigResult
 from bench.store.image_folders import images_folder
-from bench.store.result import ConfigResult
 from bench.store.run_file import Run
 
 MAX_IMAGES = 16

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 
 from bench.plan.optimizations import Optimizations
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 
 HEADERS = ("dtype", "attention", "options", "layout", "size", "steps", "p50 s", "img/s", "speed-up",
            "compile s", "recompiles", "TFLOP/img", "TFLOP/s", "MFU", "status")

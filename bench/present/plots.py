@@ -24,8 +24,8 @@ from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
 from bench.analyse.pareto import frontier, measured  # noqa: E402
 from bench.analyse.recommend import images_per_s_interval  # noqa: E402
+from bench.result import ConfigResult  # noqa: E402
 from bench.stats import median_uncertainty, supported_percentile  # noqa: E402
-from bench.store.result import ConfigResult  # noqa: E402
 from bench.store.schema import config_key  # noqa: E402
 from bench.units import GIB  # noqa: E402
 

@@ -17,8 +17,8 @@ from bench.present.cold_start import cold_start_rows
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
 from bench.present.tables import gib, number
+from bench.result import MEMORY_VIEWS, ConfigResult
 from bench.stats import median_uncertainty, min_samples_for, supported_percentile
-from bench.store.result import MEMORY_VIEWS, ConfigResult
 from bench.store.run_file import Run
 from bench.store.schema import ENVIRONMENT_FIELDS
 from bench.units import GIB

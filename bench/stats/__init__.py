@@ -5,7 +5,8 @@
 - ``distributions``: normal and Student's t quantiles and tails, Var(median of n);
 - ``ranks``: exact rank tests (Mann–Whitney, Wilcoxon signed-rank), Hodges–Lehmann shifts;
 - ``multiple``: Holm's correction over configs judged together;
-- ``changepoint``: steps in a series of runs.
+- ``changepoint``: steps in a series of runs;
+- ``stability``: whether one config's samples spread, drift or stall too much to trust.
 
 Nothing here knows a record or makes a verdict: ``bench.analyse`` decides with these.
 The summary and interval names are importable from ``bench.stats`` itself.

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import UsageError
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.store.result_files import load_results
 from bench.store.run_file import Run
 from bench.store.schema import config_key, unmatched_arguments

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.result import ConfigResult, Status
 from bench.stats import summary
-from bench.store.result import ConfigResult, Status
 from bench.store.run_file import Run, read_run
 from bench.store.schema import config_key
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bench.store.result import CALLS, ROUND_MEDIANS, ConfigResult, Summary
+from bench.result import CALLS, ROUND_MEDIANS, ConfigResult, Summary
 
 
 def merge_rounds(rounds: Sequence[ConfigResult], planned: int) -> ConfigResult:

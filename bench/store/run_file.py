@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.errors import StorageError, UsageError
-from bench.store.result import ConfigResult, Ending, Footer
+from bench.result import ConfigResult, Ending, Footer
 from bench.store.rounds import merge_rounds
 
 SCHEMA_VERSION = 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bench.store.result import json_data, read_only
+from bench.result import json_data, read_only
 
 KIND = "scaling"  # the record's ``type``
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.plan.optimizations import Optimizations
 from bench.plan.sweep import Config
-from bench.store.result import ConfigResult, json_data
+from bench.result import ConfigResult, json_data
 
 # The environment fields (of a run header's ``env``) that reports and the pytest plugin show,
 # in this order: device, libraries, machine, source.

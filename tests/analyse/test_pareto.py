@@ -1,5 +1,5 @@
 from bench.analyse.pareto import frontier, pareto_front
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from tests.support import fakeruns
 
 

@@ -1,5 +1,5 @@
 from bench.analyse.recommend import Budget, recommend
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.units import GIB
 from tests.support import fakeruns
 

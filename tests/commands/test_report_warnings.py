@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.store.result import ConfigResult, Status, Summary
+from bench.result import ConfigResult, Status, Summary
 from tests.support.cli import REPO, run_in_process
 
 EXAMPLE = REPO / "reports" / "example" / "tiny-cpu.jsonl"

@@ -16,7 +16,7 @@ from bench.execute.distributed.shards import (
 from bench.execute.distributed.world import share, world_from_env
 from bench.measure.inputs import layout_call
 from bench.plan.sweep import Config
-from bench.store.result import ConfigResult, Status
+from bench.result import ConfigResult, Status
 from bench.store.run_file import drop_torn_tail
 from tests.support.cli import run_subprocess
 

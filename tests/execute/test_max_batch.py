@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.execute.max_batch import Probe, find_max_batch
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from tests.support.cli import run_forked
 
 

@@ -16,7 +16,7 @@ from bench.measure.limits import limit_fields
 from bench.plan.models import resolve_model
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
-from bench.store.result import ROUND_MEDIANS
+from bench.result import ROUND_MEDIANS
 from bench.store.result_files import load_results
 from bench.store.run_file import RunWriter, read_run
 from tests.support.cli import REPO, command, run_in_process, written_records

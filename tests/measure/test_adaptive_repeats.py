@@ -78,7 +78,7 @@ def test_a_real_config_with_an_unreachable_target_stops_on_max_time(tiny_pipes):
 
 def test_a_missed_target_becomes_a_warning_naming_the_rule_that_stopped_it():
     from bench.measure.limits import target_missed
-    from bench.store.result import ConfigResult
+    from bench.result import ConfigResult
 
     plan = make_plan(load_scenario("t2i-prompts"), resolve_model("tiny"),
                      SweepOptions(target_uncertainty="1%", max_time_s=5.0))

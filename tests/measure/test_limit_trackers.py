@@ -18,7 +18,7 @@ from bench.plan.models import resolve_model
 from bench.plan.request import parse_peak_override
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
-from bench.store.result import ConfigResult, Status
+from bench.result import ConfigResult, Status
 
 
 class FakeNvmlClocks:

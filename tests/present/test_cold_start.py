@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.present.cold_start import cold_start_line, cold_start_rows
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from tests.support.fakeruns import record
 
 GIB = 2**30

@@ -4,7 +4,7 @@ compile was asked for."""
 from __future__ import annotations
 
 from bench.present.optimization_table import HEADERS, optimization_rows
-from bench.store.result import ConfigResult, Status
+from bench.result import ConfigResult, Status
 from tests.support.fakeruns import record
 
 COMPILE = {"attention": "sdpa", "compile": True}

@@ -13,8 +13,8 @@ from bench.present.plots import (
     stage_figure,
     throughput_figure,
 )
+from bench.result import ConfigResult, Status
 from bench.stats import median_uncertainty, throughput_interval
-from bench.store.result import ConfigResult, Status
 from tests.support.fakeruns import record
 
 

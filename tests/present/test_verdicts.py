@@ -19,9 +19,9 @@ from bench.analyse.gate.reasons import (
 )
 from bench.analyse.memory import PER_CALL_SPREAD, MemoryChange
 from bench.present.verdicts import AB_SIDES, reason_text, samples_text, verdict_report
+from bench.result import Status
 from bench.stats.changepoint import Step
 from bench.store.history import Machine, StoredRun
-from bench.store.result import Status
 from tests.support import results as typed
 
 EFFECT = Effect(ratio=1.1, low=1.05, high=1.15, confidence=0.99, p_slower=0.001,

@@ -3,9 +3,9 @@
 import pytest
 
 from bench.analyse.gate import INCONCLUSIVE, PER_CALL, PER_ROUND, REGRESSED, UNCHANGED, Thresholds, gate
-from bench.analyse.stability import assess, warning
 from bench.present.verdicts import reason_texts
-from bench.store.result import CALLS, ROUND_MEDIANS, ConfigResult, Status
+from bench.result import CALLS, ROUND_MEDIANS, ConfigResult, Status
+from bench.stats.stability import assess, warning
 from bench.store.rounds import merge_rounds
 from tests.support import results as typed
 

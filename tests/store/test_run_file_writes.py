@@ -16,7 +16,7 @@ from bench.measure.config import failed_result
 from bench.plan.models import resolve_model
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
-from bench.store.result import Status
+from bench.result import Status
 from bench.store.run_file import RunFileLock, RunWriter, read_run
 
 

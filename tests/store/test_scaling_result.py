@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.analyse.scaling import scaling_results as analyse_scaling
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.store.scaling_result import ScalingPoint, ScalingResult, scaling_results
 
 

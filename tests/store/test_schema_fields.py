@@ -16,7 +16,7 @@ from bench.plan.sweep import Config
 from bench.present.console import results_table
 from bench.present.document import to_markdown
 from bench.present.report import recommendation_blocks
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
 from bench.store.schema import (
     KEY,
     NEITHER,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bench.result import CALLS, ConfigResult, Stability, Status, Summary
 from bench.stats import median
-from bench.store.result import CALLS, ConfigResult, Stability, Status, Summary
 from bench.store.result_files import Entry, ResultSet
 
 

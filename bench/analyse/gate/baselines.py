@@ -34,9 +34,9 @@ from bench.analyse.gate.judge import Estimate, Matched, Matching, Verdict, judge
 from bench.analyse.gate.reasons import Code, CountReason, Reason, WindowStep
 from bench.analyse.gate.thresholds import Thresholds
 from bench.errors import UsageError
+from bench.result import ROUND_MEDIANS, ConfigResult
 from bench.stats.changepoint import detect
 from bench.store.history import Machine, ResultRow, machine_of, run_digest, unstorable
-from bench.store.result import ROUND_MEDIANS, ConfigResult
 from bench.store.result_files import Entry, ResultSet
 
 

@@ -60,6 +60,7 @@ from enum import Enum
 
 from bench.analyse.gate.thresholds import Thresholds
 from bench.errors import UsageError
+from bench.result import ConfigResult
 from bench.stats.distributions import median_variance, normal_quantile, t_quantile, t_sf
 from bench.stats.ranks import (
     mann_whitney_u,
@@ -70,7 +71,6 @@ from bench.stats.ranks import (
     wilcoxon_signed_rank,
 )
 from bench.stats.summary import mean, median, variance
-from bench.store.result import ConfigResult
 
 MIN_BASELINE_RUNS = 2  # history: the spread between runs needs two
 

@@ -41,8 +41,8 @@ from bench.analyse.gate.reasons import (
 )
 from bench.analyse.gate.thresholds import Thresholds
 from bench.analyse.memory import MemoryChange, memory_changes
+from bench.result import ConfigResult
 from bench.stats.multiple import holm
-from bench.store.result import ConfigResult
 
 # A gate that could not flag even this slowdown was blind, not reassured: "unchanged"
 # would be a claim the data cannot back, so such a verdict is inconclusive.

@@ -12,9 +12,9 @@ from enum import Enum
 
 from bench.analyse.gate.effects import Effect
 from bench.analyse.memory import MemoryChange
+from bench.result import Status
 from bench.stats.changepoint import Step
 from bench.store.history import StoredRun
-from bench.store.result import Status
 
 
 class Outcome(str, Enum):

@@ -193,7 +193,7 @@ def close_scaling_run(out: Path, sizes: tuple[int, ...], duration_s: float,
     import warnings
 
     from bench.analyse.scaling import scaling_results
-    from bench.store.result import Ending
+    from bench.result import Ending
     from bench.store.run_file import RunWriter, drop_torn_tail, footer_record, read_run
 
     drop_torn_tail(out)

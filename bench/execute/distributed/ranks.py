@@ -36,13 +36,14 @@ from bench.execute.distributed.shards import (
     prepare_shard,
 )
 from bench.execute.distributed.world import PeerFailure, World
+from bench.execute.job import JobOutcome
 from bench.execute.output import check_writable, default_out
 from bench.execute.session import Session
 from bench.execute.sweep import Abort
 from bench.measure.config import failed_result
 from bench.plan.request import SweepRequest
 from bench.plan.sweep import Config, Plan
-from bench.store.result import ConfigResult, Status
+from bench.result import ConfigResult, Status
 
 
 def injected_fault(rank: int, config_index: int, spec: str | None = None) -> str | None:
@@ -127,8 +128,9 @@ def _ignore_signals() -> None:
 
 
 def rank_main(request: SweepRequest, world: World, out: Path | None, save_images: str | None,
-              dist_timeout: float, skip_after_oom: bool = True) -> int:
-    """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself)."""
+              dist_timeout: float, skip_after_oom: bool = True) -> tuple[int, JobOutcome | None]:
+    """``sdxl-bench run`` inside one rank (started by ``--nproc`` or by torchrun itself):
+    the exit code, and on rank 0 what it wrote (for the caller to show)."""
     from bench.execute.distributed.world import rank_device
     from bench.execute.job import RunJob, run_job
     from bench.execute.session import open_session, prepare_plan
@@ -186,22 +188,8 @@ def rank_main(request: SweepRequest, world: World, out: Path | None, save_images
         outcome = run_job(job, session, executor, header=header, label=label)
     except PeerFailure as exc:  # a peer died before the sweep began
         print(f"sdxl-bench: rank {world.rank}: {exc}", file=sys.stderr)
-        return 1
+        return 1, None
     finally:
         _ignore_signals()
         distributed.destroy_process_group()
-    if world.is_main:
-        _print_results(outcome.results, plan, outcome.session.env, world, out)
-    return outcome.code
-
-
-def _print_results(results, plan, env, world: World, out: Path) -> None:
-    from bench.present.console import results_console, results_table
-
-    out_console = results_console()
-    out_console.print(results_table(
-        results,
-        title=f"{plan.scenario.name} · {plan.model.name} · {world.world_size}"
-        f" rank{'s' if world.world_size != 1 else ''} · {env['device_name']}"
-        f" · {plan.configs[0].dtype} (images/s: all ranks)"))
-    out_console.print(f"run file: {out}")
+    return outcome.code, outcome if world.is_main else None

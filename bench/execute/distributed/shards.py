@@ -33,8 +33,8 @@ from bench.measure.device import synchronize
 from bench.measure.inputs import CallInputs, layout_call
 from bench.measure.trackers import Tracker
 from bench.plan.sweep import Config
+from bench.result import ConfigResult, Status
 from bench.stats import summarize
-from bench.store.result import ConfigResult, Status
 
 # Test hook: "RANK:CONFIG_INDEX:MODE[,...]" makes that rank fail at that config for real,
 # inside its pipeline call: MODE "raise" raises RuntimeError, "exit" ends the process.

@@ -4,8 +4,8 @@ spread, drift or stall, or the machine was busy while they ran."""
 
 from __future__ import annotations
 
-from bench.analyse.stability import assess, drift, outliers, warning
-from bench.store.result import ConfigResult
+from bench.result import ConfigResult
+from bench.stats.stability import assess, drift, outliers, warning
 
 STEADY = [1.00, 1.01, 0.99, 1.00, 1.02, 0.98, 1.00, 1.01, 0.99]
 

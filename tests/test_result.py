@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import UsageError
-from bench.store.result import (
+from bench.result import (
     CALLS,
     ROUND_MEDIANS,
     ConfigResult,
@@ -19,10 +19,10 @@ from bench.store.result import (
 )
 from bench.store.run_file import read_run
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "store" / "data"
 # Written by main at 528067b, before the result type: today's readers must read them.
 OLD_FILES = sorted(DATA.glob("main-528067b-*.jsonl"))
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def config_records(path: Path) -> list[dict]:

@@ -186,7 +186,7 @@ def _opt_str(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Stability:
-    """The record's own check of its estimate (``bench.analyse.stability.assess``)."""
+    """The record's own check of its estimate (``bench.stats.stability.assess``)."""
 
     cv: float | None = None
     drift: float | None = None
