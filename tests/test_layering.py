@@ -1,7 +1,9 @@
-"""The package layout keeps its promises (docs: DESIGN.md section 3), checked statically.
+"""The package layout keeps its promises, checked statically against one table.
 
+``MAY_IMPORT`` is the rule: which stages each stage may import. docs/architecture.md states
+the same table (a test checks it), so the rule is written in one place and checked here.
 Imports are read with ``ast`` from every module under ``bench/``: those at module level
-(run on import) and those inside functions (run later, "lazily").
+(run on import) and those inside functions (run later, "lazily"); both count.
 """
 
 from __future__ import annotations
@@ -15,7 +17,32 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 HEAVY = ("torch", "diffusers", "transformers", "accelerate")
 DRAWING = ("rich", "matplotlib")
-LATER_THAN_ANALYSIS = ("present", "execute", "assemble", "measure", "commands")
+
+# Modules every stage may import: the package itself and the shared vocabulary.
+SHARED = ("bench", "errors", "units", "stats", "result")
+# Stage -> the stages it may import (besides itself and SHARED). What reads run files
+# (store, analyse, present) imports nothing that measures; commands adapt flags to all
+# stages, and the cli to the commands.
+MAY_IMPORT: dict[str, tuple[str, ...]] = {
+    "plan": (),
+    "assemble": ("plan",),
+    "measure": ("plan", "assemble"),
+    "determinism": ("plan", "assemble", "measure", "store"),
+    "execute": ("plan", "assemble", "measure", "determinism", "store", "analyse"),
+    "store": ("plan",),
+    "analyse": ("plan", "store"),
+    "present": ("plan", "determinism", "store", "analyse"),
+    "commands": ("plan", "assemble", "measure", "determinism", "execute", "store", "analyse",
+                 "present"),
+    "pytest_plugin": ("plan", "assemble", "measure", "execute", "store"),
+    "cli": ("measure", "commands"),
+    "__main__": ("cli",),
+    "errors": (),
+    "units": (),
+    "stats": (),
+    "result": ("stats",),
+}
+ARCHITECTURE = BENCH.parent / "docs" / "architecture.md"
 
 
 @dataclass(frozen=True)
@@ -90,25 +117,46 @@ def in_package(module: str, *packages: str) -> bool:
     return any(module == p or module.startswith(p + ".") for p in packages)
 
 
+def outside_the_table(imp: Import) -> bool:
+    if imp.root != "bench":
+        return False
+    importer, target = stage(imp.importer), stage(imp.target)
+    return target != importer and target not in SHARED and target not in MAY_IMPORT[importer]
+
+
 def argparse_outside_cli(imp: Import) -> bool:
     return imp.root == "argparse" and not (
         imp.importer == "bench.cli" or in_package(imp.importer, "bench.commands"))
 
 
 def drawing_outside_present(imp: Import) -> bool:
-    allowed = ("bench.present", "bench.determinism.verdicts", "bench.determinism.crossrun")
-    return imp.root in DRAWING and not in_package(imp.importer, *allowed)
-
-
-def readers_import_later_stage(imp: Import) -> bool:
-    return in_package(imp.importer, "bench.store", "bench.analyse") and in_package(
-        imp.target, *(f"bench.{s}" for s in LATER_THAN_ANALYSIS))
+    return imp.root in DRAWING and not in_package(imp.importer, "bench.present")
 
 
 def plan_imports_beyond_plan(imp: Import) -> bool:
     return in_package(imp.importer, "bench.plan") and not (
         imp.root in sys.stdlib_module_names or imp.target in ("bench", "bench.errors")
         or in_package(imp.target, "bench.plan"))
+
+
+def command_modules() -> set[str]:
+    """Modules of bench/commands that register a subcommand (not the shared option helpers)."""
+    folder = BENCH / "commands"
+    return {module_name(p) for p in folder.glob("*.py")
+            if any(isinstance(n, ast.FunctionDef) and n.name == "register"
+                   for n in ast.parse(p.read_text()).body)}
+
+
+def documented_table() -> dict[str, tuple[str, ...]]:
+    """The "may import" table of docs/architecture.md: | stage | may import |."""
+    text = ARCHITECTURE.read_text()
+    section = text.split("## Who may import whom", 1)[1].split("\n## ", 1)[0]
+    table = {}
+    for line in section.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0] and not set(cells[0]) <= set("-: ") and cells[0] != "stage":
+            table[cells[0]] = tuple(c.strip("` ") for c in cells[1].split(",") if c.strip("`— "))
+    return table
 
 
 def test_scan_sees_lazy_relative_and_submodule_imports():
@@ -121,18 +169,49 @@ def test_scan_sees_lazy_relative_and_submodule_imports():
                      Import("bench.store.x", "torch.cuda", True)]
 
 
-def test_stage_packages_import_each_other_without_cycles_at_module_level():
+def test_the_table_names_every_stage():
+    stages = {stage(module_name(p)) for p in BENCH.rglob("*.py")} - {"bench"}
+    assert stages == set(MAY_IMPORT)
+
+
+def test_every_import_between_stages_is_allowed_by_the_table_even_lazily():
+    assert violations(outside_the_table) == set()
+
+
+def test_what_reads_run_files_imports_nothing_that_measures():
+    for reader in ("store", "analyse", "present"):
+        assert not {"assemble", "measure", "execute"} & set(MAY_IMPORT[reader]), reader
+
+
+def test_the_architecture_doc_states_the_same_table():
+    assert documented_table() == MAY_IMPORT
+
+
+def test_no_command_imports_another_command_even_lazily():
+    commands = command_modules()
+    assert {"bench.commands.run", "bench.commands.gate"} <= commands
+    found = violations(lambda imp: imp.importer in commands and imp.target in commands
+                       and imp.target != imp.importer)
+    assert found == set()
+
+
+def test_commands_do_not_import_the_cli():
+    assert violations(lambda imp: in_package(imp.importer, "bench.commands")
+                      and imp.target == "bench.cli") == set()
+
+
+def test_stage_packages_import_each_other_without_cycles_even_lazily():
     edges: dict[str, set[str]] = {}
     for imp in IMPORTS:
-        if not imp.lazy and imp.root == "bench" and stage(imp.target) != stage(imp.importer):
+        if imp.root == "bench" and stage(imp.target) != stage(imp.importer):
             edges.setdefault(stage(imp.importer), set()).add(stage(imp.target))
     assert cycle(edges) is None
 
 
-def test_modules_import_each_other_without_cycles_at_module_level():
+def test_modules_import_each_other_without_cycles_even_lazily():
     edges: dict[str, set[str]] = {}
     for imp in IMPORTS:
-        if not imp.lazy and imp.root == "bench" and imp.target != imp.importer:
+        if imp.root == "bench" and imp.target != imp.importer:
             edges.setdefault(imp.importer, set()).add(imp.target)
     # A package's __init__ importing its own submodules is how packages work, not a cycle.
     for importer, targets in edges.items():
@@ -145,24 +224,14 @@ def test_only_the_cli_and_commands_import_argparse():
 
 
 def test_store_and_analyse_import_no_measuring_stack_rich_or_matplotlib_even_lazily():
-    found = violations(lambda imp: in_package(imp.importer, "bench.store", "bench.analyse")
+    found = violations(lambda imp: in_package(imp.importer, "bench.store", "bench.analyse",
+                                              "bench.stats", "bench.result")
                        and imp.root in HEAVY + DRAWING)
     assert found == set()
 
 
-def test_store_and_analyse_import_no_later_stage_even_lazily():
-    assert violations(readers_import_later_stage) == set()
-
-
 def test_only_present_imports_rich_or_matplotlib():
-    """Allowed besides present: the determinism verdict tables (their callers are in
-    bench/commands/determinism.py)."""
     assert violations(drawing_outside_present) == set()
-
-
-def test_plan_imports_only_the_standard_library_and_itself_at_module_level():
-    found = violations(lambda imp: not imp.lazy and plan_imports_beyond_plan(imp))
-    assert found == set()
 
 
 def test_plan_imports_only_the_standard_library_and_itself_even_lazily():
