@@ -1,4 +1,4 @@
-"""The package layout keeps its promises (docs: DESIGN.md section 3), checked statically.
+"""The package layout keeps its promises (docs/architecture.md), checked statically.
 
 Imports are read with ``ast`` from every module under ``bench/``: those at module level
 (run on import) and those inside functions (run later, "lazily").

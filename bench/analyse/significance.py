@@ -1,6 +1,6 @@
 """Rank tests, effect intervals and multiple-comparison correction, pure Python.
 
-Why each piece is here (DESIGN.md section 6):
+Why each piece is here (docs/statistics.md, "The tests"):
 
 - "Slower?" is a one-sided question, so every test takes ``alternative``: a two-sided
   test at 0.05 spends half its error on "faster" and needs twice the evidence.
