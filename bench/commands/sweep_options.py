@@ -55,9 +55,9 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, defaults: SweepOptions 
     group.add_argument("--variant", default=DEFAULTS.variant, help="weights variant for hub/folder"
                        " models, e.g. fp16")
     if grows_batch:
-        batch = "; the one --axis grows is refused (default: grown when it is --axis, else 1)"
-        batch_help = ("prompts per call, one value" + batch,
-                      "num_images_per_prompt, one value" + batch)
+        batch = (": one value, given only when --axis grows the other"
+                 " (default: grown when it is --axis, else 1)")
+        batch_help = ("prompts per call" + batch, "num_images_per_prompt" + batch)
     else:
         batch_help = (f"prompts per call, comma list (default: {shown(DEFAULT_BATCH_SIZES)})",
                       "num_images_per_prompt values, comma list"

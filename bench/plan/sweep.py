@@ -251,11 +251,13 @@ def _switches(given: object) -> tuple[tuple[str, tuple[bool, ...]], ...]:
 
 def _uncertainty(value: str | float | None) -> float | None:
     """``"2%"`` or ``"2"`` (percent, as typed) or a fraction such as 0.02."""
-    if value is None or isinstance(value, str):
-        return None if value is None else parse_uncertainty(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_uncertainty(value)
     if not (math.isfinite(value) and 0 < value < 1):
-        raise UsageError(f"--target-uncertainty {value:.0%}: must be a percentage in (0, 100),"
-                         " e.g. 2%")
+        raise UsageError(f"target uncertainty {value!r}: a fraction must be in (0, 1), e.g. 0.02"
+                         " for --target-uncertainty 2%")
     return float(value)
 
 

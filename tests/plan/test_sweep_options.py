@@ -41,7 +41,7 @@ def test_unset_values_stay_unset_for_the_plan_to_fill_in():
     ({"switches": (("compile", "maybe"),)}, "--compile 'maybe': 'maybe' is not on or off"),
     ({"switches": (("turbo", "on"),)}, "unknown optimization switch 'turbo'"),
     ({"target_uncertainty": "0"}, "--target-uncertainty '0': must be a percentage in (0, 100)"),
-    ({"target_uncertainty": 1.5}, "--target-uncertainty 150%: must be a percentage in (0, 100)"),
+    ({"target_uncertainty": 1.5}, "target uncertainty 1.5: a fraction must be in (0, 1)"),
 ])
 def test_bad_values_are_refused_naming_the_flag_and_value(options, message):
     with pytest.raises(UsageError) as refused:
