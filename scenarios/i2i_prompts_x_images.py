@@ -1,7 +1,7 @@
 """Guide case 6: image-to-image, lists of images and prompts with num_images_per_prompt.
 
 Every prompt keeps its own image: the harness pre-expands (prompt, image) pairs instead
-of letting diffusers tile the images against the repeated prompts (DESIGN.md, section 6).
+of letting diffusers tile the images against the repeated prompts.
 """
 
 from bench.plan.scenario import Scenario

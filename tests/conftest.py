@@ -1,13 +1,16 @@
-"""Shared fixtures: one tiny-preset cache per test session, pipelines loaded once."""
+"""Shared fixtures (one tiny-preset cache per test session, pipelines loaded once) and the
+two test tiers: ``e2e`` marks the tests that start processes (``tests/support/tiers.py``)."""
 
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support import tiers
 from tests.support.cli import Result, run_forked
 
 # One CPU thread per process: tests start CLI subprocesses (and several ranks or workers at
@@ -89,9 +92,15 @@ def no_cuda_reason() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """``gpu`` tests need CUDA and NVML; skip them, with the reason, everywhere else. With
+    """Two tiers: a test that starts processes (``tiers.item_starts_processes``) joins the
+    end-to-end tier, marker ``e2e``; ``pytest -m "not e2e"`` is the fast tier.
+
+    ``gpu`` tests need CUDA and NVML; skip them, with the reason, everywhere else. With
     ``SDXL_BENCH_EXPECT_GPU=1`` (a GPU machine) they fail instead: a run whose every gpu
     test skipped must not pass."""
+    for item in items:
+        if tiers.E2E not in item.keywords and tiers.item_starts_processes(item):
+            item.add_marker(tiers.E2E)
     reason = no_cuda_reason()
     if reason is None:
         return
@@ -105,6 +114,41 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "cuda_expected_but_missing: set by conftest; fails the test")
+    # Python's platform module runs ``uname -p`` once per process and caches the answer:
+    # asked now, before the guard, so that which test first reads the platform (the run
+    # environment does) does not decide whether that test starts a process.
+    platform.processor()
+    GUARD.install()
+
+
+def pytest_unconfigure(config) -> None:
+    GUARD.uninstall()
+
+
+# Fails a fast-tier test (one not marked e2e) that starts a process: the fast tier runs none.
+GUARD = tiers.ProcessGuard()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Watch each fast-tier test through its setup (session fixtures it starts included),
+    call and teardown."""
+    with GUARD.watching(None if item.get_closest_marker(tiers.E2E) else item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that tried to start a process fails, even if the code under test caught the
+    failure the guard raised."""
+    outcome = yield
+    report = outcome.get_result()
+    if GUARD.item is item and GUARD.started and not report.failed:
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid} tried to start a process ({', '.join(GUARD.started)})"
+                           f" but is not in the end-to-end tier: mark it @pytest.mark.{tiers.E2E}")
+    if GUARD.item is item:
+        GUARD.started.clear()
 
 
 def pytest_runtest_setup(item) -> None:

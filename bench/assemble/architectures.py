@@ -1,6 +1,6 @@
 """Component configurations for the built-in model presets (plain dicts, no torch).
 
-``sdxl-arch`` reproduces the published SDXL-base 1.0 configs (see DESIGN.md section 5);
+``sdxl-arch`` reproduces the published SDXL-base 1.0 configs;
 ``tiny`` keeps the same structure (two text encoders, text_time conditioning, a VAE)
 scaled down so a call takes milliseconds on a CPU.
 """

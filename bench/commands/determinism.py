@@ -24,11 +24,12 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Run the determinism checks (repeatability, batch invariance, the shared-"
         "generator pitfall, generator device and count, NaN/black images) on every config of a"
         " sweep, or with two run files A B: say which images matched exactly, which within"
-        " the tolerance, and which did not. --warmup and --repeats are not used here.",
+        " the tolerance, and which did not. Each check makes the calls it needs, so --warmup"
+        " and --repeats are not flags here.",
     )
     parser.add_argument("runs", nargs="*", metavar="RUN_FILE",
                         help="two run files to compare image by image (no checks are run)")
-    add_sweep_arguments(parser)
+    add_sweep_arguments(parser, timed=False)
     parser.add_argument("--tolerance", type=float, default=None, metavar="X",
                         help=TOLERANCE_HELP + "; for batch invariance and within-tolerance matches")
     parser.add_argument("--strict", action="store_true",

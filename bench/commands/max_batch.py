@@ -9,9 +9,10 @@ import sys
 from bench.commands.reliability_options import check_reliability_args
 from bench.commands.sweep_options import add_sweep_arguments, request_from_args
 from bench.errors import UsageError
-from bench.plan.sweep import parse_int_list
+from bench.plan.sweep import SweepOptions, parse_int_list
 
 AXIS_FLAGS = {"batch_size": "--batch-sizes", "num_images_per_prompt": "--images-per-prompt"}
+PROBE_DEFAULTS = SweepOptions(warmup=0, repeats=1)  # each probe: one timed call, no warm-up
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -23,7 +24,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         " memory over the probes that fit; the fixed part is the weights and context). Each"
         " probe is one timed call (--warmup 0 --repeats 1 unless given).",
     )
-    add_sweep_arguments(parser)
+    add_sweep_arguments(parser, PROBE_DEFAULTS, grows_batch=True)
     group = parser.add_argument_group("search")
     group.add_argument("--axis", choices=tuple(AXIS_FLAGS), default=None,
                        help="which batch axis to grow (default: the scenario's first axis)")
@@ -35,7 +36,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--memory-budget", type=float, default=None, metavar="GIB",
                        help="fail a probe as out of memory past this many GiB (see run --help)")
     group.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    parser.set_defaults(warmup=0, repeats=1)
     return parser
 
 

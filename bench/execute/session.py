@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import __version__
-from bench.plan.request import SweepRequest, parse_peak_override, plan_request
+from bench.plan.request import SweepRequest, plan_request
 from bench.plan.sweep import Config, Plan
 from bench.result import ConfigResult
 from bench.store.run_file import SCHEMA_VERSION, now_iso
@@ -144,7 +144,7 @@ def open_session(plan: Plan, request: SweepRequest | None = None, *, load: bool 
             load_s = (time.perf_counter() - start
                       - (cold_start.imported_seconds() - imports_before))
     cold_start.note_session(load_s)
-    peaks = parse_peak_override(request.peak_tflops) if request.peak_tflops else None
+    peaks = dict(request.peak_tflops) if request.peak_tflops else None
     notes = []
     if load and plan.model.kind != "preset":  # the presets' byte-level tokenizer is not CLIP's
         from bench.measure.inputs import truncated_prompts

@@ -3,7 +3,7 @@
 Image *i* of a call belongs to prompt ``i // n`` (copy ``i % n``). For image-to-image
 with several prompts and ``n > 1`` the (prompt, image) pairs are expanded here, because
 diffusers would otherwise tile the images ``[i0, i1, i0, i1]`` against the repeated
-prompts ``[p0, p0, p1, p1]`` (DESIGN.md, section 6).
+prompts ``[p0, p0, p1, p1]``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ pipelines and asks the installed torch and diffusers whether they can.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from itertools import product
 
@@ -68,12 +69,13 @@ def parse_switch(text: str | None, axis: str) -> tuple[bool, ...]:
     return tuple(SWITCH_VALUES[v] for v in values)
 
 
-def expand(attention: str | None, switches: dict[str, str | None]) -> tuple[tuple[Optimizations, ...],
-                                                                          tuple[str, ...]]:
-    """Every combination of the given values, and the axes that vary (for config ids)."""
-    values: dict[str, tuple] = {"attention": parse_attention(attention or "sdpa")}
+def expand(attention: tuple[str, ...], switches: Mapping[str, tuple[bool, ...]]
+           ) -> tuple[tuple[Optimizations, ...], tuple[str, ...]]:
+    """Every combination of the parsed values (a switch not given is off), and the axes that
+    vary (for config ids)."""
+    values: dict[str, tuple] = {"attention": attention}
     for axis in SWITCHES:
-        values[axis] = parse_switch(switches.get(axis), axis)
+        values[axis] = switches.get(axis, (False,))
     names = [f.name for f in fields(Optimizations)]
     combos = tuple(Optimizations(**dict(zip(names, combo, strict=True)))
                    for combo in product(*(values[n] for n in names)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bench.errors import UsageError
@@ -21,14 +22,25 @@ from bench.plan.sweep import DTYPES, Plan, SweepOptions, make_plan
 
 @dataclass(frozen=True)
 class SweepRequest:
-    """Scenario, model and sweep values as given; ``options.device`` may be ``auto``."""
+    """Scenario, model and sweep values, parsed but not yet resolved: ``options.device`` may
+    be ``auto``, the scenario and model are names. Its defaults are the CLI's."""
 
     scenario: str = "t2i-prompts-x-images"
     model: str = "tiny"
     variant: str | None = None
     options: SweepOptions = field(default_factory=SweepOptions)
     threads: int | None = None  # torch CPU threads; None: torch's choice
-    peak_tflops: str | None = None  # ``--peak-tflops`` as typed (parsed when annotating)
+    # ``--peak-tflops`` per dtype; None: the datasheet table. Text as typed is parsed here.
+    peak_tflops: tuple[tuple[str, float], ...] | None = None
+
+    def __post_init__(self) -> None:
+        peaks = self.peak_tflops
+        if isinstance(peaks, str):
+            peaks = parse_peak_override(peaks).items()
+        elif isinstance(peaks, Mapping):
+            peaks = peaks.items()
+        if peaks is not None:
+            object.__setattr__(self, "peak_tflops", tuple((str(d), float(t)) for d, t in peaks))
 
     def replace_options(self, **changes: object) -> SweepRequest:
         return dataclasses.replace(self, options=dataclasses.replace(self.options, **changes))
@@ -39,11 +51,8 @@ class SweepRequest:
     @classmethod
     def from_json(cls, text: str) -> SweepRequest:
         data = json.loads(text)
-        options = data.pop("options")
-        for name in ("prompts", "images"):
-            options[name] = tuple(options[name])
-        options["switches"] = tuple(tuple(pair) for pair in options["switches"])
-        return cls(**data, options=SweepOptions(**options))
+        options = SweepOptions(**data.pop("options"))
+        return cls(**data, options=options)
 
 
 def plan_request(request: SweepRequest, device: str | None = None) -> Plan:
@@ -54,8 +63,6 @@ def plan_request(request: SweepRequest, device: str | None = None) -> Plan:
     """
     if request.threads is not None and request.threads < 1:
         raise UsageError(f"--threads {request.threads}: must be a positive integer")
-    if request.peak_tflops is not None:
-        parse_peak_override(request.peak_tflops)
     options = request.options if device is None else dataclasses.replace(request.options,
                                                                           device=device)
     return make_plan(load_scenario(request.scenario), resolve_model(request.model, request.variant),

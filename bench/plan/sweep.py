@@ -8,6 +8,7 @@ Every bad input is rejected here, before any model is loaded, with a one-line
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from bench.errors import UsageError
@@ -146,46 +147,127 @@ class Plan:
         }
 
 
+# What an unset option (``None``) stands for, where the plan fills it in; ``--help`` says
+# these, so a default is written once.
+DEFAULT_BATCH_SIZES = (1, 2, 4)  # where the scenario sweeps batch_size
+DEFAULT_IMAGES_PER_PROMPT = (1, 2)  # where the scenario sweeps num_images_per_prompt
+DEFAULT_MAX_REPEATS = 100  # adaptive repeats stop here when neither target nor time does
+
+
 @dataclass(frozen=True)
 class SweepOptions:
-    """The sweep flags as typed; ``None`` means "not given, use the default"."""
+    """The sweep flags, parsed; ``None`` means "not given": the scenario's or the model's
+    default applies (``DEFAULT_*`` above, ``ModelSpec.default_steps`` and ``default_size``).
 
-    batch_sizes: str | None = None
-    images_per_prompt: str | None = None
-    steps: int | str | None = None  # one value or a comma list
-    height: int | None = None
+    The defaults here are the CLI's (``bench.commands.sweep_options`` reads them). Text as
+    typed on the command line (``"1,2,4"``, ``"off,on"``, ``"2%"``) and lists (a request
+    read back from JSON) are accepted and parsed on construction, so every holder sees
+    the types below; a bad value is a ``UsageError`` naming the flag.
+    """
+
+    batch_sizes: tuple[int, ...] | None = None
+    images_per_prompt: tuple[int, ...] | None = None
+    steps: tuple[int, ...] | None = None  # None: the model's default
+    height: int | None = None  # None: the model's default size
     width: int | None = None
-    dtype: str = "float32"  # one value or a comma list
-    device: str = "cpu"
+    dtype: tuple[str, ...] = ("float32",)
+    device: str = "auto"  # "auto": cuda when available, else cpu (resolved when measuring)
     seed: int = 0
     warmup: int = 1
-    repeats: int = 3
-    strength: float | None = None
-    guidance_scale: float | None = None
+    repeats: int = 6  # the fewest timed calls with which ``gate`` reaches a verdict (default sweep)
+    strength: float | None = None  # None: the scenario's
+    guidance_scale: float | None = None  # None: the scenario's
     generator_device: str = "cpu"
     prompts: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
-    sizes: str | None = None  # square sizes, comma list (instead of height/width)
-    attention: str | None = None
-    switches: tuple[tuple[str, str | None], ...] = ()  # (axis, "on" | "off" | "off,on")
+    sizes: tuple[int, ...] | None = None  # square sizes (instead of height/width)
+    attention: tuple[str, ...] = ("sdpa",)
+    switches: tuple[tuple[str, tuple[bool, ...]], ...] = ()  # (axis, values); absent: off
     rounds: int = 1
     min_time_s: float | None = None
     max_time_s: float | None = None
-    target_uncertainty: str | None = None  # as typed: "2%" or "2" (percent)
-    max_repeats: int | None = None
+    target_uncertainty: float | None = None  # a fraction: 0.02 for ``--target-uncertainty 2%``
+    max_repeats: int | None = None  # None: DEFAULT_MAX_REPEATS (with adaptive repeats)
+
+    def __post_init__(self) -> None:
+        parsed = {
+            "batch_sizes": _int_values(self.batch_sizes, "--batch-sizes"),
+            "images_per_prompt": _int_values(self.images_per_prompt, "--images-per-prompt"),
+            "steps": _int_values(self.steps, "--steps"),
+            "sizes": _int_values(self.sizes, "--size"),
+            "dtype": parse_dtypes(_as_text(self.dtype)),
+            "attention": opt.parse_attention(_as_text(self.attention)),
+            "switches": _switches(self.switches),
+            "target_uncertainty": _uncertainty(self.target_uncertainty),
+            "prompts": tuple(self.prompts),
+            "images": tuple(self.images),
+        }
+        for name, value in parsed.items():
+            object.__setattr__(self, name, value)
 
 
-DEFAULT_BATCH_SIZES = "1,2,4"
-DEFAULT_MAX_REPEATS = 100  # adaptive repeats stop here when neither target nor time does
-DEFAULT_IMAGES_PER_PROMPT = "1,2"
+def _as_text(value: str | Sequence[object]) -> str:
+    """A list option as typed: ``"1,2"`` stays, ``(1, 2)`` becomes ``"1,2"``, so both are
+    parsed, checked and named in messages alike."""
+    return value if isinstance(value, str) else ",".join(str(v) for v in value)
 
 
-def _axis_values(scenario: Scenario, axis: str, given: str | None, flag: str, default: str):
+def _int_values(value: str | int | Sequence[int] | None, flag: str) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (positive_int(value, flag),)
+    return parse_int_list(_as_text(value), flag)
+
+
+def parse_dtypes(text: str) -> tuple[str, ...]:
+    """``--dtype``: a comma list of ``DTYPES``, each once."""
+    dtypes = tuple(d.strip() for d in text.split(","))
+    for dtype in dtypes:
+        if dtype not in DTYPES:
+            raise UsageError(f"--dtype {text!r}: {dtype!r} is not one of {', '.join(DTYPES)}")
+    if len(set(dtypes)) != len(dtypes):
+        raise UsageError(f"--dtype {text!r}: repeated value (each value once)")
+    return dtypes
+
+
+def _switches(given: object) -> tuple[tuple[str, tuple[bool, ...]], ...]:
+    """(axis, values) for each switch given: ``"off,on"`` or ``(False, True)``; ``None``
+    (not given) is left out. Axes in ``SWITCHES`` order."""
+    pairs = dict(given.items() if isinstance(given, Mapping) else given)
+    unknown = sorted(set(pairs) - set(opt.SWITCHES))
+    if unknown:
+        raise UsageError(f"unknown optimization switch {unknown[0]!r}: one of {', '.join(opt.SWITCHES)}")
+    parsed = []
+    for axis in opt.SWITCHES:
+        value = pairs.get(axis)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            value = ",".join({True: "on", False: "off"}.get(v, str(v)) for v in value)
+        parsed.append((axis, opt.parse_switch(value, axis)))
+    return tuple(parsed)
+
+
+def _uncertainty(value: str | float | None) -> float | None:
+    """``"2%"`` or ``"2"`` (percent, as typed) or a fraction such as 0.02."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_uncertainty(value)
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise UsageError(f"target uncertainty {value!r}: a fraction must be in (0, 1), e.g. 0.02"
+                         " for --target-uncertainty 2%")
+    return float(value)
+
+
+def _axis_values(scenario: Scenario, axis: str, given: tuple[int, ...] | None, flag: str,
+                 default: tuple[int, ...]) -> tuple[int, ...]:
     if axis in scenario.axes:
-        return parse_int_list(given if given is not None else default, flag)
-    if given is not None and parse_int_list(given, flag) != (1,):
+        return given if given is not None else default
+    if given is not None and given != (1,):
         raise UsageError(
-            f"{flag} {given!r}: scenario {scenario.name!r} does not sweep {axis}"
+            f"{flag} {_as_text(given)!r}: scenario {scenario.name!r} does not sweep {axis}"
             f" (it sweeps {', '.join(scenario.axes)}); drop {flag}"
         )
     return (1,)
@@ -214,12 +296,7 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
     """Validate every flag and expand the grid: dtype × optimizations × size × steps × batch
     size × images per prompt (outermost first). Whether the installed torch and diffusers
     can do the optimizations is asked later (``bench.execute.session.prepare_plan``)."""
-    dtypes = tuple(d.strip() for d in options.dtype.split(","))
-    for dtype in dtypes:
-        if dtype not in DTYPES:
-            raise UsageError(f"--dtype {options.dtype!r}: {dtype!r} is not one of {', '.join(DTYPES)}")
-    if len(set(dtypes)) != len(dtypes):
-        raise UsageError(f"--dtype {options.dtype!r}: repeated value (each value once)")
+    dtypes = options.dtype
     optimizations, varying = opt.expand(options.attention, dict(options.switches))
     if options.generator_device not in GENERATOR_DEVICES:
         raise UsageError(
@@ -236,11 +313,7 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
         "--images-per-prompt",
         DEFAULT_IMAGES_PER_PROMPT,
     )
-    steps_given = options.steps if options.steps is not None else model.default_steps
-    if isinstance(steps_given, int):
-        step_values = (positive_int(steps_given, "--steps"),)
-    else:
-        step_values = parse_int_list(steps_given, "--steps")
+    step_values = options.steps if options.steps is not None else (model.default_steps,)
     warmup = options.warmup
     if warmup < 0:
         raise UsageError(f"--warmup {warmup}: must be 0 or a positive integer")
@@ -250,14 +323,14 @@ def make_plan(scenario: Scenario, model: ModelSpec, options: SweepOptions) -> Pl
     if options.sizes is not None:
         if options.height is not None or options.width is not None:
             raise UsageError("--size sets height and width: drop --height/--width")
-        shapes = tuple((s, s) for s in parse_int_list(options.sizes, "--size"))
+        shapes = tuple((s, s) for s in options.sizes)
         for size, _ in shapes:
             _size(size, size, "--size")
     else:
         shapes = ((_size(options.height, model.default_size, "--height"),
                    _size(options.width, model.default_size, "--width")),)
     if len(shapes) > 1 and scenario.task == "img2img":
-        raise UsageError(f"--size {options.sizes!r}: image-to-image output follows the input image"
+        raise UsageError(f"--size {_as_text(options.sizes)!r}: image-to-image output follows the input image"
                          " size, so only one size per run (sweep --size with a text2img scenario)")
     if options.seed < 0:
         raise UsageError(f"--seed {options.seed}: must be 0 or a positive integer")
@@ -363,8 +436,7 @@ def _adaptive(options: SweepOptions, repeats: int) -> dict:
     if min_time is not None and max_time is not None and min_time > max_time:
         raise UsageError(f"--min-time {min_time} is above --max-time {max_time}:"
                          " the minimum cannot exceed the maximum")
-    target = (None if options.target_uncertainty is None
-              else parse_uncertainty(options.target_uncertainty))
+    target = options.target_uncertainty
     adaptive = min_time is not None or max_time is not None or target is not None
     if options.max_repeats is not None:
         if not adaptive:

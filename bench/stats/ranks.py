@@ -1,6 +1,6 @@
 """Exact rank tests and Hodges–Lehmann intervals, pure Python.
 
-Why each piece is here (docs/statistics.md):
+Why each piece is here (docs/statistics.md, "The tests"):
 
 - "Slower?" is a one-sided question, so every test takes ``alternative``: a two-sided
   test at 0.05 spends half its error on "faster" and needs twice the evidence.

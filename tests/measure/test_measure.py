@@ -8,7 +8,7 @@ from bench.plan.models import resolve_model
 from bench.plan.scenario import load_scenario
 from bench.plan.sweep import SweepOptions, make_plan
 
-SMALL = dict(steps=2, height=32, width=32, warmup=1, repeats=3)
+SMALL = dict(steps=2, height=32, width=32, warmup=1, repeats=3, device="cpu")
 
 
 def config_for(scenario="t2i-prompts-x-images", **options):

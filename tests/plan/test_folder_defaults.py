@@ -32,18 +32,3 @@ def test_folder_without_readable_configs_falls_back_to_sdxl_size(tmp_path):
     folder.mkdir()
     (folder / "model_index.json").write_text("{}")
     assert resolve_model(str(folder)).default_size == 1024
-
-
-def test_a_cache_path_that_is_a_file_is_a_one_line_error(tmp_path):
-    import os
-
-    from tests.support.cli import run_subprocess
-
-    cache = tmp_path / "cache-file"
-    cache.write_text("not a folder")
-    env = dict(os.environ, SDXL_BENCH_CACHE=str(cache / "sub"), OMP_NUM_THREADS="1")
-    result = run_subprocess("run", "--steps", "1", "--batch-sizes", "1", "--images-per-prompt", "1",
-                            "--quiet", "--out", str(tmp_path / "r.jsonl"), env=env)
-    assert result.code == 2
-    assert "cannot be used as a folder" in result.err
-    assert "Traceback" not in result.err

@@ -1,4 +1,8 @@
-"""Planning of the optimization axes: config ids, grouping, and refusals at planning time."""
+"""Planning of the optimization axes: config ids, grouping, and refusals at planning time.
+
+What the installed torch and diffusers can do is asked later, apart from planning
+(tests/assemble/test_optimization_support.py).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,16 @@ import os
 
 import pytest
 
-from bench.assemble.optimize import check_supported
 from bench.cli import build_parser
-from bench.commands.sweep_options import plan_from_args
+from bench.commands.sweep_options import request_from_args
 from bench.errors import UsageError
-from bench.plan.optimizations import Optimizations
-from tests.support.cli import run_forked, run_subprocess
+from bench.plan.request import plan_request
+from tests.support.cli import run_in_process
 
 
 def plan(*argv: str):
     args = build_parser().parse_args(["run", "--scenario", "t2i-prompts-x-images", *argv])
-    return plan_from_args(args, device="cpu")
+    return plan_request(request_from_args(args), device="cpu")
 
 
 def test_config_ids_keep_the_plain_form_without_extra_axes():
@@ -71,30 +74,13 @@ def test_size_sets_height_and_width():
     (["--peak-tflops", "float8=3"], "'float8' is not one of"),
 ])
 def test_bad_optimization_flags_are_usage_errors(argv, message):
-    result = run_forked("run", "--out", os.devnull, *argv, timeout=120)
+    result = run_in_process("run", "--out", os.devnull, *argv)
     assert result.code == 2
     assert result.err.startswith("sdxl-bench: error: ") and message in result.err
     assert len(result.err.strip().splitlines()) == 1
 
 
-def test_compile_without_a_cpp_compiler_is_refused_at_planning(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "CXX"}
-    env["PATH"] = str(tmp_path)  # an empty folder: no g++, c++ or clang++
-    result = run_subprocess("run", "--device", "cpu", "--compile", "--out", os.devnull, timeout=120, env=env)
-    assert result.code == 2
-    assert "needs a C++ compiler" in result.err
-
-
-def test_a_diffusers_without_fused_qkv_is_refused(monkeypatch):
-    import diffusers
-
-    # An older diffusers: a UNet class without fuse_qkv_projections.
-    monkeypatch.setattr(diffusers, "UNet2DConditionModel", type("UNet2DConditionModel", (), {}))
-    with pytest.raises(UsageError, match="has no UNet2DConditionModel.fuse_qkv_projections"):
-        check_supported((Optimizations(fuse_qkv=True),), ("float32",), "cpu", warmup=1)
-
-
 def test_img2img_refuses_several_sizes():
     args = build_parser().parse_args(["run", "--scenario", "i2i-prompts", "--size", "32,64"])
     with pytest.raises(UsageError, match="only one size per run"):
-        plan_from_args(args, device="cpu")
+        plan_request(request_from_args(args), device="cpu")
