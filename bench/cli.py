@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sdxl-bench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    # A command that re-reads a recorded command line (run --resume) parses it with this
+    # parser, handed over in the arguments: commands never import the CLI.
+    parser.set_defaults(parser=parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"bench.commands.{name.replace('-', '_')}")

@@ -48,9 +48,9 @@ from bench.analyse.gate import (  # noqa: E402
     exit_code,
     gate_history,  # noqa: E402
 )
+from bench.result import ConfigResult, Summary  # noqa: E402
 from bench.stats.changepoint import detect  # noqa: E402
 from bench.store.history import Machine, ResultRow, StoredRun  # noqa: E402
-from bench.result import ConfigResult, Summary  # noqa: E402
 from bench.store.result_files import Entry, ResultSet  # noqa: E402
 from benchmarks.gate_simulation import rate_text as rate  # noqa: E402  (one Wilson interval)
 from benchmarks.gate_simulation import simulation_settings  # noqa: E402

@@ -44,13 +44,12 @@ def register(subparsers) -> argparse.ArgumentParser:
 # Flags that say how this invocation behaves, not what the run measures: a resumed run
 # takes everything else from the command recorded in its header.
 INVOCATION_FLAGS = {"resume", "out", "force", "quiet", "debug", "handler", "option_strings",
-                    "command"}
+                    "command", "parser"}
 
 
 def with_recorded_flags(args: argparse.Namespace) -> argparse.Namespace:
     """``--resume FILE`` alone continues the run as it was started: its flags come from the
     file's header. Flags given now are allowed only where they agree with it."""
-    from bench.cli import build_parser
     from bench.execute.resume import refuse_other_kinds
     from bench.store.run_file import read_run
 
@@ -59,7 +58,7 @@ def with_recorded_flags(args: argparse.Namespace) -> argparse.Namespace:
         header = read_run(args.resume).header
     refuse_other_kinds(args.resume, header)
     command = list(header.get("command") or [])
-    parser = build_parser()
+    parser = args.parser
     try:
         recorded = parser.parse_args(command[1:])
     except SystemExit:

@@ -104,13 +104,13 @@ def tolerances() -> str:
 
 
 def probe_dtypes() -> str:
-    from bench.present.probe_report import probe_dtypes
+    from bench.measure.matmul_probe import probe_dtypes
 
     return f"{shown(probe_dtypes(None, 'cpu'))} on CPU; {shown(probe_dtypes(None, 'cuda:0'))} on CUDA"
 
 
 def last_runs() -> str:
-    from bench.commands.history import DEFAULT_LAST
+    from bench.commands.gate import DEFAULT_LAST
 
     return str(DEFAULT_LAST)
 
