@@ -70,6 +70,14 @@ def _driver() -> tuple[str | None, list[str]]:
         return None, []
 
 
+def carried_distributions(site: str) -> list[str]:
+    """``name version`` of each distribution this interpreter finds in the carried folder."""
+    from importlib import metadata
+
+    return sorted(f"{d.metadata['Name']} {d.version}" for d in metadata.distributions()
+                  if str(d.locate_file("")).startswith(site))
+
+
 def stack(files: Path, site: str | None) -> int:
     """Print one line of what this run uses; write it to FILES/stack.json; 1 if incomplete."""
     facts: dict[str, Any] = {"python": sys.version.split()[0], "executable": sys.executable,
@@ -88,6 +96,7 @@ def stack(files: Path, site: str | None) -> int:
         facts["cuda_available"] = torch.cuda.is_available()
         facts["device_count"] = torch.cuda.device_count() if facts["cuda_available"] else 0
     facts["driver"], facts["gpus"] = _driver()
+    facts["carried_wheels"] = carried_distributions(site) if site else []
     (files / "stack.json").write_text(json.dumps(facts, indent=1))
     print(stack_line(facts))
     for module, error in facts["errors"].items():
@@ -253,7 +262,8 @@ def summarise(files: Path, mode: str, day: date | None = None) -> dict:
     gpus = facts.get("gpus") or []
     data: dict[str, Any] = {
         "mode": mode, "date": (day or date.today()).isoformat(), "card": gpus[0] if gpus else None,
-        "stack": stack_line(facts) if facts else "not read (see the stack step)", "steps": steps,
+        "stack": stack_line(facts) if facts else "not read (see the stack step)",
+        "carried_wheels": facts.get("carried_wheels") or [], "steps": steps,
         "failed": failed_steps(files, steps)}
     doctor = _json(files / "doctor.json")
     data["doctor"] = [{"name": c["name"], "level": c["level"], "message": c["message"], "fix": c.get("fix")}
@@ -272,7 +282,8 @@ def summarise(files: Path, mode: str, day: date | None = None) -> dict:
 def summary_lines(data: dict) -> list[str]:
     """The summary as text: verdict, stack, failures with their first error line, figures (pure)."""
     lines = [f"sdxl-bench gpu validation: {data['verdict']} ({data['mode']}) {data['date']}"
-             f" on {data['card'] or 'no GPU'}", f"stack: {data['stack']}"]
+             f" on {data['card'] or 'no GPU'}", f"stack: {data['stack']}",
+             f"carried: {', '.join(data['carried_wheels']) or 'none'}"]
     for step in data["failed"]:
         lines.append(f"FAILED step {step['step']} (rc {step['rc']}, {step['seconds']} s):"
                      f" {step['first_error']}")
