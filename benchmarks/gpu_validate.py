@@ -159,6 +159,10 @@ def failed_steps(files: Path, steps: dict[str, dict]) -> list[dict]:
         log = files / "logs" / f"{name}.log"
         text = log.read_text(errors="replace") if log.exists() else ""
         reason = f"timed out after {step['seconds']} s" if step["note"] == "TIMEOUT" else None
+        if name == "doctor" and not reason:  # its output is doctor.json; the log holds stderr
+            checks = (_json(files / "doctor.json") or {}).get("checks") or []
+            reason = next((f"{c['level']} {c['name']}: {c['message']}" for c in checks
+                           if c["level"] == "FAIL"), None) if not text.strip() else None
         failed.append({"step": name, "rc": step["rc"], "seconds": step["seconds"],
                        "first_error": reason or first_error(text) or "(empty log)"})
     return failed
@@ -316,7 +320,8 @@ def summary_lines(data: dict) -> list[str]:
         lines.append("doctor PASS: " + (", ".join(c["name"] for c in checks if c["level"] == "PASS")
                                         or "none"))
     lines.append("steps: " + ", ".join(f"{n} {s['rc']}{' TIMEOUT' if s['note'] == 'TIMEOUT' else ''}"
-                                       f" ({s['seconds']} s)" for n, s in data["steps"].items()))
+                                       + (f" ({s['note']})" if s["rc"] == "skipped" else
+                                          f" ({s['seconds']} s)") for n, s in data["steps"].items()))
     if data["report"]:
         lines.append(f"commit this summary as {data['report']}")
     return lines

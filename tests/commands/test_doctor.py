@@ -115,9 +115,15 @@ def test_doctor_with_a_bad_device_is_one_line_and_exit_2():
     assert done.code == 2 and len(done.err.strip().splitlines()) == 1
 
 
+def installed(**versions: str | None) -> dict[str, str | None]:
+    """The measuring stack installed, with these versions instead."""
+    return {"sdxl-bench": "0.1.0", "torch": "2.11.0+cu130", "diffusers": "0.42.1",
+            "transformers": "5.17.0", "accelerate": "1.15.0", **versions}
+
+
 def test_a_carried_diffusers_that_needs_a_newer_hub_than_installed_fails_naming_both():
     """Carried wheels are installed with --no-deps: pip checked nothing on the GPU machine."""
-    facts = Facts(device="cuda:0", versions={"diffusers": "0.42.1", "huggingface-hub": "1.20.0"},
+    facts = Facts(device="cuda:0", versions=installed(**{"huggingface-hub": "1.20.0"}),
                   requirements={"diffusers 0.42.1": ["huggingface-hub<3.0,>=1.32.0"]})
     check = doctor.check_versions(facts)
     assert check.level == FAIL and check.message == \
@@ -126,14 +132,29 @@ def test_a_carried_diffusers_that_needs_a_newer_hub_than_installed_fails_naming_
 
 
 def test_a_missing_requirement_of_the_stack_fails():
-    facts = Facts(device="cpu", versions={"diffusers": "0.42.1", "importlib-metadata": None},
+    facts = Facts(device="cpu", versions=installed(**{"importlib-metadata": None}),
                   requirements={"diffusers 0.42.1": ["importlib-metadata"]})
     check = doctor.check_versions(facts)
     assert check.level == FAIL and "importlib-metadata: not installed" in check.message
 
 
+def test_a_missing_diffusers_fails_even_where_nothing_declares_it():
+    """Run from a checkout, with no carried wheels: no installed metadata asks for diffusers."""
+    facts = Facts(device="cuda:0", versions=installed(diffusers=None, **{"sdxl-bench": None}))
+    check = doctor.check_versions(facts)
+    assert check.level == FAIL and check.message == \
+        "diffusers is not installed: run and determinism cannot start"
+
+
+def test_an_uninstalled_sdxl_bench_is_a_warning_that_its_requirements_went_unchecked():
+    facts = Facts(device="cpu", versions=installed(**{"sdxl-bench": None}),
+                  requirements={"diffusers 0.42.1": []})
+    check = doctor.check_versions(facts)
+    assert check.level == WARN and "sdxl-bench is not installed" in check.message
+
+
 def test_met_requirements_pass_and_name_the_versions():
-    facts = Facts(device="cpu", versions={"torch": "2.11.0+cu130", "huggingface-hub": "1.33.0"},
+    facts = Facts(device="cpu", versions=installed(**{"huggingface-hub": "1.33.0"}),
                   requirements={"diffusers 0.42.1": ["huggingface-hub<3.0,>=1.32.0"],
                                 "sdxl-bench 0.1.0": ["torch>=2.4"]})
     check = doctor.check_versions(facts)

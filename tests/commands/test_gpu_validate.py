@@ -100,6 +100,15 @@ def test_a_failed_step_leads_the_summary_with_its_first_error_line(tmp_path):
     assert lines[4] == "FAILED step determinism (rc 124, 100 s): timed out after 100 s"
 
 
+def test_a_failed_doctor_gives_its_first_fail_line(tmp_path):
+    write_steps(tmp_path, [("doctor", "1", "6", "")], {"doctor": ""})
+    checks = [{"name": "cuda", "level": "PASS", "message": "fine"},
+              {"name": "versions", "level": "FAIL", "message": "diffusers is not installed"}]
+    (tmp_path / "doctor.json").write_text(json.dumps({"checks": checks}))
+    (failed,) = gv.summarise(tmp_path, "gpu")["failed"]
+    assert failed["first_error"] == "FAIL versions: diffusers is not installed"
+
+
 def test_a_missing_file_is_said_not_raised(tmp_path):
     write_steps(tmp_path, [("sweep", "0", "5", "")], {})
     data = gv.summarise(tmp_path, "gpu")
