@@ -12,8 +12,8 @@
 # (BUDGET_S); a failing step never stops the next. $OUT/summary.txt says what ran, which
 # step failed and its first error line, and the figures; summary.json holds the same as
 # data and files.tar.gz every log and run file (3 files: they all come back from a device).
-# Knobs: OUT (./gpu-validate-out), BUDGET_S (470), PY (the python to use), WHEELS
-# (.gpu-wheels), DRY=1 (= --dry-run).
+# Knobs: OUT (./gpu-validate-out), BUDGET_S (470), PY (the python to use), PYTHONS (those
+# tried without PY: python3 .venv/bin/python), WHEELS (.gpu-wheels), DRY=1 (= --dry-run).
 set -u
 DRY=${DRY:-0}
 for arg in "$@"; do
@@ -74,19 +74,24 @@ step() {
   if [ "$rc" != 0 ]; then tail -n 8 "$FILES/logs/$name.log" | sed 's/^/   | /'; fi
   return 0
 }
-skip() { printf '%s\tskipped\t0\t%s\n' "$1" "$2" >> "$FILES/steps.tsv"; echo "== $1: SKIPPED ($2)"; }
+skip() {   # without a python, that is the reason for every skip
+  local why=${NO_PYTHON:-$2}
+  printf '%s\tskipped\t0\t%s\n' "$1" "$why" >> "$FILES/steps.tsv"; echo "== $1: SKIPPED ($why)"
+}
 fail() { printf '%s\t1\t0\t%s\n' "$1" "$2" >> "$FILES/steps.tsv"; echo "$2" > "$FILES/logs/$1.log"; echo "== $1: FAILED ($2)"; }
 
 # 0. the interpreter: PY, else the machine's own python3 when it imports torch, else .venv
+PYTHONS=${PYTHONS:-python3 .venv/bin/python}
 if [ -z "${PY:-}" ]; then
-  for candidate in python3 .venv/bin/python; do
+  for candidate in $PYTHONS; do
     if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import torch' >/dev/null 2>&1; then
       PY=$candidate; break
     fi
   done
 fi
 if [ -z "${PY:-}" ]; then
-  fail python "error: no python imports torch (tried python3, .venv/bin/python): set PY=/path/to/python"
+  PY=""   # every later step is skipped; the summary needs no torch (python3)
+  fail python "error: no python imports torch (tried $PYTHONS): set PY=/path/to/python"
   NO_PYTHON="no python with torch"
 fi
 

@@ -7,7 +7,8 @@ is made here instead: every requirement of every carried wheel (sdxl-bench's wit
 ``measure`` extra), evaluated for the image's Python 3.12 on Linux x86-64, must be met by
 another carried wheel or by the image. What nothing meets is downloaded too, until nothing
 is missing; a version the image has but a wheel does not accept is an error, named here and
-not found on the GPU.
+not found on the GPU. What the image's own packages require of a carried one is not known
+here: ``sdxl-bench doctor`` (its versions check) judges that there.
 
     python3 benchmarks/gpu_wheels.py [--out .gpu-wheels] [--max-mib 32] [--image-needs FILE]
                                      [NAME==VERSION ...]
