@@ -108,7 +108,7 @@ def pytest_collection_modifyitems(config, items):
     mark = (pytest.mark.cuda_expected_but_missing(reason=f"{EXPECT_GPU}=1 but {reason}")
             if expected else pytest.mark.skip(reason=reason))
     for item in items:
-        if "gpu" in item.keywords:
+        if item.get_closest_marker("gpu") is not None:  # not keywords: a folder named gpu
             item.add_marker(mark)
 
 

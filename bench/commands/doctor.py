@@ -10,7 +10,8 @@ import json
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "doctor", help="check this machine before measuring (driver, NVML, clocks, …)",
-        description="Check the driver and torch's CUDA, NVML, per-process memory, energy,"
+        description="Check the driver and torch's CUDA, the measuring stack's versions"
+        " against what its packages declare, NVML, per-process memory, energy,"
         " clocks and power limit, persistence, other processes, MIG, the CPU governor and"
         " load, SDPA kernels for SDXL's shapes and TF32. Each line is PASS, WARN or FAIL with"
         " its fix; exit 1 on any FAIL.")

@@ -9,6 +9,7 @@ incomplete or noisier than they need to be.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,14 @@ THROTTLE_BITS = {0x8: "hw_slowdown", 0x20: "sw_thermal_slowdown", 0x40: "hw_ther
 SDPA_BACKENDS = ("FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION", "MATH")
 # SDXL's attention shapes: UNet heads of 64 dims (bf16/fp16); VAE one head of 512 dims,
 # in float32 when force_upcast (the default) and in the model dtype otherwise.
+# Whose declared requirements the measurement relies on (with the extras it is used with),
+# and the packages among their requirements whose versions are known to matter: what the
+# measuring path imports. Wheels carried to an offline machine are installed with
+# ``--no-deps``, so there pip checked none of these.
+REQUIRERS = {"sdxl-bench": ("measure",), "diffusers": (), "transformers": (), "accelerate": ()}
+STACK = ("torch", "diffusers", "transformers", "accelerate")  # run and determinism import these
+MATTERS = ("sdxl-bench", "torch", "diffusers", "transformers", "accelerate", "huggingface-hub",
+           "safetensors", "tokenizers", "numpy", "pillow", "importlib-metadata", "nvidia-ml-py")
 SDPA_SHAPES = {"unet": ((1, 10, 256, 64), "bfloat16"), "vae": ((1, 1, 256, 512), "float32"),
                "vae_bf16": ((1, 1, 256, 512), "bfloat16")}
 
@@ -70,6 +79,9 @@ class Facts:
     cpu_count: int | None = None
     sdpa: dict[str, dict[str, str]] | None = None  # site → backend → "ok" or the error
     tf32: dict[str, Any] | None = None
+    versions: dict[str, str | None] = field(default_factory=dict)  # name → installed (None: not)
+    # "name version" → the requirements it declares on MATTERS packages (markers applied)
+    requirements: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,6 +139,39 @@ def probe_sdpa(device: str) -> dict[str, dict[str, str]]:
     return results
 
 
+def canonical(name: str) -> str:
+    """A distribution's name as pip compares it (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def gather_versions() -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Installed versions of the MATTERS packages, and what the REQUIRERS ask of them."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    versions = {name: version(name) for name in MATTERS}
+    requirements: dict[str, list[str]] = {}
+    for name, extras in REQUIRERS.items():
+        if versions.get(name) is None:
+            continue
+        wanted = []
+        for line in metadata.requires(name) or []:
+            req = Requirement(line)
+            applies = req.marker is None or any(req.marker.evaluate({"extra": extra})
+                                                for extra in ("", *extras))
+            if applies and canonical(req.name) in MATTERS:
+                wanted.append(f"{canonical(req.name)}{req.specifier}")
+        requirements[f"{name} {versions[name]}"] = wanted
+    return versions, requirements
+
+
 def gather(device: str = "auto") -> Facts:
     """Read everything the checks judge (imports torch; touches CUDA only when present)."""
     import torch
@@ -145,6 +190,7 @@ def gather(device: str = "auto") -> Facts:
                   driver=status.driver, governor=_safe(lambda: GOVERNOR.read_text().strip()),
                   loadavg=_safe(lambda: os.getloadavg()[0]), cpu_count=os.cpu_count(),
                   tf32=numerics()["tf32"])
+    facts.versions, facts.requirements = _safe(gather_versions, ({}, {}))
     if status.available:
         try:
             pynvml = nvml._pynvml()
@@ -321,7 +367,42 @@ def check_tf32(f: Facts) -> Check:
                  f" {'on' if t.get('cudnn_allow_tf32') else 'off'}: recorded in env.tf32")
 
 
-CHECKS = (check_cuda, check_nvml, check_process_memory, check_energy, check_clocks,
+def unmet(f: Facts) -> list[str]:
+    """Each requirement of the stack that the installed versions do not meet (pure)."""
+    from packaging.requirements import Requirement
+
+    found = []
+    for by, wanted in f.requirements.items():
+        for line in wanted:
+            req = Requirement(line)
+            have = f.versions.get(canonical(req.name))
+            if have is None:
+                found.append(f"{by} needs {line}: not installed")
+            elif not req.specifier.contains(have, prereleases=True):
+                found.append(f"{by} needs {line}: {have} is installed")
+    return found
+
+
+def check_versions(f: Facts) -> Check:
+    if not f.versions:
+        return Check("versions", WARN, "installed versions not read (no packaging module?)",
+                     "pip install packaging")
+    problems = [f"{name} is not installed: run and determinism cannot start" for name in STACK
+                if f.versions.get(name) is None] + unmet(f)
+    if problems:
+        return Check("versions", FAIL, "; ".join(problems),
+                     "install the versions named (where there is no network, carry them:"
+                     " benchmarks/gpu_wheels.sh NAME==VERSION, see docs/gpu.md)")
+    shown = ", ".join(f"{name} {f.versions[name]}" for name in STACK[:3])
+    checked = ", ".join(by.split()[0] for by in f.requirements)
+    if f.versions.get("sdxl-bench") is None:
+        return Check("versions", WARN, f"{shown}; sdxl-bench is not installed (run from a"
+                     f" checkout), so its own requirements were not checked; those of {checked} are met",
+                     "pip install -e . (offline: carry its wheel, benchmarks/gpu_wheels.sh)")
+    return Check("versions", PASS, f"{shown}: every requirement of {checked} met")
+
+
+CHECKS = (check_cuda, check_versions, check_nvml, check_process_memory, check_energy, check_clocks,
           check_persistence, check_other_processes, check_mig, check_governor, check_load,
           check_sdpa, check_tf32)
 

@@ -113,3 +113,57 @@ def test_doctor_json_has_facts_and_checks():
 def test_doctor_with_a_bad_device_is_one_line_and_exit_2():
     done = run_forked("doctor", "--device", "gpu7", timeout=120)
     assert done.code == 2 and len(done.err.strip().splitlines()) == 1
+
+
+def installed(**versions: str | None) -> dict[str, str | None]:
+    """The measuring stack installed, with these versions instead."""
+    return {"sdxl-bench": "0.1.0", "torch": "2.11.0+cu130", "diffusers": "0.42.1",
+            "transformers": "5.17.0", "accelerate": "1.15.0", **versions}
+
+
+def test_a_carried_diffusers_that_needs_a_newer_hub_than_installed_fails_naming_both():
+    """Carried wheels are installed with --no-deps: pip checked nothing on the GPU machine."""
+    facts = Facts(device="cuda:0", versions=installed(**{"huggingface-hub": "1.20.0"}),
+                  requirements={"diffusers 0.42.1": ["huggingface-hub<3.0,>=1.32.0"]})
+    check = doctor.check_versions(facts)
+    assert check.level == FAIL and check.message == \
+        "diffusers 0.42.1 needs huggingface-hub<3.0,>=1.32.0: 1.20.0 is installed"
+    assert "gpu_wheels.sh" in check.fix
+
+
+def test_a_missing_requirement_of_the_stack_fails():
+    facts = Facts(device="cpu", versions=installed(**{"importlib-metadata": None}),
+                  requirements={"diffusers 0.42.1": ["importlib-metadata"]})
+    check = doctor.check_versions(facts)
+    assert check.level == FAIL and "importlib-metadata: not installed" in check.message
+
+
+def test_a_missing_diffusers_fails_even_where_nothing_declares_it():
+    """Run from a checkout, with no carried wheels: no installed metadata asks for diffusers."""
+    facts = Facts(device="cuda:0", versions=installed(diffusers=None, **{"sdxl-bench": None}))
+    check = doctor.check_versions(facts)
+    assert check.level == FAIL and check.message == \
+        "diffusers is not installed: run and determinism cannot start"
+
+
+def test_an_uninstalled_sdxl_bench_is_a_warning_that_its_requirements_went_unchecked():
+    facts = Facts(device="cpu", versions=installed(**{"sdxl-bench": None}),
+                  requirements={"diffusers 0.42.1": []})
+    check = doctor.check_versions(facts)
+    assert check.level == WARN and "sdxl-bench is not installed" in check.message
+
+
+def test_met_requirements_pass_and_name_the_versions():
+    facts = Facts(device="cpu", versions=installed(**{"huggingface-hub": "1.33.0"}),
+                  requirements={"diffusers 0.42.1": ["huggingface-hub<3.0,>=1.32.0"],
+                                "sdxl-bench 0.1.0": ["torch>=2.4"]})
+    check = doctor.check_versions(facts)
+    assert check.level == PASS and "torch 2.11.0+cu130" in check.message
+
+
+def test_the_stack_requirements_are_read_with_sdxl_benchs_measure_extra():
+    versions, requirements = doctor.gather_versions()
+    (mine,) = [wanted for by, wanted in requirements.items() if by.startswith("sdxl-bench ")]
+    assert any(line.startswith("torch") for line in mine)  # measure extra: applied
+    assert not any(line.startswith("ruff") for line in mine)  # dev extra: not a MATTERS package
+    assert torch.__version__.startswith(versions["torch"])  # the distribution: no local part
