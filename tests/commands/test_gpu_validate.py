@@ -14,7 +14,7 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
-from bench.store.result import Status
+from bench.result import Status
 from benchmarks import gpu_validate as gv
 from tests.support.cli import REPO
 
