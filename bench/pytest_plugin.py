@@ -52,8 +52,8 @@ def plan_one_config(
         scenario=scenario,
         model=model,
         options=SweepOptions(
-            batch_sizes=str(batch_size),
-            images_per_prompt=str(num_images_per_prompt),
+            batch_sizes=(batch_size,),
+            images_per_prompt=(num_images_per_prompt,),
             device=device,
             **options,
         ),

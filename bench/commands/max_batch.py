@@ -96,7 +96,7 @@ def _hold_other_axis(request, args: argparse.Namespace, draft, axis: str):
         name = flag[2:].replace("-", "_")
         values = sorted({getattr(c, other) for c in draft.configs})
         if other != axis and getattr(args, name) is None and len(values) > 1:
-            return (request.replace_options(**{name: str(values[0])}),
+            return (request.replace_options(**{name: (values[0],)}),
                     f"  {other} held at {values[0]} (the scenario's smallest; {flag} chooses)")
     return request, ""
 
@@ -120,7 +120,7 @@ def main(args: argparse.Namespace) -> int:
     axis = _check_axis(args, draft.scenario)
     option = AXIS_FLAGS[axis][2:].replace("-", "_")
     request, held = _hold_other_axis(request, args, draft, axis)
-    largest = prepare_plan(request.replace_options(**{option: str(args.limit)}))
+    largest = prepare_plan(request.replace_options(**{option: (args.limit,)}))
     if len(largest.configs) != 1:
         raise UsageError(f"max-batch probes one config per size, but the flags sweep"
                          f" {_swept(largest.configs)}; give one value each")
@@ -144,7 +144,7 @@ def main(args: argparse.Namespace) -> int:
     out = console(stderr=args.json)
 
     def probe(size: int) -> Probe:
-        plan = prepare_plan(request.replace_options(**{option: str(size)}))
+        plan = prepare_plan(request.replace_options(**{option: (size,)}))
         with guard.interruptible():
             result = execute(plan, plan.configs[0])
         found = Probe(size, result.ok, result)

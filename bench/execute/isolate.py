@@ -32,7 +32,7 @@ STOP_GRACE_S = 10.0
 def worker_request(request: SweepRequest, plan: Plan, config: Config) -> SweepRequest:
     """The request narrowed to this one config's batch layout and one round (the worker
     plans and measures only it)."""
-    return request.replace_options(rounds=1, **{AXIS_OPTIONS[axis]: str(getattr(config, axis))
+    return request.replace_options(rounds=1, **{AXIS_OPTIONS[axis]: (getattr(config, axis),)
                                                 for axis in plan.scenario.axes})
 
 
