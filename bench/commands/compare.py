@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 HELP = "compare runs config by config (ratios, Mann-Whitney significance, memory)"
 
@@ -21,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)"
     )
-    parser.add_argument("--out", type=Path, help="also write a comparison report to this folder")
+    parser.add_argument("--out", help="also write a comparison report to this folder")
     parser.add_argument(
         "--format", default="md,html", help="report formats with --out (default md,html)"
     )
@@ -41,8 +40,9 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("compare needs at least two runs")
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    if args.out is not None:
-        document.parse_formats(args.format)  # a bad --format fails before any reading
+    if args.out is not None:  # a bad --out or --format fails before any reading
+        document.out_folder(args.out)
+        document.parse_formats(args.format)
     sets = [load_results(path) for path in args.runs]
     for note in (note for result in sets for note in result.notes):
         print(f"note: {note}", file=sys.stderr)
@@ -72,6 +72,7 @@ def _write_report(args, sets, headers, rows) -> None:
     for index, run in enumerate(runs):
         blocks += [Heading(f"Environment of {run_label(run, index)}", 3), environment_table(run)]
     formats = document.parse_formats(args.format)
-    for path in document.write(args.out, "compare", "sdxl-bench comparison", blocks, formats):
+    out = document.out_folder(args.out)
+    for path in document.write(out, "compare", "sdxl-bench comparison", blocks, formats):
         if path.suffix != ".png":
             print(path)
