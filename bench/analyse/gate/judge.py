@@ -127,8 +127,9 @@ class Verdict:
             return thresholds.fail_on_speedup
         if self.outcome is Outcome.INCONCLUSIVE:
             return not thresholds.allow_inconclusive
-        if self.outcome is Outcome.MISSING:
-            return thresholds.require_all
+        if self.outcome is Outcome.MISSING:  # a config the baseline has is gone: fails
+            gone = any(r.code is Code.MISSING_IN_CANDIDATE for r in self.reasons)
+            return thresholds.require_all or (gone and not thresholds.allow_missing)
         return False
 
 
@@ -243,9 +244,11 @@ def _verdict(
     if slower and effect.ratio > drift:
         why = LatencyReason(Code.SLOWER, effect, p=p_slower, limit=limit)
         return verdict(Outcome.REGRESSED, (why, *c.failures, *notes), p_slower)
-    if slower:
+    if slower:  # within drift: the latency alone does not fail, a memory regression does
         why = LatencyReason(Code.WITHIN_DRIFT, effect, drift=drift, run_cv=thresholds.run_cv)
-        return verdict(Outcome.UNCHANGED, (why, *c.failures, *notes), p_slower)
+        if c.failures:
+            return verdict(Outcome.REGRESSED, (*c.failures, why, *notes), p_slower)
+        return verdict(Outcome.UNCHANGED, (why, *notes), p_slower)
     if c.failures:
         latency = LatencyReason(Code.LATENCY, effect)
         return verdict(Outcome.REGRESSED, (*c.failures, latency, *notes), p_slower)
