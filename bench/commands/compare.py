@@ -30,10 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     import sys
 
-    from bench.analyse.compare import side_by_side
+    from bench.analyse.compare import side_by_side, tests_per_call
     from bench.errors import UsageError
     from bench.present import document
     from bench.present.tables import markdown_table
+    from bench.present.verdicts import COMPARE_NOTE, wrapped
     from bench.store.result_files import load_results
 
     if len(args.runs) < 2:
@@ -50,12 +51,15 @@ def main(args: argparse.Namespace) -> int:
         print(f"{index + 1}: {result.path} ({result.kind}, {result.device_name or 'unknown'})")
     headers, rows = side_by_side(sets, args.alpha)
     print(markdown_table(headers, rows))
+    caveat = COMPARE_NOTE if tests_per_call(sets) else None
+    if caveat:
+        print(f"\n{wrapped('note: ' + caveat)}")
     if args.out is not None:
-        _write_report(args, sets, headers, rows)
+        _write_report(args, sets, headers, rows, caveat)
     return 0
 
 
-def _write_report(args, sets, headers, rows) -> None:
+def _write_report(args, sets, headers, rows, caveat: str | None) -> None:
     from bench.present import document
     from bench.present.document import Heading, Paragraph, table
     from bench.present.report import environment_table, hardware_blocks, run_label
@@ -67,6 +71,7 @@ def _write_report(args, sets, headers, rows) -> None:
             f" raw per-call latencies, alpha {args.alpha:g}."
         ),
         table(headers, rows),
+        *([Paragraph(f"Note: {caveat}.")] if caveat else []),
         *hardware_blocks(runs),
     ]
     for index, run in enumerate(runs):

@@ -16,7 +16,7 @@ from bench.present.cold_start import COLUMNS as COLD_START_COLUMNS
 from bench.present.cold_start import cold_start_rows
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
-from bench.present.tables import gib, number
+from bench.present.tables import gib, number, status_flags
 from bench.result import MEMORY_VIEWS, ConfigResult
 from bench.stats import median_uncertainty, min_samples_for, supported_percentile
 from bench.store.run_file import Run
@@ -79,8 +79,8 @@ def _percentile(result: ConfigResult, q: float) -> str | None:
 
 
 def _status(result: ConfigResult) -> str:
-    """``ok, unstable`` when the stability check found the estimate untrustworthy."""
-    return "ok, unstable" if result.ok and result.unstable else result.status.value
+    """``ok, unstable, 1 NaN, 1 black``: what the terminal table says, in the same words."""
+    return ", ".join([result.status.value, *status_flags(result)])
 
 
 def _steps(result: ConfigResult) -> int | None:

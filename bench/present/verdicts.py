@@ -57,6 +57,12 @@ WITHIN_RUN_NOTE = (
     " its drift, so they understate the noise between runs; gate several runs per side"
     " or use `sdxl-bench ab` for verdicts you can trust on a shared machine"
 )
+COMPARE_NOTE = (
+    "'significant' here is a Mann-Whitney test over the per-call times of one run per side:"
+    " calls inside one process share its drift, so they understate the noise between runs,"
+    " and a difference of a few percent can be drift alone; for a verdict, gate several"
+    " runs per side or use `sdxl-bench ab`"
+)
 MEMORY_NOTE = (
     "memory: the view that grew most, as the change of the typical peak (median over runs)"
     " ± the noise it is weighed against (the widest spread of per-call peaks within a run"
