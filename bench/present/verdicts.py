@@ -27,6 +27,7 @@ from bench.analyse.gate import (
 from bench.analyse.gate.reasons import (
     ArgumentReason,
     CountReason,
+    ImagesReason,
     LatencyReason,
     MemoryReason,
     PowerReason,
@@ -186,6 +187,14 @@ def _status(reason: StatusReason) -> str:
     return f"not measured on either side ({_side(reason.base)} / {_side(reason.cand)})"
 
 
+def _images(reason: ImagesReason) -> str:
+    counts = ", ".join(f"{n} {kind}" for n, kind in ((reason.nan, "NaN"), (reason.black, "black"))
+                       if n)
+    runs = f" in {reason.runs} of {reason.of} runs" if reason.of > 1 else ""
+    return (f"images broken in the candidate ({counts}{runs}; none in the baseline): its"
+            " output is unusable, whatever its speed")
+
+
 def _latency(reason: LatencyReason) -> str:
     latency = latency_text(reason.effect)
     code = reason.code
@@ -255,6 +264,7 @@ _PLAIN = {
 _WRITERS: dict[type, Callable] = {
     LatencyReason: _latency, PowerReason: _power, StatusReason: _status,
     MemoryReason: _memory, WindowStep: _window, ReachReason: _reach, CountReason: _few_runs,
+    ImagesReason: _images,
     ArgumentReason: lambda r: f"note: {r.name} {r.base} -> {r.cand}",
 }
 

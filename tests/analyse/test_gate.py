@@ -377,3 +377,15 @@ def test_a_memory_regression_fails_when_the_latency_change_is_within_drift():
     result = verdict(entry(BASE), entry(scaled(BASE, 1.2), memory=2000), run_cv=0.10)
     assert result.outcome == REGRESSED
     assert [r.code for r in result.reasons[:2]] == [Code.MEMORY_GREW, Code.WITHIN_DRIFT]
+
+
+def test_a_candidate_whose_images_broke_regressed_even_when_faster():
+    result = verdict(entry(BASE), entry(scaled(BASE, 0.5), nan_images=2))
+    assert result.outcome == REGRESSED
+    assert result.reasons[0].code is Code.IMAGES_BROKEN
+    assert texts(result)[0].startswith("images broken in the candidate (2 NaN; none in the baseline)")
+
+
+def test_images_broken_on_both_sides_are_no_news_to_the_gate():
+    result = verdict(entry(BASE, black_images=1), entry(BASE, black_images=1))
+    assert result.outcome == UNCHANGED

@@ -8,6 +8,7 @@ from bench.analyse.gate.effects import Effect
 from bench.analyse.gate.reasons import (
     ArgumentReason,
     CountReason,
+    ImagesReason,
     LatencyReason,
     MemoryReason,
     PowerReason,
@@ -54,6 +55,8 @@ def example(code):
         return WindowStep(code, STEP, RUN, 3)
     if code in (Code.REACH, Code.BLIND):
         return ReachReason(code, 2.5, limit=0.05, ratio=2.0)
+    if code is Code.IMAGES_BROKEN:
+        return ImagesReason(code, nan=1, black=2, runs=1, of=1)
     return Reason(code)
 
 
