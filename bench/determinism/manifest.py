@@ -184,9 +184,14 @@ def read_manifest(path: str | Path) -> Manifest:
 
 
 def load_png(path: Path):
-    """The 8-bit RGB pixels of a saved image."""
+    """The 8-bit RGB pixels of a saved image; a ``UsageError`` naming it when it is missing,
+    corrupt or not an image."""
     import numpy as np
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"saved image {path} cannot be read: {why}") from None
