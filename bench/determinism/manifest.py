@@ -150,15 +150,9 @@ class Manifest:
 
     def config(self, entry: dict) -> Config:
         """The config the image was made with, rebuilt from its described fields."""
-        from bench.plan.optimizations import Optimizations
+        from bench.determinism.verdicts import described_config
 
-        described = self.data["configs"][entry["config_id"]]
-        fields = {k: v for k, v in described.items() if k in Config.__dataclass_fields__}
-        if isinstance(fields.get("optimizations"), dict):
-            fields["optimizations"] = Optimizations(**fields["optimizations"])
-        if "id_axes" in fields:
-            fields["id_axes"] = tuple(fields["id_axes"])
-        return Config(**fields)
+        return described_config(self.data["configs"][entry["config_id"]])
 
     def image_path(self, entry: dict) -> Path:
         return self.folder / entry["file"]

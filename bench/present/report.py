@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from bench.analyse.pareto import frontier
 from bench.analyse.recommend import Budget, images_per_s_interval, recommend
+from bench.errors import UsageError
 from bench.present import plots
 from bench.present.cold_start import COLUMNS as COLD_START_COLUMNS
 from bench.present.cold_start import cold_start_rows
@@ -234,6 +235,23 @@ def hardware_blocks(runs: Sequence[Run]) -> list[Block]:
     ]
 
 
+def determinism_blocks(run: Run) -> list[Block]:
+    """A ``determinism`` run's checks: the verdict of each, what each means, and the
+    summary line the terminal printed."""
+    from bench.determinism.verdicts import CheckResult
+    from bench.present.determinism import CHECK_COLUMNS, check_rows, explanations, summary_line
+
+    try:
+        results = [CheckResult.from_record(record) for record in run.checks]
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{run.path}: a determinism record is malformed ({exc})") from None
+    if not results:
+        return [Paragraph("A determinism run with no finished check (it was stopped before"
+                          " the first config's checks were written).")]
+    return [Heading("Determinism checks", 3), Paragraph(summary_line(results) + "."),
+            table(CHECK_COLUMNS, check_rows(results)), Bullets(tuple(explanations(results)))]
+
+
 def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
     """The full report: hardware comparison (if several devices), then each run."""
     blocks: list[Block] = [
@@ -255,6 +273,10 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
         blocks.append(Heading(run_label(run, index)))
         if run.warnings:
             blocks.append(Bullets(tuple(run.warnings)))
+        if run.header.get("mode") == "determinism":  # checks, not a benchmark: no tables
+            blocks += [*determinism_blocks(run), Heading("Environment", 3),
+                       environment_table(run)]
+            continue
         blocks.append(Heading("Summary", 3))
         blocks.append(summary_table(results))
         flagged = tuple(f"{r.config_id}: {w}" for r in results for w in r.warnings)
