@@ -124,7 +124,10 @@ def main(args: argparse.Namespace) -> int:
     png = io.BytesIO()
     Image.fromarray(to_uint8(image)).save(png, format="PNG")
     out.parent.mkdir(parents=True, exist_ok=True)  # check_writable made and removed it
-    write_bytes_atomic(out, png.getvalue())
+    try:
+        write_bytes_atomic(out, png.getvalue())
+    except OSError as exc:  # the helper says it as a UsageError; this keeps it one line
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"reproduced {entry['id']} (seed {entry['seed']}, {entry['generator_device']} generator)"
           f" {how} on {device}: {out}")
     if original.device != device:

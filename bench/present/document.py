@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.present.tables import markdown_table
-from bench.store.atomic import write_bytes_atomic, write_text_atomic
+from bench.store.atomic import write_bytes_atomic
 
 
 @dataclass(frozen=True)
@@ -162,14 +162,15 @@ def write(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
-    written = []
+    files: list[tuple[Path, bytes]] = []
     if "md" in formats:
-        for image in images(blocks):
-            write_bytes_atomic(out_dir / image.name, image.png)
-            written.append(out_dir / image.name)
-        write_text_atomic(out_dir / f"{stem}.md", to_markdown(title, blocks))
-        written.append(out_dir / f"{stem}.md")
+        files += [(out_dir / image.name, image.png) for image in images(blocks)]
+        files.append((out_dir / f"{stem}.md", to_markdown(title, blocks).encode("utf-8")))
     if "html" in formats:
-        write_text_atomic(out_dir / f"{stem}.html", to_html(title, blocks))
-        written.append(out_dir / f"{stem}.html")
-    return written
+        files.append((out_dir / f"{stem}.html", to_html(title, blocks).encode("utf-8")))
+    for path, data in files:
+        try:
+            write_bytes_atomic(path, data)
+        except OSError as exc:  # the helper says it as a UsageError; this keeps it one line
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return [path for path, _ in files]

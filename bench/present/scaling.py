@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.errors import UsageError
 from bench.store.atomic import write_bytes_atomic
 from bench.store.scaling_result import ScalingResult
 
@@ -62,5 +63,8 @@ def plot_scaling(results: Sequence[ScalingResult], path: Path) -> Path:
     buffer = io.BytesIO()  # rendered whole, then written whole (a full disk leaves no fragment)
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
+    try:
+        write_bytes_atomic(path, buffer.getvalue())
+    except OSError as exc:  # the helper says it as a UsageError; this keeps it one line
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

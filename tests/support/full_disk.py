@@ -2,9 +2,9 @@
 (characters, for text files), write what fits, then fail with ENOSPC as a real full disk
 does halfway through a write.
 
-Patches ``io.open``, which ``Path.write_text``/``write_bytes`` and ``os.fdopen`` use, so
-both a file written in place and one written through a temporary file meet the same
-full disk.
+Patches ``io.open`` (which ``Path.write_text``/``write_bytes`` and ``os.fdopen`` use) and
+``os.write`` (for writers that use file descriptors), so a file written in place and one
+written through a temporary file, either way, meet the same full disk.
 """
 
 from __future__ import annotations
@@ -65,3 +65,19 @@ def fill_disk(monkeypatch: pytest.MonkeyPatch, folder: Path, room: int = 4096) -
         return opened
 
     monkeypatch.setattr(io, "open", open_)
+    real_write, rooms = os.write, {}
+
+    def write(fd: int, data) -> int:
+        path = _path_of(fd)
+        if path is None or folder not in (path, *path.parents):
+            return real_write(fd, data)
+        left = rooms.setdefault((fd, path), room)
+        if len(data) <= left:
+            rooms[(fd, path)] = left - len(data)
+            return real_write(fd, data)
+        if left:
+            rooms[(fd, path)] = 0
+            return real_write(fd, bytes(data[:left]))  # a short write, as the kernel's
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", write)
