@@ -103,14 +103,17 @@ def finished_note(path: str | Path) -> str | None:
     planned config finished and the footer says complete (None otherwise). Resuming it
     would only rewrite its footer, and so change the run (``history add`` would see
     another run)."""
-    run = _read(path)
+    return _finished(_read(path))
+
+
+def _finished(run: Run) -> str | None:
     planned = (run.header.get("plan") or {}).get("config_ids")
     if run.end is None or run.end.status is not Ending.COMPLETE or not isinstance(planned, list):
         return None
     done = {r.config_id for r in run.results if r.status.finished}
     if any(config_id not in done for config_id in planned):
         return None
-    return (f"run file {path} is finished ({len(planned)} of {len(planned)} configs measured,"
+    return (f"run file {run.path} is finished ({len(planned)} of {len(planned)} configs measured,"
             " footer complete): nothing to resume; the file is left as it is")
 
 
@@ -159,7 +162,7 @@ def load_for_resume(path: str | Path, plan: Plan) -> Resumed:
             f"--resume {str(path)!r}: the plan differs ({difference});"
             f" resume with the original flags: {command}"
         )
-    note = finished_note(path)
+    note = _finished(run)
     if note:
         raise UsageError(f"--resume {str(path)!r}: {note}")
     by_id = {r.config_id: r for r in run.results if r.status.finished}
