@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.analyse.memory import judged_views, memory_noise, noise_percent
-from bench.result import ConfigResult
+from bench.result import CALLS, ConfigResult
 from bench.stats import Interval, median_uncertainty, throughput_interval
 from bench.stats.ranks import MannWhitney, mann_whitney_u, shift_interval
 from bench.store.result_files import ResultSet
@@ -141,6 +141,27 @@ def ratio_interval(change: Change, confidence: float = 0.95) -> str | None:
     return f"[{math.exp(shift.low) - 1:+.1%}, {math.exp(shift.high) - 1:+.1%}]"
 
 
+def tests_per_call(sets: Sequence[ResultSet]) -> bool:
+    """Whether any significance ``side_by_side`` states is over the per-call times of one
+    run each: calls inside one process share its drift, so such a test does not see the
+    noise between runs (``gate`` says the same of its one-run verdicts)."""
+    for matched in match_results(sets):
+        base = matched.results[0]
+        for result in matched.results[1:]:
+            if base is not None and result is not None and base.ok and result.ok \
+                    and not base.broken_images and not result.broken_images \
+                    and CALLS == base.sample == result.sample \
+                    and base.latency_values and result.latency_values:
+                return True
+    return False
+
+
+def broken_text(result: ConfigResult) -> str:
+    """'1 NaN, 1 black' image(s) of a result's last call."""
+    return ", ".join(f"{n} {kind}" for n, kind in ((result.nan_images, "NaN"),
+                                                   (result.black_images, "black")) if n)
+
+
 def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], list[list]]:
     """Rows comparing every later set with the first, per matched workload."""
     headers = [
@@ -170,8 +191,17 @@ def side_by_side(sets: Sequence[ResultSet], alpha: float) -> tuple[list[str], li
             head = [matched.key, label, status or number(result.images_per_s), images_ci]
             if index == 0 or base is None or status or not base.ok:
                 note = "baseline" if index == 0 else None if base else "no baseline"
+                if index == 0 and result.broken_images:
+                    note += f"; images broken ({broken_text(result)})"
                 rows.append([*head, None, number(result.median_s), latency_ci, None, None, None,
                              note, None])
+                continue
+            broken = [f"{side}: {broken_text(r)}" for side, r in (("baseline", base),
+                                                                   ("this run", result))
+                      if r.broken_images]
+            if broken:  # a speed of unusable output is no win (nor a loss) to report
+                rows.append([*head, None, number(result.median_s), latency_ci, None, None, None,
+                             f"not compared: images broken ({'; '.join(broken)})", None])
                 continue
             change = compare_results(base, result)
             rows.append(

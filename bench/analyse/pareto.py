@@ -27,8 +27,10 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 
 def _point(result: ConfigResult) -> tuple[float, float] | None:
-    """(median latency, images/s) of an ok result that has both, else None."""
-    if not result.ok or result.images_per_s is None or result.median_s is None:
+    """(median latency, images/s) of an ok result that has both and whose images are not
+    NaN or black (unusable output is worth nothing however fast), else None."""
+    if not result.ok or result.broken_images or result.images_per_s is None \
+            or result.median_s is None:
         return None
     return result.median_s, float(result.images_per_s)
 

@@ -1,6 +1,7 @@
 """Recommend a batch layout: the most images/s within a latency and a memory budget.
 
-Every other config gets the reason it lost, so a reader can see how close it came.
+Every other config gets the reason it lost, so a reader can see how close it came. A
+config whose images came out NaN or all black is never a candidate, however fast.
 Latency is judged on p90 (a budget is about the slow calls) where the config has enough
 timed calls to support it (``stats.min_samples_for``: 10); with fewer, p90 is only the
 slowest call under another name, so the budget is checked on the upper end of the
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.analyse.compare import broken_text
 from bench.result import ConfigResult
 from bench.stats import (
     Interval,
@@ -102,6 +104,8 @@ def _violations(result: ConfigResult, budget: Budget) -> list[str]:
     if not result.ok:
         error = f": {result.error}" if result.error else ""
         return [f"status {result.status.value}{error}"]
+    if result.broken_images:
+        return [broken_reason(result)]
     if result.images_per_s is None:
         return ["no throughput measured"]
     reasons = []
@@ -124,6 +128,13 @@ def _violations(result: ConfigResult, budget: Budget) -> list[str]:
                 f" > {budget.max_memory_gib:g} GiB"
             )
     return reasons
+
+
+def broken_reason(result: ConfigResult) -> str:
+    """Why a config whose images came out NaN or black is no candidate, however fast."""
+    of = f" of {result.images_per_call}" if result.images_per_call else ""
+    return (f"broken images: {broken_text(result)}{of} in the last call: its output is unusable,"
+            " whatever its speed (a float16 VAE without upcast is the usual cause)")
 
 
 def _too_few(n: int) -> str:
@@ -158,7 +169,7 @@ def _budget_text(budget: Budget, results: Sequence[ConfigResult] = ()) -> str:
         parts.append(f"latency {stat} <= {budget.max_latency_s:g} s")
     if budget.max_memory_gib is not None:
         parts.append(f"peak memory <= {budget.max_memory_gib:g} GiB")
-    return " and ".join(parts) if parts else "status ok (no budget given)"
+    return " and ".join(parts) if parts else "status ok with usable images (no budget given)"
 
 
 def recommend(results: Sequence[ConfigResult], budget: Budget) -> Recommendation:

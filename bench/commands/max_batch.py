@@ -130,7 +130,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.execute.max_batch import Probe, ProbeFailed, find_max_batch
     from bench.execute.session import open_session
     from bench.measure.device import resolve_device
-    from bench.present.console import console
+    from bench.present.console import console, one_line
     from bench.present.max_batch import max_batch_text
     from bench.result import Status
 
@@ -168,8 +168,14 @@ def main(args: argparse.Namespace) -> int:
     summary = _summary(best, probes, axis)
     if args.json:
         print(json.dumps(summary))
-    elif best is None:
-        out.print(f"even {axis} 1 does not fit: {probes[0].result.error}")
-    else:
+    if best is None:  # no answer: a script must not read "max_size": null as success
+        budget = (f" within --memory-budget {args.memory_budget:g} GiB"
+                  if args.memory_budget else "")
+        first = probes[0].result
+        print(f"sdxl-bench: max-batch found no {axis} that fits{budget}: even {axis} 1 did"
+              f" not ({first.status.value}: {one_line(first.error or 'no error recorded')})",
+              file=sys.stderr)
+        return 1
+    if not args.json:
         out.print(max_batch_text(summary, args.limit))
     return 0

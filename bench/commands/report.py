@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 HELP = "write Markdown/HTML reports with tables, plots and a recommendation"
 
@@ -21,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("runs", nargs="+", metavar="RUN_FILE", help="sdxl-bench run file(s)")
     parser.add_argument(
-        "--out", type=Path, default=Path("reports"), help="output folder (default reports/)"
+        "--out", default="reports", help="output folder (default reports)"
     )
     parser.add_argument(
         "--format", default="md,html", help="comma list of md, html (default md,html)"
@@ -49,6 +48,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.store.run_file import read_run
 
     formats = document.parse_formats(args.format)
+    out = document.out_folder(args.out)
     for flag, value in (("--max-latency", args.max_latency), ("--max-memory", args.max_memory)):
         if value is not None and not value > 0:
             raise UsageError(f"{flag} must be a positive number, got {value}")
@@ -59,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
         for note in run.warnings:
             print(f"sdxl-bench: warning: {note}", file=sys.stderr)
     blocks = report_blocks(runs, Budget(args.max_latency, args.max_memory))
-    for path in document.write(args.out, "report", args.title, blocks, formats):
+    for path in document.write(out, "report", args.title, blocks, formats):
         if path.suffix != ".png":
             print(path)
     return 0

@@ -9,6 +9,7 @@ the same seed — pick an image from a batch, then refine its prompt.
 from __future__ import annotations
 
 import argparse
+import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def _validate(args) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.determinism.manifest import read_manifest
+    from bench.determinism.manifest import load_png, read_manifest
+    from bench.execute.output import check_writable
     from bench.plan.models import resolve_model
 
     _validate(args)
@@ -73,10 +75,19 @@ def main(args: argparse.Namespace) -> int:
     original_png = manifest.image_path(entry)
     if args.prompt is None and not original_png.is_file():
         raise UsageError(f"saved image {original_png} is missing: nothing to compare with")
+    # Everything that can refuse is checked before the model is loaded and the image made.
+    saved = load_png(original_png) if args.prompt is None else None
+    out = _out_path(args, manifest, entry["id"])
+    try:
+        check_writable(out)
+    except UsageError as exc:
+        if args.out:
+            raise
+        raise UsageError(f"{exc} (the default place, beside the manifest; give --out"
+                         " FILE.png)") from None
 
     from PIL import Image
 
-    from bench.determinism.manifest import load_png
     from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
     from bench.determinism.single import single_call
     from bench.execute.session import open_session
@@ -86,6 +97,7 @@ def main(args: argparse.Namespace) -> int:
     from bench.plan.request import SweepRequest
     from bench.plan.scenario import Scenario
     from bench.plan.sweep import Plan
+    from bench.store.atomic import write_bytes_atomic
 
     device = resolve_device(args.device)
     config = replace(original, device=device, warmup=0, repeats=1)
@@ -109,9 +121,13 @@ def main(args: argparse.Namespace) -> int:
         call = single_call(pipes, config, prompt, source, entry["seed"])
         image = call(call.fresh_generators())[0]
         how = "alone (batch size 1)" + (" with a new prompt" if args.prompt is not None else "")
-    out = _out_path(args, manifest, entry["id"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(image)).save(out)
+    png = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(png, format="PNG")
+    out.parent.mkdir(parents=True, exist_ok=True)  # check_writable made and removed it
+    try:
+        write_bytes_atomic(out, png.getvalue())
+    except OSError as exc:  # the helper says it as a UsageError; this keeps it one line
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"reproduced {entry['id']} (seed {entry['seed']}, {entry['generator_device']} generator)"
           f" {how} on {device}: {out}")
     if original.device != device:
@@ -119,7 +135,6 @@ def main(args: argparse.Namespace) -> int:
     if args.prompt is not None:
         print(f"refined from seed {entry['seed']}: {args.prompt!r} (was {entry['prompt']!r})")
         return 0
-    saved = load_png(original_png)
     diff, psnr = max_abs_diff(to_uint8(image), saved), psnr_db(to_uint8(image), saved)
     psnr_text = "∞" if psnr == float("inf") else f"{psnr:.1f}"
     same_hash = content_hash(image) == entry["sha256"]

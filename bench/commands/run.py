@@ -57,7 +57,10 @@ def with_recorded_flags(args: argparse.Namespace) -> argparse.Namespace:
         warnings.simplefilter("ignore")
         header = read_run(args.resume).header
     refuse_other_kinds(args.resume, header)
-    command = list(header.get("command") or [])
+    command = header.get("command") or []
+    if not isinstance(command, list) or not all(isinstance(part, str) for part in command):
+        raise UsageError(f"--resume {args.resume!r}: its recorded command is not a list of"
+                         " arguments: the file is malformed; start a new run")
     parser = args.parser
     try:
         recorded = parser.parse_args(command[1:])
@@ -93,6 +96,12 @@ def main(args: argparse.Namespace) -> int:
         if args.rounds > 1:
             raise UsageError(f"--resume {args.resume!r}: a --rounds run cannot be resumed (its"
                              " rounds would not be alike); start it again")
+        from bench.execute.resume import finished_note
+
+        note = finished_note(args.resume)
+        if note:  # resuming would only rewrite its footer, and make it another run
+            print(f"sdxl-bench: {note}", file=sys.stderr)
+            return 0
     if args.save_images is not None and not args.save_images.strip():
         raise UsageError("--save-images '': give a folder, or leave --save-images out")
     if args.save_images and (args.isolate or args.rounds > 1):

@@ -42,7 +42,14 @@ def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--require-all",
         action="store_true",
-        help="fail when a config is missing on one side",
+        help="fail when a config is missing on either side (a config the baseline has and"
+        " the candidate lacks fails anyway)",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="pass configs the baseline has and the candidate lacks (a candidate that"
+        " measured a subset on purpose); the verdict line still names them",
     )
     parser.add_argument(
         "--allow-inconclusive",
@@ -69,6 +76,9 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
 
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.require_all and args.allow_missing:
+        raise UsageError("--require-all fails missing configs, --allow-missing passes them:"
+                         " drop one")
     return Thresholds(
         max_slowdown=parse_percent(args.max_slowdown, "--max-slowdown"),
         max_memory_increase=parse_percent(args.max_memory_increase, "--max-memory-increase"),
@@ -76,5 +86,6 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
         run_cv=parse_percent(args.run_cv, "--run-cv"),
         fail_on_speedup=args.fail_on_speedup,
         require_all=args.require_all,
+        allow_missing=args.allow_missing,
         allow_inconclusive=args.allow_inconclusive,
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.determinism.manifest import load_png
 from bench.determinism.pixels import default_tolerance, max_abs_diff, psnr_db, quantized_tolerance
+from bench.errors import UsageError
 from bench.result import ConfigResult, json_data
 from bench.store.image_folders import images_folder
 
@@ -107,7 +108,10 @@ def match_image(a: RunImage, b: RunImage, tolerance: float | None) -> ImageMatch
     if a.file is None or b.file is None:
         return ImageMatch(**base, status=HASH_DIFFERS,
                           note="hashes differ; no saved images to measure how much (use --save-images)")
-    pa, pb = load_png(a.file), load_png(b.file)
+    try:
+        pa, pb = load_png(a.file), load_png(b.file)
+    except UsageError as exc:  # one unreadable image does not hide the others' verdicts
+        return ImageMatch(**base, status=NOT_COMPARABLE, note=str(exc))
     diff, psnr = max_abs_diff(pa, pb), psnr_db(pa, pb)
     if tolerance is None:
         tolerance = default_tolerance(a.settings[SETTINGS.index("dtype")])
@@ -118,8 +122,6 @@ def match_image(a: RunImage, b: RunImage, tolerance: float | None) -> ImageMatch
 
 def compare(first, second, tolerance: float | None) -> CrossRun:
     """Pair the images of two runs by (config id, position) and judge each pair."""
-    from bench.errors import UsageError
-
     ours = {(i.config_id, i.index): i for i in run_images(first)}
     theirs = {(i.config_id, i.index): i for i in run_images(second)}
     for run, images in ((first, ours), (second, theirs)):

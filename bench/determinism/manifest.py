@@ -150,15 +150,9 @@ class Manifest:
 
     def config(self, entry: dict) -> Config:
         """The config the image was made with, rebuilt from its described fields."""
-        from bench.plan.optimizations import Optimizations
+        from bench.determinism.verdicts import described_config
 
-        described = self.data["configs"][entry["config_id"]]
-        fields = {k: v for k, v in described.items() if k in Config.__dataclass_fields__}
-        if isinstance(fields.get("optimizations"), dict):
-            fields["optimizations"] = Optimizations(**fields["optimizations"])
-        if "id_axes" in fields:
-            fields["id_axes"] = tuple(fields["id_axes"])
-        return Config(**fields)
+        return described_config(self.data["configs"][entry["config_id"]])
 
     def image_path(self, entry: dict) -> Path:
         return self.folder / entry["file"]
@@ -184,9 +178,14 @@ def read_manifest(path: str | Path) -> Manifest:
 
 
 def load_png(path: Path):
-    """The 8-bit RGB pixels of a saved image."""
+    """The 8-bit RGB pixels of a saved image; a ``UsageError`` naming it when it is missing,
+    corrupt or not an image."""
     import numpy as np
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"saved image {path} cannot be read: {why}") from None

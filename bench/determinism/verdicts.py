@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.determinism.pixels import json_psnr
+from bench.plan.sweep import Config
+
+# Keys of a ``determinism`` record besides the described config and the check's extras.
+_RECORD = {"type", "check", "verdict", "max_abs_diff", "psnr_db", "tolerance", "detail", "strict"}
+_DERIVED = {"config_id", "images_per_call", "steps_run", "seeds"}  # ``Config.describe`` adds
+
+
+def _number(value: object) -> float | None:
+    return None if value is None else float(value)
+
+
+def _optimizations(value: object) -> object:
+    from bench.plan.optimizations import Optimizations
+
+    return Optimizations(**value) if isinstance(value, Mapping) else value
+
+
+# Described fields whose JSON form is not the ``Config`` field's type.
+_FROM_JSON = {"optimizations": _optimizations, "id_axes": tuple}
+
+
+def described_config(described: Mapping[str, Any]) -> Config:
+    """The ``Config`` a record or manifest describes (``Config.describe``), rebuilt."""
+    return Config(**{name: _FROM_JSON.get(name, lambda v: v)(value)
+                     for name, value in described.items() if name in Config.__dataclass_fields__})
 
 PASS, FAIL, NOT_APPLICABLE, INFO, ERROR = "pass", "fail", "n/a", "info", "error"
 VERDICTS = (PASS, FAIL, NOT_APPLICABLE, INFO, ERROR)
@@ -46,6 +73,25 @@ class CheckResult:
     @property
     def failed(self) -> bool:
         return self.verdict in (FAIL, ERROR)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> CheckResult:
+        """A ``determinism`` record read back (the inverse of ``record``; its config rebuilt
+        from the described fields); ``ValueError`` when it is not one or is malformed."""
+        if not isinstance(record, Mapping) or record.get("type") != "determinism":
+            raise ValueError("not a determinism record")
+        config = described_config(record) if "batch_size" in record else None  # run-wide: none
+        diff, psnr = _number(record.get("max_abs_diff")), _number(record.get("psnr_db"))
+        if psnr is None and diff == 0.0:
+            psnr = math.inf  # written as null: identical images
+        described = set(Config.__dataclass_fields__) | _DERIVED
+        extra = {k: v for k, v in record.items() if k not in _RECORD and k not in described}
+        try:
+            return cls(str(record.get("check")), str(record.get("verdict")),
+                       str(record.get("detail") or ""), config, diff, psnr,
+                       _number(record.get("tolerance")), extra)
+        except ValueError as exc:
+            raise ValueError(f"determinism record: {exc}") from None
 
     def record(self, strict: bool = False) -> dict:
         """The ``"type": "determinism"`` record for the run file."""

@@ -15,7 +15,10 @@ PRESETS = {
     "tiny": {
         "default_size": 64,
         "default_steps": 4,
-        "description": "tiny random-weight SDXL (seeded), built offline; milliseconds per call on CPU",
+        # docs/measurements/2026-12-05-cpu-xeon-example.md: 0.15-0.20 s per image (idle
+        # 2-core Xeon, 64x64, 4 steps); 0.3-0.5 s on the same machine under load.
+        "description": "tiny random-weight SDXL (seeded), built offline; about 0.2 s per image"
+                       " on an idle CPU at its defaults, more on a busy one",
     },
     "sdxl-arch": {
         "default_size": 1024,

@@ -98,6 +98,11 @@ def _import_scenario(path: Path) -> Scenario:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:  # sys.exit() in a module would end sdxl-bench silently
+        raise UsageError(
+            f"scenario file {path} called sys.exit({exc.code!r}) while being imported: a"
+            " scenario module must define SCENARIO = Scenario(...), not exit"
+        ) from None
     except Exception as exc:  # any error in a user's module is their error to see
         raise UsageError(
             f"scenario file {path} failed to import: {type(exc).__name__}: {exc}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bench.analyse.recommend import images_per_s_interval
+from bench.present.tables import status_flags
 from bench.result import ROUND_MEDIANS, ConfigResult
 from bench.stats import supported_percentile
 from bench.units import GIB
@@ -38,15 +39,7 @@ def results_table(results: Sequence[ConfigResult | Mapping], title: str | None =
         if view:
             views.add(view)
         status = result.status.value
-        flags = []
-        if result.unstable:
-            flags.append("unstable")
-        if result.nan_images:
-            flags.append(f"{result.nan_images} NaN")
-        if result.black_images:
-            flags.append(f"{result.black_images} black")
-        if result.repeats_identical is False:
-            flags.append("repeats differ")
+        flags = status_flags(result)
         if flags:
             status += " (" + ", ".join(flags) + ")"
         reasons = [result.error] if not result.ok and result.error else []

@@ -87,7 +87,7 @@ def verdict_table(results: list[CheckResult], title: str | None = None):
     table.add_column(f"batch inv.\n|Δ|, {tolerance('batch-invariance')}", justify="right")
     table.add_column("batch inv.\nPSNR dB", justify="right")
     table.add_column("shared gen.\n|Δ| pos ≥ 1", justify="right")
-    table.add_column("NaN/black", justify="right")
+    table.add_column("NaN/black\nof checked", justify="right")
     for config_id, checks in by_config.items():
         invariance = checks.get("batch-invariance")
         sanity = checks.get("image-sanity")
@@ -100,10 +100,18 @@ def verdict_table(results: list[CheckResult], title: str | None = None):
             _number(invariance.psnr_db if invariance else None, ".1f"),
             _cell(checks.get("shared-generator"), checks["shared-generator"].max_abs_diff
                   if "shared-generator" in checks else None),
-            _cell(sanity) + (f" {sanity.extra['nan_images']}/{sanity.extra['black_images']}"
-                             if sanity else ""),
+            _cell(sanity) + (f" {sanity_counts(sanity)}" if sanity else ""),
         )
     return table
+
+
+def sanity_counts(sanity: CheckResult) -> str:
+    """'0/0 of 8': NaN and black images among the images checked (a bare '0/0' read as
+    "none checked")."""
+    extra = sanity.extra
+    checked = extra.get("checked_images")
+    counts = f"{extra.get('nan_images')}/{extra.get('black_images')}"
+    return counts if checked is None else f"{counts} of {checked}"
 
 
 def run_wide_lines(results: list[CheckResult]) -> list[str]:
@@ -177,3 +185,23 @@ def match_summary(result: CrossRun) -> list[str]:
                      + (f" — {match.note}" if match.note else ""))
     return lines
 
+
+
+# --- in a report -------------------------------------------------------------------------
+
+CHECK_COLUMNS = ["config", "check", "verdict", "max abs Δ", "tolerance", "PSNR dB", "detail"]
+
+
+def check_rows(results: list[CheckResult]) -> list[list]:
+    """One row per check, in the order they ran: the run file's checks as a report shows
+    them (the terminal's table, unfolded)."""
+    rows = []
+    for result in results:
+        config = "(run-wide)" if result.check in RUN_WIDE or result.config is None \
+            else result.config.config_id
+        rows.append([config, result.check, result.verdict.upper(),
+                     None if result.max_abs_diff is None else _number(result.max_abs_diff, ".2g"),
+                     None if result.tolerance is None else _number(result.tolerance, ".3g"),
+                     None if result.psnr_db is None else _number(result.psnr_db, ".1f"),
+                     result.detail])
+    return rows

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.present.tables import markdown_table
+from bench.store.atomic import write_bytes_atomic
 
 
 @dataclass(frozen=True)
@@ -140,22 +141,36 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def out_folder(text: str, flag: str = "--out") -> Path:
+    """The report folder a flag names; an empty name is refused as ``run --out ''`` is
+    (``Path('')`` would silently be the current folder)."""
+    if not text.strip():
+        raise UsageError(f"{flag} {text!r}: give a folder name, or leave {flag} out for the"
+                         " default")
+    return Path(text).expanduser()
+
+
 def write(
     out_dir: Path, stem: str, title: str, blocks: Sequence[Block], formats: Sequence[str]
 ) -> list[Path]:
-    """Write ``stem.md`` (with its PNGs) and/or ``stem.html``; the paths written."""
-    written = []
+    """Write ``stem.md`` (with its PNGs) and/or ``stem.html``; the paths written.
+
+    Each file is written whole or not at all (``bench.store.atomic``): a full disk leaves
+    the previous report, or no file, never a fragment.
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if "md" in formats:
-            for image in images(blocks):
-                (out_dir / image.name).write_bytes(image.png)
-                written.append(out_dir / image.name)
-            (out_dir / f"{stem}.md").write_text(to_markdown(title, blocks), encoding="utf-8")
-            written.append(out_dir / f"{stem}.md")
-        if "html" in formats:
-            (out_dir / f"{stem}.html").write_text(to_html(title, blocks), encoding="utf-8")
-            written.append(out_dir / f"{stem}.html")
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
-    return written
+    files: list[tuple[Path, bytes]] = []
+    if "md" in formats:
+        files += [(out_dir / image.name, image.png) for image in images(blocks)]
+        files.append((out_dir / f"{stem}.md", to_markdown(title, blocks).encode("utf-8")))
+    if "html" in formats:
+        files.append((out_dir / f"{stem}.html", to_html(title, blocks).encode("utf-8")))
+    for path, data in files:
+        try:
+            write_bytes_atomic(path, data)
+        except OSError as exc:  # the helper says it as a UsageError; this keeps it one line
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return [path for path, _ in files]

@@ -11,12 +11,13 @@ from collections.abc import Mapping, Sequence
 
 from bench.analyse.pareto import frontier
 from bench.analyse.recommend import Budget, images_per_s_interval, recommend
+from bench.errors import UsageError
 from bench.present import plots
 from bench.present.cold_start import COLUMNS as COLD_START_COLUMNS
 from bench.present.cold_start import cold_start_rows
 from bench.present.document import Block, Bullets, Heading, Image, Paragraph, table
 from bench.present.image_grid import run_grids
-from bench.present.tables import gib, number
+from bench.present.tables import gib, number, status_flags
 from bench.result import MEMORY_VIEWS, ConfigResult
 from bench.stats import median_uncertainty, min_samples_for, supported_percentile
 from bench.store.run_file import Run
@@ -79,8 +80,8 @@ def _percentile(result: ConfigResult, q: float) -> str | None:
 
 
 def _status(result: ConfigResult) -> str:
-    """``ok, unstable`` when the stability check found the estimate untrustworthy."""
-    return "ok, unstable" if result.ok and result.unstable else result.status.value
+    """``ok, unstable, 1 NaN, 1 black``: what the terminal table says, in the same words."""
+    return ", ".join([result.status.value, *status_flags(result)])
 
 
 def _steps(result: ConfigResult) -> int | None:
@@ -234,6 +235,23 @@ def hardware_blocks(runs: Sequence[Run]) -> list[Block]:
     ]
 
 
+def determinism_blocks(run: Run) -> list[Block]:
+    """A ``determinism`` run's checks: the verdict of each, what each means, and the
+    summary line the terminal printed."""
+    from bench.determinism.verdicts import CheckResult
+    from bench.present.determinism import CHECK_COLUMNS, check_rows, explanations, summary_line
+
+    try:
+        results = [CheckResult.from_record(record) for record in run.checks]
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{run.path}: a determinism record is malformed ({exc})") from None
+    if not results:
+        return [Paragraph("A determinism run with no finished check (it was stopped before"
+                          " the first config's checks were written).")]
+    return [Heading("Determinism checks", 3), Paragraph(summary_line(results) + "."),
+            table(CHECK_COLUMNS, check_rows(results)), Bullets(tuple(explanations(results)))]
+
+
 def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
     """The full report: hardware comparison (if several devices), then each run."""
     blocks: list[Block] = [
@@ -255,6 +273,10 @@ def report_blocks(runs: Sequence[Run], budget: Budget) -> list[Block]:
         blocks.append(Heading(run_label(run, index)))
         if run.warnings:
             blocks.append(Bullets(tuple(run.warnings)))
+        if run.header.get("mode") == "determinism":  # checks, not a benchmark: no tables
+            blocks += [*determinism_blocks(run), Heading("Environment", 3),
+                       environment_table(run)]
+            continue
         blocks.append(Heading("Summary", 3))
         blocks.append(summary_table(results))
         flagged = tuple(f"{r.config_id}: {w}" for r in results for w in r.warnings)

@@ -6,9 +6,12 @@ appends them to the run file (``bench.execute.distributed.launch``).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.errors import UsageError
+from bench.store.atomic import write_bytes_atomic
 from bench.store.scaling_result import ScalingResult
 
 
@@ -57,6 +60,11 @@ def plot_scaling(results: Sequence[ScalingResult], path: Path) -> Path:
     ax.set_title("data-parallel scaling (dotted: ideal linear)")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    buffer = io.BytesIO()  # rendered whole, then written whole (a full disk leaves no fragment)
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
+    try:
+        write_bytes_atomic(path, buffer.getvalue())
+    except OSError as exc:  # the helper says it as a UsageError; this keeps it one line
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

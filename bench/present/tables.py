@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bench.analyse.compare import broken_text
 from bench.analyse.memory import noise_percent
+from bench.result import ConfigResult
 from bench.units import GIB, number, ratio
 
-__all__ = ["MISSING", "gib", "markdown_table", "number", "percent_change", "ratio"]
+__all__ = ["MISSING", "gib", "markdown_table", "number", "percent_change",
+           "ratio", "status_flags"]
 
 MISSING = "—"
 
@@ -25,6 +28,17 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
     separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(list(headers)), separator, *(line(row) for row in cells)])
+
+
+def status_flags(result: ConfigResult) -> list[str]:
+    """What qualifies a status, in every table alike: 'unstable', '1 NaN', '1 black',
+    'repeats differ'."""
+    flags = ["unstable"] if result.unstable else []
+    if result.broken_images:
+        flags.append(broken_text(result))
+    if result.repeats_identical is False:
+        flags.append("repeats differ")
+    return flags
 
 
 def gib(value: int | None) -> str | None:

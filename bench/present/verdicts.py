@@ -8,6 +8,7 @@ rule, and a rule without touching the wording.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -26,6 +27,7 @@ from bench.analyse.gate import (
 from bench.analyse.gate.reasons import (
     ArgumentReason,
     CountReason,
+    ImagesReason,
     LatencyReason,
     MemoryReason,
     PowerReason,
@@ -55,6 +57,12 @@ WITHIN_RUN_NOTE = (
     "one run per side: per-call times are the samples, and calls inside one process share"
     " its drift, so they understate the noise between runs; gate several runs per side"
     " or use `sdxl-bench ab` for verdicts you can trust on a shared machine"
+)
+COMPARE_NOTE = (
+    "'significant' here is a Mann-Whitney test over the per-call times of one run per side:"
+    " calls inside one process share its drift, so they understate the noise between runs,"
+    " and a difference of a few percent can be drift alone; for a verdict, gate several"
+    " runs per side or use `sdxl-bench ab`"
 )
 MEMORY_NOTE = (
     "memory: the view that grew most, as the change of the typical peak (median over runs)"
@@ -95,6 +103,33 @@ def interval_text(effect: Effect) -> str | None:
     if effect.low is None or effect.high is None:
         return None
     return f"[{effect.low - 1:+.1%}, {effect.high - 1:+.1%}]"
+
+
+# Which test judged the latency, and why these samples (the history heading says its own).
+_TESTS = {
+    Samples.PER_CALL: ("exact one-sided Mann-Whitney on the per-call times: one run per side,"
+                       " so its calls are the only samples (see the note on drift below)"),
+    Samples.PER_RUN: ("exact one-sided Mann-Whitney on per-run medians: a side has several"
+                      " runs, and the calls of one run share its drift, so each run is one"
+                      " sample on both sides (its calls are not pooled)"),
+    Samples.PER_ROUND: ("exact one-sided Mann-Whitney on per-round medians: every run was made"
+                        " with --rounds, each round in a fresh process, so each round is one"
+                        " sample"),
+    Samples.PAIRED: ("exact one-sided Wilcoxon signed-rank on the log ratio of each A/B pair:"
+                     " drift the two runs of a pair share cancels in their ratio"),
+}
+
+
+def test_lines(verdicts: Sequence[Verdict]) -> list[str]:
+    """'test: …' once per kind of samples the verdicts used, with the configs it judged
+    when the kinds differ between configs."""
+    kinds: dict[Samples, list[str]] = {}
+    for verdict in verdicts:
+        if verdict.effect is not None and verdict.effect.samples in _TESTS:
+            kinds.setdefault(verdict.effect.samples, []).append(verdict.key)
+    if len(kinds) == 1:
+        return [f"test: {_TESTS[next(iter(kinds))]}; Holm over the configs judged"]
+    return [f"test for {', '.join(keys)}: {_TESTS[kind]}" for kind, keys in kinds.items()]
 
 
 def latency_text(effect: Effect) -> str:
@@ -150,6 +185,14 @@ def _status(reason: StatusReason) -> str:
     if reason.code is Code.STATUS_RECOVERED:
         return f"status {_side(reason.base)} -> ok"
     return f"not measured on either side ({_side(reason.base)} / {_side(reason.cand)})"
+
+
+def _images(reason: ImagesReason) -> str:
+    counts = ", ".join(f"{n} {kind}" for n, kind in ((reason.nan, "NaN"), (reason.black, "black"))
+                       if n)
+    runs = f" in {reason.runs} of {reason.of} runs" if reason.of > 1 else ""
+    return (f"images broken in the candidate ({counts}{runs}; none in the baseline): its"
+            " output is unusable, whatever its speed")
 
 
 def _latency(reason: LatencyReason) -> str:
@@ -221,6 +264,7 @@ _PLAIN = {
 _WRITERS: dict[type, Callable] = {
     LatencyReason: _latency, PowerReason: _power, StatusReason: _status,
     MemoryReason: _memory, WindowStep: _window, ReachReason: _reach, CountReason: _few_runs,
+    ImagesReason: _images,
     ArgumentReason: lambda r: f"note: {r.name} {r.base} -> {r.cand}",
 }
 
@@ -242,15 +286,32 @@ def reason_texts(verdict: Verdict, sides: Sides = SIDES) -> list[str]:
 
 # --- the verdict table -------------------------------------------------------------------
 
+DETAIL_WIDTH = 100  # the reasons under the table are wrapped to this many columns
+
+
+def why_cell(verdict: Verdict) -> str:
+    """The table's short 'why': each kind of reason once ('within drift; memory grew');
+    the bare latency change the row shows already is left out."""
+    return "; ".join(dict.fromkeys(reason.code.value for reason in verdict.reasons
+                                   if reason.code is not Code.LATENCY))
+
+
+def wrapped(text: str, width: int = DETAIL_WIDTH, indent: str = "  ") -> str:
+    """A long line of prose folded for a terminal, continuation lines indented."""
+    return "\n".join(textwrap.wrap(text, width, subsequent_indent=indent,
+                                   break_on_hyphens=False, break_long_words=False))
+
 
 def verdict_row(verdict: Verdict, thresholds: Thresholds, sides: Sides = SIDES) -> list:
-    """One row: verdict, latency change with its interval, samples, p, memory, reasons."""
+    """One row: verdict, latency change with its interval, samples, p, memory, and why in
+    a few words (the sentences are listed under the table: ``detail_lines``)."""
     effect = verdict.effect
     latency = None
     if effect is not None:
         latency = percent_change(effect.ratio)
     elif verdict.change is not None:
         latency = percent_change(verdict.change.latency_ratio)
+    missing = verdict.outcome is Outcome.MISSING
     return [
         verdict.key,
         verdict.outcome.value + (" (fails)" if verdict.fails(thresholds) else ""),
@@ -259,33 +320,80 @@ def verdict_row(verdict: Verdict, thresholds: Thresholds, sides: Sides = SIDES) 
         None if effect is None else f"{sizes_text(effect)} {samples_text(effect)}",
         None if verdict.p_adjusted is None else f"{verdict.p_adjusted:.2g}",
         memory_cell(verdict.memory),
-        "; ".join(reason_texts(verdict, sides)),
+        "; ".join(reason_texts(verdict, sides)) if missing else why_cell(verdict),
     ]
+
+
+def detail_lines(verdicts: Sequence[Verdict], sides: Sides = SIDES,
+                 width: int = DETAIL_WIDTH) -> list[str]:
+    """Every compared config's reasons in full, one wrapped item each, under its name."""
+    lines = []
+    for verdict in verdicts:
+        if verdict.outcome is Outcome.MISSING or not verdict.reasons:
+            continue
+        lines.append(f"{verdict.key} ({verdict.outcome.value}):")
+        for text in reason_texts(verdict, sides):
+            lines.extend(textwrap.wrap(text, width, initial_indent="  - ",
+                                       subsequent_indent="    ", break_on_hyphens=False))
+    return lines
+
+
+def _not_compared(verdicts: Sequence[Verdict], thresholds: Thresholds, sides: Sides) -> str:
+    """'; not compared: a, b (missing in candidate, fails)' — empty when every config was."""
+    groups: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        if verdict.outcome is Outcome.MISSING:
+            why = "; ".join(reason_texts(verdict, sides))
+            groups.setdefault(why + (", fails" if verdict.fails(thresholds) else ""),
+                              []).append(verdict.key)
+    return "".join(f"; not compared: {', '.join(keys)} ({why})" for why, keys in groups.items())
+
+
+def verdict_line(verdicts: Sequence[Verdict], thresholds: Thresholds,
+                 sides: Sides = SIDES) -> str:
+    """PASS or FAIL, the outcomes counted, the failing configs named once, and what was
+    asked for but not compared (a missing config is never passed over in silence)."""
+    counts = ", ".join(f"{sum(v.outcome is o for v in verdicts)} {o.value}" for o in OUTCOMES
+                       if any(v.outcome is o for v in verdicts))
+    compared = sum(v.outcome is not Outcome.MISSING for v in verdicts)
+    scope = (f"{len(verdicts)} config(s)" if compared == len(verdicts)
+             else f"{compared} of the {len(verdicts)} config(s) asked for")
+    gap = _not_compared(verdicts, thresholds, sides)
+    failed = [v for v in verdicts if v.fails(thresholds)]
+    if exit_code(verdicts, thresholds):
+        names = ", ".join(f"{v.key} ({v.outcome.value})" for v in failed
+                          if v.outcome is not Outcome.MISSING)
+        return wrapped(f"FAIL: {len(failed)} of {len(verdicts)} config(s) failed ({counts})"
+                       + (f": {names}" if names else "") + gap)
+    return wrapped(f"PASS: no regression in {scope} ({counts}){gap}")
 
 
 def verdict_report(verdicts: Sequence[Verdict], thresholds: Thresholds, heading: str,
                    sides: Sides = SIDES) -> str:
-    """The verdict table, the notes it needs, and PASS, or FAIL with the failing configs
-    again: what ``gate``, ``ab`` and ``gate --history`` print."""
+    """The verdict table (one row per config, why in a few words), every config's reasons
+    in full beneath it, the notes it needs, and the PASS or FAIL line: what ``gate``,
+    ``ab`` and ``gate --history`` print."""
     headers = ["config", "verdict", "latency change", f"{thresholds.confidence:.0%} CI",
-               "samples", "Holm p", "memory change ± noise", "details"]
+               "samples", "Holm p", "memory change ± noise", "why"]
     lines = [heading, markdown_table(headers, [verdict_row(v, thresholds, sides)
                                                for v in verdicts])]
+    details = detail_lines(verdicts, sides)
+    if details:
+        lines.append("\n" + "\n".join(details))
+    for test in test_lines(verdicts):
+        lines.append("\n" + wrapped(test))
     if any(v.effect is not None and v.effect.samples is Samples.PER_CALL for v in verdicts):
-        lines.append(f"\nnote: {WITHIN_RUN_NOTE}")
+        lines.append("\n" + wrapped(f"note: {WITHIN_RUN_NOTE}"))
     if any(v.memory for v in verdicts):
-        lines.append(f"\n{MEMORY_NOTE}")
-    counts = ", ".join(f"{sum(v.outcome is o for v in verdicts)} {o.value}" for o in OUTCOMES
-                       if any(v.outcome is o for v in verdicts))
+        lines.append("\n" + wrapped(MEMORY_NOTE))
+    lines.append("\n" + verdict_line(verdicts, thresholds, sides))
     failed = [v for v in verdicts if v.fails(thresholds)]
-    if exit_code(verdicts, thresholds):
-        lines.append(f"\nFAIL: {len(failed)} of {len(verdicts)} config(s) failed ({counts}):")
-        lines.append(markdown_table(headers, [verdict_row(v, thresholds, sides) for v in failed]))
-        if any(v.outcome is Outcome.INCONCLUSIVE for v in failed):
-            lines.append("inconclusive configs fail: add runs, rounds (run --rounds) or calls,"
-                         " or pass --allow-inconclusive")
-    else:
-        lines.append(f"\nPASS: no regression in {len(verdicts)} config(s) ({counts})")
+    if any(v.outcome is Outcome.INCONCLUSIVE for v in failed):
+        lines.append(wrapped("inconclusive configs fail: add runs, rounds (run --rounds) or"
+                             " calls, or pass --allow-inconclusive"))
+    if any(v.outcome is Outcome.MISSING and not thresholds.require_all for v in failed):
+        lines.append(wrapped("missing configs fail: measure them in the candidate, or pass"
+                             " --allow-missing when it measured a subset on purpose"))
     return "\n".join(lines)
 
 

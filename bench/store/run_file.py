@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -214,6 +215,21 @@ class Run:
         return [r for r in self.records if r.get("type") == "determinism"]
 
 
+class NotFinite(ValueError):
+    """A NaN or an infinity in a run file (JSON has none; ``json`` reads them anyway)."""
+
+
+def _not_finite(name: str) -> float:
+    raise NotFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999
+        raise NotFinite(text)
+    return value
+
+
 def read_run(path: Path | str) -> Run:
     """Read a run file; a clear ``UsageError`` for anything that is not one."""
     path = Path(path)
@@ -235,7 +251,10 @@ def read_run(path: Path | str) -> Run:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_constant=_not_finite, parse_float=_finite_float)
+        except NotFinite as exc:
+            raise UsageError(f"{path} line {number} holds {exc}: the harness never writes a"
+                             " number that is not finite; the file is malformed") from None
         except json.JSONDecodeError:
             is_last = number == len(lines)
             if is_last and objects:

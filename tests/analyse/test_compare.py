@@ -119,3 +119,24 @@ def test_side_by_side_marks_small_sample_intervals_as_ranges(tmp_path):
     a = load_results(write_run(tmp_path / "a.jsonl", [record([1.0, 1.01, 1.02])]))
     headers, rows = side_by_side([a, a], alpha=0.05)
     assert rows[0][headers.index("latency p50 s") + 1] == "[1, 1.02] range, 75%"
+
+
+def test_a_run_whose_images_are_broken_is_not_compared_as_a_win(tmp_path):
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(SLOW)]))
+    b = load_results(write_run(tmp_path / "b.jsonl", [record(FAST, nan_images=1)]))
+    headers, rows = side_by_side([a, b], alpha=0.05)
+    significance, ratio = headers.index("significance"), headers.index("ratio")
+    assert rows[1][significance] == "not compared: images broken (this run: 1 NaN)"
+    assert rows[1][ratio] is None
+
+
+def test_only_calls_of_one_run_per_side_carry_the_one_run_caveat(tmp_path):
+    from bench.analyse.compare import tests_per_call
+
+    a = load_results(write_run(tmp_path / "a.jsonl", [record(FAST)]))
+    b = load_results(write_run(tmp_path / "b.jsonl", [record(SLOW)]))
+    rounds = {"latency_s": {"median": 1.0, "values": [1.0, 1.1, 0.9], "n": 3,
+                            "sample": "round medians"}}
+    ra = load_results(write_run(tmp_path / "ra.jsonl", [record(FAST, **rounds)]))
+    rb = load_results(write_run(tmp_path / "rb.jsonl", [record(SLOW, **rounds)]))
+    assert tests_per_call([a, b]) and not tests_per_call([ra, rb])

@@ -154,12 +154,21 @@ def test_holm_correction_keeps_a_marginal_config_from_failing_among_many():
     assert among.p_adjusted == pytest.approx(6 * 4 / 924)
 
 
-def test_missing_config_is_reported_and_fails_only_with_require_all():
+def test_a_config_the_candidate_lost_fails_by_default():
     baseline = results(entry(BASE, key="a"), entry(BASE, key="b"))
     candidate = results(entry(BASE, key="a"))
     verdicts = gate(baseline, candidate, Thresholds())
     assert [(v.key, v.outcome) for v in verdicts] == [("a", UNCHANGED), ("b", MISSING)]
     assert texts(verdicts[1]) == ["missing in candidate"]
+    assert exit_code(verdicts, Thresholds()) == 1
+    assert exit_code(verdicts, Thresholds(allow_missing=True)) == 0
+
+
+def test_a_config_new_in_the_candidate_fails_only_with_require_all():
+    baseline = results(entry(BASE, key="a"))
+    candidate = results(entry(BASE, key="a"), entry(BASE, key="b"))
+    verdicts = gate(baseline, candidate, Thresholds())
+    assert texts(verdicts[1]) == ["missing in baseline"]
     assert exit_code(verdicts, Thresholds()) == 0
     assert exit_code(verdicts, Thresholds(require_all=True)) == 1
 
@@ -345,3 +354,38 @@ def test_a_run_file_stability_mark_reaches_the_gate(tmp_path):
     assert cand.entries[0].result.unstable == BUSY and base.entries[0].result.unstable == ()
     [result] = gate(base, cand, Thresholds(run_cv=0.10))
     assert result.outcome == INCONCLUSIVE
+
+
+def test_several_baseline_runs_against_one_candidate_run_use_one_median_per_run():
+    # Pooling the calls of three runs against those of one counts drift as signal: each
+    # run is one sample, and 3 against 1 can never reach alpha, so it says so.
+    base = [results(entry(scaled(BASE, f)), name=f"b{i}") for i, f in enumerate((1, 1.01, 0.99))]
+    [result] = gate(base, results(entry(scaled(BASE, 1.2))), Thresholds(run_cv=0.0))
+    assert result.effect.samples == PER_RUN
+    assert (result.effect.n_base, result.effect.n_cand) == (3, 1)
+    assert result.outcome == INCONCLUSIVE
+    assert result.reasons[-1].code is Code.TOO_FEW_SAMPLES
+
+
+def test_one_baseline_run_against_several_candidate_runs_use_one_median_per_run():
+    cand = [results(entry(scaled(BASE, f)), name=f"c{i}") for i, f in enumerate((1, 1.01))]
+    [result] = gate(results(entry(BASE)), cand, Thresholds())
+    assert (result.effect.samples, result.effect.n_base, result.effect.n_cand) == (PER_RUN, 1, 2)
+
+
+def test_a_memory_regression_fails_when_the_latency_change_is_within_drift():
+    result = verdict(entry(BASE), entry(scaled(BASE, 1.2), memory=2000), run_cv=0.10)
+    assert result.outcome == REGRESSED
+    assert [r.code for r in result.reasons[:2]] == [Code.MEMORY_GREW, Code.WITHIN_DRIFT]
+
+
+def test_a_candidate_whose_images_broke_regressed_even_when_faster():
+    result = verdict(entry(BASE), entry(scaled(BASE, 0.5), nan_images=2))
+    assert result.outcome == REGRESSED
+    assert result.reasons[0].code is Code.IMAGES_BROKEN
+    assert texts(result)[0].startswith("images broken in the candidate (2 NaN; none in the baseline)")
+
+
+def test_images_broken_on_both_sides_are_no_news_to_the_gate():
+    result = verdict(entry(BASE, black_images=1), entry(BASE, black_images=1))
+    assert result.outcome == UNCHANGED

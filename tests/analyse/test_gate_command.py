@@ -23,10 +23,9 @@ def test_gate_fails_and_names_the_regressed_config(tmp_path):
     b = write_run(tmp_path / "b.jsonl", [record(BASE), record(SLOWER, batch_size=2)])
     result = run_in_process("gate", str(a), str(b), *TRUST_CALLS)
     assert result.code == 1
-    failed_table = result.out.split("FAIL: 1 of 2 config(s) failed (1 regressed, 1 unchanged):")[1]
-    assert "t2i bs2 n1" in failed_table
-    assert "+20.0%" in failed_table
-    assert "t2i bs1 n1" not in failed_table
+    verdict_line = result.out.split("FAIL: 1 of 2 config(s) failed (1 regressed, 1 unchanged):")[1]
+    assert "t2i bs2 n1" in verdict_line
+    assert "t2i bs1 n1" not in verdict_line
 
 
 def test_gate_threshold_flag_changes_the_verdict(tmp_path):
@@ -35,13 +34,13 @@ def test_gate_threshold_flag_changes_the_verdict(tmp_path):
     assert run_in_process("gate", str(a), str(b), "--max-slowdown", "25%").code == 0
 
 
-def test_gate_require_all_fails_on_a_missing_config(tmp_path):
-    a = write_run(tmp_path / "a.jsonl", [record(BASE), record(BASE, batch_size=2)])
-    b = write_run(tmp_path / "b.jsonl", [record(BASE)])
+def test_gate_require_all_fails_on_a_config_new_in_the_candidate(tmp_path):
+    a = write_run(tmp_path / "a.jsonl", [record(BASE)])
+    b = write_run(tmp_path / "b.jsonl", [record(BASE), record(BASE, batch_size=2)])
     assert run_in_process("gate", str(a), str(b)).code == 0
     result = run_in_process("gate", str(a), str(b), "--require-all")
     assert result.code == 1
-    assert "missing in candidate" in result.out
+    assert "missing in baseline" in result.out
 
 
 def pytest_benchmark_json(path, times, save_data=True):
@@ -154,3 +153,48 @@ def test_one_run_per_side_passes_a_change_within_run_drift_and_says_why(tmp_path
     assert result.code == 0, result.out
     assert "within what drift between two runs explains" in result.out
     assert "sdxl-bench ab" in result.out
+
+
+def test_three_runs_against_one_say_which_test_judged_them_and_why(tmp_path):
+    base = [write_run(tmp_path / f"b{i}.jsonl", [record([v * f for v in BASE])])
+            for i, f in enumerate((1.0, 1.01, 0.99))]
+    cand = write_run(tmp_path / "c.jsonl", [record(SLOWER)])
+    result = run_in_process("gate", "--baseline", *map(str, base), "--candidate", str(cand))
+    assert "3 vs 1 per-run medians" in result.out
+    assert "per-call times of one run" not in result.out  # the calls were not pooled
+    test = " ".join(result.out.split("test: ")[1].split("\n\n")[0].split())
+    assert test.startswith("exact one-sided Mann-Whitney on per-run medians: a side has several runs")
+    assert result.code == 1 and "need >= 5 runs per side" in " ".join(result.out.split())
+
+
+def torn_candidate(tmp_path):
+    """The baseline has two configs; the candidate was killed while writing the second."""
+    a = write_run(tmp_path / "a.jsonl", [record(BASE), record(BASE, batch_size=2)])
+    torn = write_run(tmp_path / "torn.jsonl", [record(BASE), record(BASE, batch_size=2)])
+    lines = torn.read_text().splitlines()
+    torn.write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # header, config 1, torn
+    return a, torn
+
+
+def test_a_config_the_candidate_lost_fails_and_the_verdict_line_names_it(tmp_path):
+    a, torn = torn_candidate(tmp_path)
+    result = run_in_process("gate", str(a), str(torn))
+    assert result.code == 1
+    line = " ".join(result.out.split("FAIL: ")[1].split())
+    assert line.startswith("1 of 2 config(s) failed (1 unchanged, 1 missing); not compared:"
+                           " t2i bs2 n1 4steps 64x64 float32 tiny (missing in candidate, fails)")
+
+
+def test_allow_missing_passes_a_candidate_that_measured_a_subset_and_says_so(tmp_path):
+    a, torn = torn_candidate(tmp_path)
+    result = run_in_process("gate", str(a), str(torn), "--allow-missing")
+    assert result.code == 0
+    line = " ".join(result.out.split("PASS: ")[1].split())
+    assert line.startswith("no regression in 1 of the 2 config(s) asked for (1 unchanged,"
+                           " 1 missing); not compared: t2i bs2 n1")
+
+
+def test_require_all_and_allow_missing_contradict_each_other(tmp_path):
+    a, torn = torn_candidate(tmp_path)
+    result = run_in_process("gate", str(a), str(torn), "--allow-missing", "--require-all")
+    assert result.code == 2 and "drop one" in result.err

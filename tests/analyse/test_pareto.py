@@ -32,3 +32,9 @@ def test_frontier_skip_failed_configs_and_order_by_latency():
     dominated = record([0.5] * 3, batch_size=4)  # 8 images/s at 0.5 s
     failed = record([], batch_size=16, status="oom")
     assert frontier([big, dominated, failed, fast]) == [fast, big]
+
+
+def test_a_config_whose_images_are_nan_or_black_is_not_on_the_frontier():
+    fast = record([0.1] * 3, batch_size=1)
+    broken = record([0.05] * 3, batch_size=8, black_images=8)  # fastest, images all black
+    assert frontier([fast, broken]) == [fast]

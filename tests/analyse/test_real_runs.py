@@ -101,9 +101,11 @@ def memory_runs(tmp_path_factory, tiny_model):
 def test_gate_fails_a_real_planted_memory_increase(memory_runs):
     result = run_subprocess("gate", str(memory_runs["base"]), str(memory_runs["more"]))
     assert result.code == 1, result.out
-    failed = result.out.split("FAIL")[1]
-    assert "regressed (fails)" in failed and "process_rss memory +" in failed
-    assert "beyond the noise ±" in failed
+    assert "FAIL: 1 of 1 config(s) failed (1 regressed)" in result.out
+    row = next(line for line in result.out.splitlines() if line.startswith("| planted"))
+    assert "regressed (fails)" in row and "memory grew" in row
+    reasons = " ".join(result.out.split())  # listed under the table, wrapped
+    assert "process_rss memory +" in reasons and "beyond the noise ±" in reasons
 
 
 def test_compare_of_real_runs_reports_significance(runs):

@@ -54,7 +54,7 @@ def test_config_without_memory_view_fails_a_memory_budget():
 def test_without_budget_and_no_ok_config_says_so():
     result = recommend([record([], status="oom", memory=None)], Budget())
     assert result.best is None
-    assert result.why == "no config meets status ok (no budget given)"
+    assert result.why == "no config meets status ok with usable images (no budget given)"
 
 
 def test_overlapping_throughput_intervals_are_called_tied_not_a_win():
@@ -121,3 +121,11 @@ def test_when_no_config_supports_p90_the_note_says_so_once():
     assert result.latency_note.startswith(
         "Latency is judged on the upper end of each config's median confidence interval,"
         " not on p90: no config has the 10 timed calls p90 needs (n = 3, 6)")
+
+
+def test_a_config_whose_images_are_nan_or_black_is_never_recommended_however_fast():
+    results = [*configs()[:3], record([0.1] * 10, batch_size=8, nan_images=1, black_images=2)]
+    result = recommend(results, Budget())
+    assert result.best.batch_size == 4  # the fastest whose images are usable
+    [broken] = [rej.reason for rej in result.rejected if rej.record.batch_size == 8]
+    assert broken.startswith("broken images: 1 NaN, 2 black of 8 in the last call")

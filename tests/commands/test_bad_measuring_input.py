@@ -18,13 +18,15 @@ from tests.support.cli import REPO, run_subprocess
 def files(tmp_path: Path) -> dict:
     broken = tmp_path / "broken_scenario.py"
     broken.write_text("raise ValueError('boom in scenario')\n")
+    exiting = tmp_path / "exiting_scenario.py"
+    exiting.write_text("import sys\nsys.exit(3)\n")
     text = tmp_path / "notes.txt"
     text.write_text("not a picture\n")
     empty_dir = tmp_path / "not_a_pipeline"
     empty_dir.mkdir()
     foreign = tmp_path / "foreign.jsonl"
     foreign.write_text('{"hello": "world"}\n')
-    return {"broken": str(broken), "text": str(text), "empty_dir": str(empty_dir),
+    return {"broken": str(broken), "exiting": str(exiting), "text": str(text), "empty_dir": str(empty_dir),
             "under_file": str(text / "run.jsonl"), "foreign": str(foreign),
             "missing": str(tmp_path / "missing.py")}
 
@@ -53,6 +55,8 @@ ROWS = [
     ("scenario file missing", ["run", "--scenario", "{missing}"], "file does not exist"),
     ("scenario file fails to import", ["run", "--scenario", "{broken}"],
      "broken_scenario.py failed to import: ValueError: boom in scenario"),
+    ("scenario file calls sys.exit", ["run", "--scenario", "{exiting}"],
+     "exiting_scenario.py called sys.exit(3) while being imported"),
     ("unknown model preset", ["run", "--model", "tinny"], "--model 'tinny' is not a preset"),
     ("model folder not a pipeline", ["run", "--model", "{empty_dir}"], "no model_index.json"),
     ("image file missing", ["run", "--scenario", "i2i-prompts", "--image", "/nonexistent/x.png"],

@@ -75,3 +75,16 @@ def test_real_cli_process_prints_one_line_for_an_unreadable_file(tmp_path):
     path, fragment = bad_files(tmp_path)["newer"]
     result = run_subprocess("gate", str(good_run(tmp_path)), str(path))
     assert_usage_error(result, fragment)
+
+
+@pytest.mark.parametrize("command", ["report", "gate", "compare"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "1e999"])
+def test_a_latency_summary_with_a_number_that_is_not_finite_exits_2(tmp_path, command, value):
+    """JSON has no NaN or infinity and the harness never writes one; Python's json reads
+    them anyway, and a count of Infinity calls once crashed ``report``."""
+    path = write_run(tmp_path / "bad.jsonl", [record([1.0, 1.1, 0.9])])
+    text = path.read_text().replace('"n": 3', f'"n": {value}')
+    path.write_text(text)
+    args = [command, str(path)] + ([str(path)] if command != "report" else
+                                   ["--out", str(tmp_path / "out")])
+    assert_usage_error(run_in_process(*args), "line 2 holds")

@@ -34,3 +34,16 @@ def test_images_of_other_prompts_are_not_compared():
 def test_differing_hashes_without_pixels_cannot_be_judged_beyond_inequality():
     match = match_image(image(sha="a"), image(sha="b"), DEFAULT_TOLERANCE)
     assert match.status == HASH_DIFFERS and "--save-images" in match.note
+
+
+def test_an_unreadable_saved_image_is_not_comparable_and_named(tmp_path):
+    from dataclasses import replace
+
+    from PIL import Image
+
+    good, bad = tmp_path / "good.png", tmp_path / "bad.png"
+    Image.new("RGB", (4, 4)).save(good)
+    bad.write_bytes(b"\x89PNG cut short")
+    match = match_image(replace(image(sha="a"), file=good), replace(image(sha="b"), file=bad),
+                        DEFAULT_TOLERANCE)
+    assert match.status == NOT_COMPARABLE and f"saved image {bad} cannot be read" in match.note

@@ -63,3 +63,13 @@ def test_max_batch_finds_the_boundary_of_a_memory_budget():
     assert summary["marginal_bytes_per_image"] == pytest.approx(slope)
     assert summary["fixed_bytes"] == pytest.approx(intercept)
     assert 0 < summary["marginal_bytes_per_image"] < summary["whole_peak_bytes_per_image"]
+
+
+def test_max_batch_exits_1_with_one_line_when_even_one_does_not_fit():
+    result = run_forked("max-batch", "--steps", "1", "--height", "32", "--width", "32",
+                        "--threads", "1", "--memory-budget", "0.000001", "--json", timeout=600)
+    assert result.code == 1, result.err
+    assert json.loads(result.out)["max_size"] is None
+    assert result.err.strip().splitlines()[-1].startswith(
+        "sdxl-bench: max-batch found no batch_size that fits within --memory-budget 1e-06 GiB:"
+        " even batch_size 1 did not (oom: OutOfMemoryError: memory budget exceeded")

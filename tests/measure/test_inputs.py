@@ -31,3 +31,18 @@ def test_default_images_are_deterministic_and_sized():
     assert [im.size for im in first] == [(64, 48)] * 3
     assert [im.tobytes() for im in first] == [im.tobytes() for im in second]
     assert len({im.tobytes() for im in first}) == 3
+
+
+def test_the_presets_byte_tokenizer_would_flag_prompts_clip_reads_whole_so_they_are_not_warned():
+    """docs/reliability.md says which prompts are warned about, and why not for presets:
+    the presets' tokenizer makes one token per character, not CLIP's tokens."""
+    from pathlib import Path
+
+    from bench.assemble.tokenizer import build_tokenizer
+    from bench.measure.inputs import truncated_prompts
+    from bench.plan.scenario import DEFAULT_PROMPTS
+
+    flagged = truncated_prompts(build_tokenizer(), DEFAULT_PROMPTS)
+    assert len(flagged) == 2  # 98 and 138 byte tokens; under 30 words each
+    doc = " ".join((Path(__file__).parents[2] / "docs" / "reliability.md").read_text().split())
+    assert "the presets (`tiny`, `sdxl-arch`) are not warned about" in doc

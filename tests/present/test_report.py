@@ -232,3 +232,30 @@ def test_report_shows_cold_start_beside_the_steady_state(tmp_path):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:7] == ["t2i/bs1-n1", "8.7", "0.47", "0.142", "warm-up", "2 GiB process_rss",
                          "0.11"]
+
+
+def test_report_names_nan_and_black_images_and_never_recommends_that_config(tmp_path):
+    records = [record([0.2] * 6, batch_size=1),
+               record([0.1] * 6, batch_size=4, nan_images=1, black_images=1,
+                      stability={"unstable": ["the calls spread by 12%"]})]
+    out = tmp_path / "out"
+    result = run_in_process("report", str(write_run(tmp_path / "r.jsonl", records)),
+                            "--out", str(out))
+    assert result.code == 0, result.err
+    markdown = (out / "report.md").read_text()
+    row = next(line for line in markdown.splitlines() if line.startswith("| t2i/bs4-n1"))
+    assert "| ok, unstable, 1 NaN, 1 black |" in row  # as the terminal table says it
+    assert "**Recommended: `t2i/bs1-n1`**" in markdown
+    assert "| t2i/bs4-n1 | broken images: 1 NaN, 1 black of 4 in the last call" in markdown
+
+
+def test_compare_of_two_single_runs_says_its_significance_ignores_between_run_noise(tmp_path):
+    a = write_run(tmp_path / "a.jsonl", [record([1.0, 1.01, 1.02, 1.0, 1.01, 1.03])])
+    b = write_run(tmp_path / "b.jsonl", [record([1.1, 1.12, 1.11, 1.13, 1.12, 1.14])])
+    out = tmp_path / "out"
+    result = run_in_process("compare", str(a), str(b), "--out", str(out))
+    assert "significant" in result.out
+    note = " ".join(result.out.split("note: ")[1].split())
+    assert note.startswith("'significant' here is a Mann-Whitney test over the per-call times"
+                           " of one run per side")
+    assert "understate the noise between runs" in (out / "compare.md").read_text()

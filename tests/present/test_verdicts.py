@@ -8,6 +8,7 @@ from bench.analyse.gate.effects import Effect
 from bench.analyse.gate.reasons import (
     ArgumentReason,
     CountReason,
+    ImagesReason,
     LatencyReason,
     MemoryReason,
     PowerReason,
@@ -54,6 +55,8 @@ def example(code):
         return WindowStep(code, STEP, RUN, 3)
     if code in (Code.REACH, Code.BLIND):
         return ReachReason(code, 2.5, limit=0.05, ratio=2.0)
+    if code is Code.IMAGES_BROKEN:
+        return ImagesReason(code, nan=1, black=2, runs=1, of=1)
     return Reason(code)
 
 
@@ -86,7 +89,7 @@ def test_ab_names_its_sides_a_and_b():
     assert "missing in candidate" in verdict_report([missing], Thresholds(), "gate")
 
 
-def test_a_failing_report_lists_the_failing_configs_again_and_what_to_do():
+def test_a_failing_report_names_the_failing_configs_once_and_what_to_do():
     base = typed.result_set(typed.entry("a", latencies=[1.0, 1.01, 1.02]),
                             typed.entry("b", latencies=[1.0, 1.01, 1.02]))
     slow = typed.result_set(typed.entry("a", latencies=[1.0, 1.01, 1.02]),
@@ -95,8 +98,9 @@ def test_a_failing_report_lists_the_failing_configs_again_and_what_to_do():
     report = verdict_report(verdicts, Thresholds(), "heading")
     assert report.startswith("heading\n| config ")
     failed = report.split("FAIL: 2 of 2 config(s) failed (2 inconclusive):")[1]
-    assert "| a " in failed and "| b " in failed
+    assert failed.startswith(" a (inconclusive), b (inconclusive)\n")
     assert failed.rstrip().endswith("or pass --allow-inconclusive")
+    assert report.count("| a ") == 1 and report.count("| b ") == 1  # one table, one row each
     assert "understate the noise between runs" in report
 
 
@@ -105,3 +109,18 @@ def test_a_passing_report_counts_its_outcomes():
     verdicts = gate(base, base, Thresholds(run_cv=0.0))
     report = verdict_report(verdicts, Thresholds(), "heading")
     assert report.endswith("PASS: no regression in 1 config(s) (1 unchanged)")
+
+
+def test_long_reasons_are_listed_under_the_table_wrapped_not_in_its_cells():
+    base = typed.result_set(typed.entry("a", latencies=[1.0, 1.01, 1.02] * 3,
+                                        memory={"process_rss": 1000}))
+    why = tuple(f"the calls spread by {10 + i}% (CV above 10%)" for i in range(8))
+    slow = typed.result_set(typed.entry("a", latencies=[2.0, 2.01, 2.02] * 3,
+                                        memory={"process_rss": 3000}, unstable=why))
+    [verdict] = gate(base, slow, Thresholds())
+    assert len("; ".join(reason_text(r) for r in verdict.reasons)) > 500  # long sentences
+    report = verdict_report([verdict], Thresholds(), "heading")
+    row = next(line for line in report.splitlines() if line.startswith("| a "))
+    assert row.rstrip(" |").endswith("| memory grew; unstable")
+    assert max(len(line) for line in report.splitlines() if not line.startswith("|")) <= 100
+    assert "  - process_rss memory +200.0%" in report

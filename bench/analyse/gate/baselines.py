@@ -3,9 +3,10 @@
 - ``RunsBaseline``: baseline runs and candidate runs (``gate``). Per config, samples
   best first: the per-round medians of ``--rounds`` runs (each round a fresh process, so
   they carry the noise between runs; pooled over the runs of a side); with several runs
-  per side, one value per run (its median latency) — calls inside one process share that
-  process's drift and are not independent samples; with one run per side, the per-call
-  times (the verdict rules then allow for an assumed run-to-run drift).
+  on either side, one value per run (its median latency) — calls inside one process share
+  that process's drift and are not independent samples, so pooling the calls of three
+  runs against those of one would count drift as signal; with one run per side, the
+  per-call times (the verdict rules then allow for an assumed run-to-run drift).
 - ``PairsBaseline``: interleaved A/B pairs (``ab``): one ratio of run medians per pair.
   When the sides ran different models and so share no key, configs match with the model
   left out (shown as "A/B").
@@ -83,9 +84,14 @@ def _two_sided(base: dict[str, list[ConfigResult]], cand: dict[str, list[ConfigR
 
 def _unstable_sides(base: Sequence[ConfigResult], cand: Sequence[ConfigResult]
                     ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The sides whose (last) run its own stability check distrusts, with why."""
-    return tuple((name, results[-1].unstable) for name, results in
-                 (("baseline", base), ("candidate", cand)) if results[-1].unstable)
+    """The sides with a run its own stability check distrusts, with why (each reason
+    once, over every run of the side)."""
+    sides = []
+    for name, results in (("baseline", base), ("candidate", cand)):
+        why = tuple(dict.fromkeys(reason for r in results for reason in r.unstable))
+        if why:
+            sides.append((name, why))
+    return tuple(sides)
 
 
 def runs_estimate(base: Sequence[ConfigResult], cand: Sequence[ConfigResult],
@@ -93,7 +99,7 @@ def runs_estimate(base: Sequence[ConfigResult], cand: Sequence[ConfigResult],
     """The effect from runs on each side, on the best samples they hold (module docstring)."""
     confidence = thresholds.confidence
     rounds = [r.sample == ROUND_MEDIANS and len(r.latency_values) >= 2 for r in (*base, *cand)]
-    several = len(base) >= 2 and len(cand) >= 2
+    several = len(base) >= 2 or len(cand) >= 2  # then one sample per run, on both sides
     if all(rounds):  # between-process samples already: no drift bound needed
         old = [v for r in base for v in r.latency_values]
         new = [v for r in cand for v in r.latency_values]

@@ -6,7 +6,8 @@ The verdict rules (docs/statistics.md has the reasoning):
 - **regressed**: significantly slower (one-sided test, Holm-corrected over the configs
   judged together, p <= alpha) *and* the estimated slowdown beyond ``max_slowdown``; or
   a peak-memory view of the process grew beyond ``max_memory_increase`` and beyond its
-  own noise (``analyse.memory``); or the config went from ok to oom/error.
+  own noise (``analyse.memory``); or the config went from ok to oom/error; or its images
+  came out NaN or black where the baseline's did not.
 - **improved**: significantly faster and the speedup beyond the same threshold.
 - **unchanged**: neither, by a test that *could* have fired at these sample sizes.
 - **inconclusive**: the test could not fire (even perfectly separated samples of these
@@ -30,6 +31,7 @@ from bench.analyse.gate.effects import Effect, Samples, drift_bound, samples_nee
 from bench.analyse.gate.reasons import (
     ArgumentReason,
     Code,
+    ImagesReason,
     LatencyReason,
     MemoryReason,
     Outcome,
@@ -127,8 +129,9 @@ class Verdict:
             return thresholds.fail_on_speedup
         if self.outcome is Outcome.INCONCLUSIVE:
             return not thresholds.allow_inconclusive
-        if self.outcome is Outcome.MISSING:
-            return thresholds.require_all
+        if self.outcome is Outcome.MISSING:  # a config the baseline has is gone: fails
+            gone = any(r.code is Code.MISSING_IN_CANDIDATE for r in self.reasons)
+            return thresholds.require_all or (gone and not thresholds.allow_missing)
         return False
 
 
@@ -149,6 +152,17 @@ def _memory(base: Sequence[ConfigResult], cand: Sequence[ConfigResult], limit: f
     return tuple(changes), failures, tuple(notes)
 
 
+def _broken_images(base: Sequence[ConfigResult], cand: Sequence[ConfigResult]
+                   ) -> tuple[Reason, ...]:
+    """A failure when the candidate's images came out NaN or black and the baseline's did
+    not: a faster call that makes unusable images is no improvement."""
+    broken = [r for r in cand if r.broken_images]
+    if not broken or any(r.broken_images for r in base):
+        return ()
+    return (ImagesReason(Code.IMAGES_BROKEN, sum(r.nan_images or 0 for r in broken),
+                         sum(r.black_images or 0 for r in broken), len(broken), len(cand)),)
+
+
 def compare(matched: Matched, baseline: Baseline, thresholds: Thresholds) -> Comparison:
     """One config: status first (a failing side needs no statistics), then memory and
     the call arguments, then the baseline's estimate of the latency effect."""
@@ -164,6 +178,7 @@ def compare(matched: Matched, baseline: Baseline, thresholds: Thresholds) -> Com
                               change=change)
         return Comparison(key, notes=(replace(status, code=Code.NOT_MEASURED),), change=change)
     memory, failures, memory_notes = _memory(base, cand, thresholds.max_memory_increase)
+    failures = (*_broken_images(base, cand), *failures)
     arguments = tuple(ArgumentReason(Code.ARGUMENT_DIFFERS, name, a, b)
                       for name, a, b in change.arguments())
     estimate = baseline.estimate(matched, thresholds)
@@ -243,9 +258,11 @@ def _verdict(
     if slower and effect.ratio > drift:
         why = LatencyReason(Code.SLOWER, effect, p=p_slower, limit=limit)
         return verdict(Outcome.REGRESSED, (why, *c.failures, *notes), p_slower)
-    if slower:
+    if slower:  # within drift: the latency alone does not fail, a memory regression does
         why = LatencyReason(Code.WITHIN_DRIFT, effect, drift=drift, run_cv=thresholds.run_cv)
-        return verdict(Outcome.UNCHANGED, (why, *c.failures, *notes), p_slower)
+        if c.failures:
+            return verdict(Outcome.REGRESSED, (*c.failures, why, *notes), p_slower)
+        return verdict(Outcome.UNCHANGED, (why, *notes), p_slower)
     if c.failures:
         latency = LatencyReason(Code.LATENCY, effect)
         return verdict(Outcome.REGRESSED, (*c.failures, latency, *notes), p_slower)

@@ -57,6 +57,7 @@ class Code(str, Enum):
     STATUS_FAILED = "status failed"
     STATUS_RECOVERED = "status recovered"
     NOT_MEASURED = "not measured"
+    IMAGES_BROKEN = "images broken"  # ``ImagesReason``: NaN or black in the candidate only
     # memory (``MemoryReason``; DEVICE_WIDE_MEMORY a ``Reason``)
     MEMORY_GREW = "memory grew"
     MEMORY_WITHIN_NOISE = "memory within noise"
@@ -123,6 +124,17 @@ class SideStatus:
 class StatusReason(Reason):
     base: SideStatus
     cand: SideStatus
+
+
+@dataclass(frozen=True)
+class ImagesReason(Reason):
+    """IMAGES_BROKEN: the candidate's images came out NaN or all black (in ``runs`` of its
+    ``of`` runs) where the baseline's did not: unusable output, whatever its speed."""
+
+    nan: int
+    black: int
+    runs: int
+    of: int
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ class Thresholds:
     max_memory_increase: float = 0.10
     alpha: float = 0.01  # chance of any false alarm over the configs judged (Holm), per direction
     fail_on_speedup: bool = False
-    require_all: bool = False  # missing configs fail
+    require_all: bool = False  # configs missing on either side fail
+    allow_missing: bool = False  # configs the candidate lacks pass (by default they fail)
     allow_inconclusive: bool = False  # inconclusive configs pass
     # Assumed coefficient of variation of a whole run's typical latency from run to run on
     # one machine: with one run per side the data cannot show it, and calls inside one
