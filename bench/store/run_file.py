@@ -272,6 +272,9 @@ def read_run(path: Path | str) -> Run:
                 raise UsageError(f"{path} is a pytest-benchmark file, not an sdxl-bench run file"
                                  " (compare and gate read both)")
             raise UsageError(f"{path} line {number} is not an sdxl-bench record")
+        if obj["type"] in ("config", "round") and not isinstance(obj.get("config_id"), str):
+            raise UsageError(f"{path} line {number}: a {obj['type']} record's config_id must be"
+                             f" a string, got {obj.get('config_id')!r}")
         objects.append(obj)
     header = objects[0]
     if header.get("type") != "header" or header.get("tool") != "sdxl-bench":

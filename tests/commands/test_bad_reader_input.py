@@ -88,3 +88,17 @@ def test_a_latency_summary_with_a_number_that_is_not_finite_exits_2(tmp_path, co
     args = [command, str(path)] + ([str(path)] if command != "report" else
                                    ["--out", str(tmp_path / "out")])
     assert_usage_error(run_in_process(*args), "line 2 holds")
+
+
+@pytest.mark.parametrize("command", ["report", "gate", "compare"])
+def test_a_config_id_that_is_not_a_string_exits_2_naming_the_line(tmp_path, command):
+    path = write_run(tmp_path / "bad.jsonl", [{**record([1.0]), "config_id": ["a", "b"]}])
+    result = run_in_process(command, str(path), *([str(path)] if command != "report" else []))
+    assert_usage_error(result, "line 2: a config record's config_id must be a string")
+
+
+def test_history_refuses_a_config_id_that_is_not_a_string_and_makes_no_store(tmp_path):
+    path = write_run(tmp_path / "bad.jsonl", [{**record([1.0]), "config_id": ["a", "b"]}])
+    result = run_in_process("history", "add", str(path), "--store", str(tmp_path / "h.sqlite"))
+    assert result.code == 2 and "config_id must be a string" in result.err
+    assert len(result.err.strip().splitlines()) == 1
