@@ -113,22 +113,43 @@ def _query(args: argparse.Namespace):
 
 
 def _add(args: argparse.Namespace) -> int:
+    """Each file read first: the store is opened (and created) only for a file it can
+    take, so a mistyped path never leaves an empty store behind. A problem of the store
+    itself (locked, damaged) stops the command; a problem of one file refuses that file."""
     from bench.errors import UsageError
-    from bench.store.history import open_store
+    from bench.store.history import NotTimed, StoreError, default_store_path, open_store, read_finished_run
 
-    refused = 0
-    with open_store(args.store, create=True) as store:
+    refused = skipped = 0
+    store = None
+    try:
         for path in args.runs:
             try:
-                print(store.add(path, commit=args.commit, label=args.label,
-                                machine_name=args.machine).text())
+                run = read_finished_run(path)
+                if store is None:
+                    store = open_store(args.store, create=True)
+                print(store.add_run(run, commit=args.commit, label=args.label,
+                                    machine_name=args.machine).text())
+            except StoreError:
+                raise
+            except NotTimed as exc:
+                skipped += 1
+                print(f"sdxl-bench: note: {exc}", file=sys.stderr)
             except UsageError as exc:
                 refused += 1
                 print(f"sdxl-bench: refused: {exc}", file=sys.stderr)
-        total = store.run_count()
-    added = len(args.runs) - refused
-    print(f"{store.path}: {total} run(s) stored; {added} of {len(args.runs)} file(s) added or"
-          f" already present" + (f", {refused} refused (nothing of them stored)" if refused else ""))
+        total = store.run_count() if store is not None else 0
+    finally:
+        if store is not None:
+            store.close()
+    added = len(args.runs) - refused - skipped
+    tail = (f", {skipped} skipped (not timed runs)" if skipped else "") + (
+        f", {refused} refused (nothing of them stored)" if refused else "")
+    if store is None:
+        print(f"{args.store or default_store_path()}: no store created: nothing to store in"
+              f" {len(args.runs)} file(s){tail}")
+    else:
+        print(f"{store.path}: {total} run(s) stored; {added} of {len(args.runs)} file(s) added"
+              f" or already present{tail}")
     return 2 if refused else 0
 
 
@@ -185,9 +206,29 @@ def _report(args: argparse.Namespace) -> int:
     series, runs, path = _load(args)
     hardware = hardware_table(series, _reference(series, args.reference))
     blocks = dashboard_blocks(series, hardware, path, runs)
-    for written in document.write(args.out, "index", args.title, blocks, ("html",)):
-        print(written)
+    print(_write_dashboard(args.out, document.to_html(args.title, blocks)))
     return 0
+
+
+def _write_dashboard(folder: Path, html: str) -> Path:
+    """``folder/index.html`` written whole or not at all (a full disk keeps the previous
+    dashboard); a folder made here for it is removed again when the write fails."""
+    from bench.errors import UsageError
+    from bench.store.atomic import write_text_atomic
+
+    out = folder / "index.html"
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out, html)
+    except OSError as exc:
+        if made:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise UsageError(f"cannot write the dashboard {out}: {exc.strerror or exc}") from None
+    return out
 
 
 def _export(args: argparse.Namespace) -> int:
