@@ -16,7 +16,15 @@ from bench.stats.distributions import median_variance
 from bench.stats.intervals import Interval, median_uncertainty, throughput_interval
 from bench.stats.ranks import shift_interval
 from bench.stats.summary import variance
-from bench.store.history import VERSION_FIELDS, Machine, ResultRow, short_commit
+from bench.store.history import (
+    VERSION_FIELDS,
+    Arguments,
+    Machine,
+    ResultRow,
+    series_label,
+    series_marks,
+    short_commit,
+)
 
 LATENCY = "latency"
 MEMORY = "memory"
@@ -43,6 +51,12 @@ class StepEvent:
     before: ResultRow  # the last run before the step
     after: ResultRow  # the first run after it
     library_changes: tuple[str, ...]  # versions that differ between those two runs
+    mark: str = ""  # the call arguments that set the series apart ('guidance_scale 1.0')
+
+    @property
+    def label(self) -> str:
+        """The series' workload as tables show it (with its mark)."""
+        return series_label(self.workload, self.mark)
 
     @property
     def worse(self) -> bool:
@@ -58,6 +72,8 @@ class StepEvent:
 
 @dataclass(frozen=True)
 class Series:
+    """The runs of one workload with one set of call arguments on one machine."""
+
     workload: str
     machine: Machine
     rows: tuple[ResultRow, ...]  # every stored result, oldest first (any status)
@@ -65,10 +81,17 @@ class Series:
     latency: Detection | None  # change points of the median latency over ``points``
     memory: Detection | None  # of the peak memory (the most common view)
     events: tuple[StepEvent, ...]
+    arguments: Arguments = ()  # the call arguments outside the key (``series_arguments``)
+    mark: str = ""  # those that differ from the workload's other series, in words
 
     @property
     def latest(self) -> Point | None:
         return self.points[-1] if self.points else None
+
+    @property
+    def label(self) -> str:
+        """The workload, with its mark when the workload has several series."""
+        return series_label(self.workload, self.mark)
 
 
 def within_run_floor(rows: Sequence[ResultRow]) -> float:
@@ -99,9 +122,9 @@ def library_changes(before: ResultRow, after: ResultRow) -> tuple[str, ...]:
 
 
 def _events(metric: str, detection: Detection, rows: Sequence[ResultRow], workload: str,
-            machine: Machine) -> list[StepEvent]:
+            machine: Machine, mark: str) -> list[StepEvent]:
     return [StepEvent(workload, machine, metric, step, rows[step.index - 1], rows[step.index],
-                      library_changes(rows[step.index - 1], rows[step.index]))
+                      library_changes(rows[step.index - 1], rows[step.index]), mark)
             for step in detection.steps]
 
 
@@ -117,20 +140,25 @@ def _run_order(row: ResultRow) -> tuple[str, int]:
 
 
 def build_series(rows: Sequence[ResultRow]) -> list[Series]:
-    """One series per (workload, machine), in workload order then machine name."""
-    groups: dict[tuple[str, str], list[ResultRow]] = defaultdict(list)
+    """One series per (workload, call arguments, machine), in workload order, then
+    arguments, then machine name. Results that differ in a call argument outside the key
+    (``series_arguments``: a guidance scale of 1.0 does half the work of 5.0) are never
+    one series: their levels would pass for noise or steps."""
+    groups: dict[tuple[str, Arguments, str], list[ResultRow]] = defaultdict(list)
     for row in sorted(rows, key=_run_order):
-        groups[(row.workload, row.run.machine.id)].append(row)
+        groups[(row.workload, row.arguments, row.run.machine.id)].append(row)
+    marks = series_marks([(workload, arguments) for workload, arguments, _ in groups])
     series = []
-    for (workload, _), members in groups.items():
+    for (workload, arguments, _), members in groups.items():
         machine = members[0].run.machine
+        mark = marks[(workload, arguments)]
         ok = [r for r in members if r.result.measured]
         points = tuple(_point(r) for r in ok)
         events: list[StepEvent] = []
         latency = None
         if ok:
             latency = detect([r.result.median_s for r in ok], noise_floor=within_run_floor(ok))
-            events += _events(LATENCY, latency, ok, workload, machine)
+            events += _events(LATENCY, latency, ok, workload, machine, mark)
         memory = None
         budgets = {r.run.id: r.result.budget_memory() for r in ok}
         views = Counter(b[0] for b in budgets.values() if b and b[1] > 0)
@@ -140,10 +168,10 @@ def build_series(rows: Sequence[ResultRow]) -> list[Series]:
                         and budgets[r.run.id][1] > 0]
             memory = detect([float(budgets[r.run.id][1]) for r in measured],
                             noise_floor=MEMORY_NOISE_FLOOR)
-            events += _events(MEMORY, memory, measured, workload, machine)
+            events += _events(MEMORY, memory, measured, workload, machine, mark)
         series.append(Series(workload, machine, tuple(members), points, latency, memory,
-                             tuple(events)))
-    return sorted(series, key=lambda s: (_workload_order(s.rows[0]), s.machine.name))
+                             tuple(events), arguments, mark))
+    return sorted(series, key=lambda s: (_workload_order(s.rows[0]), s.mark, s.machine.name))
 
 
 def feed(series: Sequence[Series]) -> list[StepEvent]:
@@ -169,7 +197,7 @@ class Cell:
 class HardwareTable:
     reference: Machine
     machines: tuple[Machine, ...]  # the reference first
-    rows: tuple[tuple[str, dict[str, Cell]], ...]  # (workload, machine id -> cell)
+    rows: tuple[tuple[str, dict[str, Cell]], ...]  # (series label, machine id -> cell)
 
 
 def machines_of(series: Sequence[Series]) -> list[Machine]:
@@ -213,12 +241,12 @@ def hardware_table(series: Sequence[Series], reference: Machine | None = None,
                              key=lambda m: m.name)]
     table: dict[str, dict[str, Cell]] = {}
     for s in latest:
-        table.setdefault(s.workload, {})
-    by_key = {(s.workload, s.machine.id): s.latest for s in latest}
-    for workload, cells in table.items():
-        ref_point = by_key.get((workload, chosen.id))
+        table.setdefault(s.label, {})
+    by_key = {(s.label, s.machine.id): s.latest for s in latest}
+    for label, cells in table.items():
+        ref_point = by_key.get((label, chosen.id))
         for machine in order:
-            point = by_key.get((workload, machine.id))
+            point = by_key.get((label, machine.id))
             if point is None:
                 continue
             ratio = low = high = None

@@ -175,7 +175,8 @@ def _show(args: argparse.Namespace) -> int:
     if args.last is not None and args.last < 1:
         raise UsageError(f"--last must be >= 1, got {args.last}")
     series, runs, path = _load(args)
-    print(f"{path}: {runs} run(s), {len(series)} series (workload x machine); newest first")
+    print(f"{path}: {runs} run(s), {len(series)} series (workload x call arguments x machine);"
+          " newest first")
     for s in series:
         print(f"\n## {series_title(s)}\n{series_summary(s)}")
         print(markdown_table(SHOW_HEADERS, show_rows(s, args.last)))

@@ -84,7 +84,7 @@ def show_rows(s: Series, last: int | None = None) -> list[list]:
 
 
 def series_title(s: Series) -> str:
-    return f"{s.workload} — {s.machine.name} [{s.machine.id}]"
+    return f"{s.label} — {s.machine.name} [{s.machine.id}]"
 
 
 def series_summary(s: Series) -> str:
@@ -147,7 +147,7 @@ def trend_plot(s: Series) -> bytes | None:
     ax.set_xlim(-0.7, len(x) - 0.3)
     ax.set_ylabel("median latency (s)")
     ax.set_xlabel("run (commit), oldest first")
-    ax.set_title(f"{s.workload}\n{s.machine.name}", fontsize=9)
+    ax.set_title(f"{s.label}\n{s.machine.name}", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
@@ -165,7 +165,7 @@ def feed_blocks(series: Sequence[Series]) -> list[Block]:
         " point is reported once at least 3 runs on each side support it; the commits are"
         " the last run before and the first run after the step (the change is in that"
         " range)."))
-    rows = [[WORSE if e.worse else BETTER, _date(e.after.run.started_at), e.workload,
+    rows = [[WORSE if e.worse else BETTER, _date(e.after.run.started_at), e.label,
              e.machine.name, event_text(e), e.commits, f"{e.step.n_before} / {e.step.n_after}",
              "; ".join(e.library_changes) or None] for e in events]
     blocks.append(table(("", "first run after", "workload", "machine", "change [95% interval]",
@@ -207,6 +207,13 @@ def hardware_blocks(hardware: HardwareTable | None) -> list[Block]:
     return blocks
 
 
+def _split_text(split: int) -> str:
+    if not split:
+        return ""
+    return (f"; {split} more series for workloads also run with other call arguments (a"
+            " guidance scale, a strength: marked after the workload, never mixed in one series)")
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower()[:80]
 
@@ -215,12 +222,13 @@ def dashboard_blocks(series: Sequence[Series], hardware: HardwareTable | None,
                      store: Path, runs: int) -> list[Block]:
     machines = {s.machine.id for s in series}
     workloads = {s.workload for s in series}
+    split = len({(s.workload, s.arguments) for s in series}) - len(workloads)
     dates = sorted(r.run.started_at for s in series for r in s.rows)
     span = f", {dates[0][:10]} to {dates[-1][:10]}" if dates else ""
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     blocks: list[Block] = [Paragraph(
         f"Store `{store}`: {runs} run(s), {len(workloads)} workload(s) on {len(machines)}"
-        f" machine(s){span}. Generated {generated} by `sdxl-bench history report`. Change"
+        f" machine(s){span}{_split_text(split)}. Generated {generated} by `sdxl-bench history report`. Change"
         " points: penalised step detection on log median latency (docs/history.md).")]
     blocks += feed_blocks(series)
     blocks += hardware_blocks(hardware)
@@ -234,6 +242,6 @@ def dashboard_blocks(series: Sequence[Series], hardware: HardwareTable | None,
         blocks.append(Paragraph(series_summary(s)))
         png = trend_plot(s)
         if png is not None:
-            blocks.append(Image(f"trend-{_slug(s.workload)}-{s.machine.id}.png", png,
-                                f"trend of {s.workload} on {s.machine.name}"))
+            blocks.append(Image(f"trend-{_slug(s.label)}-{s.machine.id}.png", png,
+                                f"trend of {s.label} on {s.machine.name}"))
     return blocks

@@ -30,6 +30,7 @@ from bench.analyse.gate.reasons import (
     MemoryReason,
     PowerReason,
     ReachReason,
+    SeriesReason,
     SideStatus,
     StatusReason,
     WindowStep,
@@ -222,6 +223,8 @@ _WRITERS: dict[type, Callable] = {
     LatencyReason: _latency, PowerReason: _power, StatusReason: _status,
     MemoryReason: _memory, WindowStep: _window, ReachReason: _reach, CountReason: _few_runs,
     ArgumentReason: lambda r: f"note: {r.name} {r.base} -> {r.cand}",
+    SeriesReason: lambda r: (f"not in the history of this machine with {r.candidate}"
+                             f" (stored: {'; '.join(r.stored)})"),
 }
 
 

@@ -37,7 +37,7 @@ from bench.result import ConfigResult
 from bench.store.atomic import write_bytes_atomic, write_text_atomic
 from bench.store.result_files import load_results
 from bench.store.run_file import Run
-from bench.store.schema import config_key, unmatched_arguments
+from bench.store.schema import UNMATCHED_ARGUMENTS, config_key, unmatched_arguments
 
 STORE_ENV = "SDXL_BENCH_HISTORY"
 FORMAT = "sdxl-bench history"
@@ -182,6 +182,59 @@ class ResultRow(StoredResult):
     """One workload measured in one stored run."""
 
     run: StoredRun
+
+    @property
+    def arguments(self) -> Arguments:
+        """The call arguments that set this result's series apart (``series_arguments``)."""
+        return series_arguments(self.result)
+
+
+# --- series: a workload, its call arguments, a machine -----------------------------------
+
+# Call arguments outside the key that leave the work of a call as it is: a run with
+# another seed stays in its series (CI jobs that vary the seed keep one history).
+SAME_WORK_ARGUMENTS = ("seed",)
+Arguments = tuple[tuple[str, Any], ...]  # (name, value) pairs, sorted by name
+
+
+def series_arguments(result: ConfigResult) -> Arguments:
+    """The call arguments outside the workload key that change the work of a call
+    (guidance scale: 1.0 turns classifier-free guidance off; strength; the task; where
+    the noise is drawn): results that differ in them are different series, in ``history
+    show``, the dashboard, the export and ``gate --history``."""
+    return tuple(sorted(
+        (name, json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value)
+        for name, value in unmatched_arguments(result).items()
+        if name not in SAME_WORK_ARGUMENTS))
+
+
+def arguments_text(arguments: Arguments, names: Sequence[str] | None = None) -> str:
+    """'guidance_scale 1.0, strength 0.5': the arguments (only ``names``, when given)."""
+    values = dict(arguments)
+    shown = sorted(values) if names is None else names
+    return ", ".join(f"{name} {values[name] if name in values else 'not recorded'}"
+                     for name in shown)
+
+
+def series_marks(keys: Sequence[tuple[str, Arguments]]) -> dict[tuple[str, Arguments], str]:
+    """(workload, arguments) -> the words that tell its series from the others of the same
+    workload: the arguments whose values differ between them ('guidance_scale 1.0'); ''
+    for a workload stored with one set of arguments only."""
+    by_workload: dict[str, set[Arguments]] = {}
+    for workload, arguments in keys:
+        by_workload.setdefault(workload, set()).add(arguments)
+    marks = {}
+    for workload, arguments in keys:
+        sets = [dict(a) for a in by_workload[workload]]
+        names = sorted({n for values in sets for n in values
+                        if len({repr(v.get(n, "not recorded")) for v in sets}) > 1})
+        marks[(workload, arguments)] = arguments_text(arguments, names) if names else ""
+    return marks
+
+
+def series_label(workload: str, mark: str) -> str:
+    """The series as tables title it: the workload, and its mark when it has one."""
+    return f"{workload} · {mark}" if mark else workload
 
 
 def _json(value: Any) -> str:
@@ -701,17 +754,28 @@ _RUN_EXPORT: dict[str, Callable[[StoredRun], Any]] = {
 _RUN_EXPORT_TAIL: dict[str, Callable[[StoredRun], Any]] = {
     "run_id": lambda run: run.run_id, "source": lambda run: run.source}
 _EXPORTED = tuple(c for c in RESULT_COLUMNS if c.export)
-EXPORT_COLUMNS = (*_RUN_EXPORT, *(c.export for c in _EXPORTED), *_RUN_EXPORT_TAIL)
+# ``series``: the workload with the call arguments that set its series apart, as ``history
+# show`` titles it; then every call argument outside the key, one column each.
+EXPORT_COLUMNS = (*_RUN_EXPORT, "series", *(c.export for c in _EXPORTED),
+                  *UNMATCHED_ARGUMENTS, *_RUN_EXPORT_TAIL)
 
 
 def export_records(rows: Sequence[ResultRow]) -> Iterator[dict]:
     """One flat dict per result, in ``EXPORT_COLUMNS`` order (per-call times left out)."""
+    marks = series_marks([(row.workload, row.arguments) for row in rows])
     for row in rows:
+        arguments = unmatched_arguments(row.result)
         yield {
             **{name: value(row.run) for name, value in _RUN_EXPORT.items()},
+            "series": series_label(row.workload, marks[(row.workload, row.arguments)]),
             **{c.export: (c.exported or c.put)(row) for c in _EXPORTED},
+            **{name: _export_value(arguments.get(name)) for name in UNMATCHED_ARGUMENTS},
             **{name: value(row.run) for name, value in _RUN_EXPORT_TAIL.items()},
         }
+
+
+def _export_value(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
 
 
 def write_csv(rows: Sequence[ResultRow], out: Path) -> None:

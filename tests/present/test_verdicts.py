@@ -13,6 +13,7 @@ from bench.analyse.gate.reasons import (
     PowerReason,
     ReachReason,
     Reason,
+    SeriesReason,
     SideStatus,
     StatusReason,
     WindowStep,
@@ -54,6 +55,8 @@ def example(code):
         return WindowStep(code, STEP, RUN, 3)
     if code in (Code.REACH, Code.BLIND):
         return ReachReason(code, 2.5, limit=0.05, ratio=2.0)
+    if code is Code.NOT_IN_SERIES:
+        return SeriesReason(code, "guidance_scale 1.0", ("guidance_scale 5.0",))
     return Reason(code)
 
 

@@ -13,7 +13,7 @@
   --history``), judged by Student's t on run medians (``effects.history_effect``). The
   rules that choose those runs live here too: the machine of the candidates, the runs
   before them, not the candidates themselves, the window of the last K that measured the
-  config.
+  config with the candidate's call arguments (its series).
 """
 
 from __future__ import annotations
@@ -31,12 +31,21 @@ from bench.analyse.gate.effects import (
     two_sample_effect,
 )
 from bench.analyse.gate.judge import Estimate, Matched, Matching, Verdict, judge
-from bench.analyse.gate.reasons import Code, CountReason, Reason, WindowStep
+from bench.analyse.gate.reasons import Code, CountReason, Reason, SeriesReason, WindowStep
 from bench.analyse.gate.thresholds import Thresholds
 from bench.errors import UsageError
 from bench.result import ROUND_MEDIANS, ConfigResult
 from bench.stats.changepoint import detect
-from bench.store.history import Machine, ResultRow, machine_of, run_digest, unstorable
+from bench.store.history import (
+    Arguments,
+    Machine,
+    ResultRow,
+    machine_of,
+    run_digest,
+    series_arguments,
+    series_marks,
+    unstorable,
+)
 from bench.store.result_files import Entry, ResultSet
 
 
@@ -211,18 +220,41 @@ def history_before(history: Sequence[ResultRow], candidates: Sequence[ResultSet]
             and (before is None or r.run.started_at < before)]
 
 
-def window(history: Sequence[ResultRow], workload: str, last: int) -> list[ResultRow]:
-    """The last ``last`` runs of ``workload`` (oldest first): those that measured it ok,
-    or, when none did, the last runs whatever their status (so a status change shows)."""
-    rows = [r for r in history if r.workload == workload]
+def _series(history: Sequence[ResultRow], workload: str,
+            arguments: Arguments | None) -> list[ResultRow]:
+    """The stored rows of one series: ``workload`` with these call arguments (any, when
+    None)."""
+    return [r for r in history if r.workload == workload
+            and (arguments is None or r.arguments == arguments)]
+
+
+def window(history: Sequence[ResultRow], workload: str, last: int,
+           arguments: Arguments | None = None) -> list[ResultRow]:
+    """The last ``last`` runs of ``workload`` with these call arguments (oldest first):
+    those that measured it ok, or, when none did, the last runs whatever their status (so
+    a status change shows)."""
+    rows = _series(history, workload, arguments)
     measured = [r for r in rows if r.result.measured]
     return (measured or rows)[-last:]
 
 
-def window_step(history: Sequence[ResultRow], workload: str, last: int) -> WindowStep | None:
+def other_series(history: Sequence[ResultRow], workload: str,
+                 arguments: Arguments) -> SeriesReason | None:
+    """Why a workload stored only with other call arguments has no baseline: the
+    arguments that differ, the candidate's and each stored series'."""
+    stored = sorted({r.arguments for r in history if r.workload == workload} - {arguments})
+    if not stored:
+        return None
+    marks = series_marks([(workload, a) for a in (arguments, *stored)])
+    return SeriesReason(Code.NOT_IN_SERIES, marks[(workload, arguments)],
+                        tuple(marks[(workload, a)] for a in stored))
+
+
+def window_step(history: Sequence[ResultRow], workload: str, last: int,
+                arguments: Arguments | None = None) -> WindowStep | None:
     """A change point of this workload's series inside the baseline window: the baseline
     then mixes two levels (wider interval, shifted mean)."""
-    series = [r for r in history if r.workload == workload and r.result.measured]
+    series = [r for r in _series(history, workload, arguments) if r.result.measured]
     series = series[-max(3 * last, 30):]
     if len(series) <= last:
         return None
@@ -249,6 +281,7 @@ class HistoryBaseline:
         self.candidates = tuple(candidates)
         self.last = last
         self.windows: dict[str, list[ResultRow]] = {}
+        self.arguments: dict[str, Arguments] = {}  # the candidate's series, per config
 
     def matching(self) -> Matching:
         cand = results_by_key(self.candidates)
@@ -259,11 +292,13 @@ class HistoryBaseline:
                              f" the history of this machine ({len(known)} workload(s) stored)")
         matched, missing = [], {}
         for key, results in cand.items():
-            rows = self.windows[key] = window(self.history, key, self.last)
+            arguments = self.arguments[key] = series_arguments(results[-1])
+            rows = self.windows[key] = window(self.history, key, self.last, arguments)
             if rows:
                 matched.append(Matched(key, tuple(r.result for r in rows), tuple(results)))
             else:
-                missing[key] = Reason(Code.NOT_IN_HISTORY)
+                missing[key] = (other_series(self.history, key, arguments)
+                                or Reason(Code.NOT_IN_HISTORY))
         return Matching(tuple(cand), tuple(matched), missing)
 
     def estimate(self, matched: Matched, thresholds: Thresholds) -> Estimate:
@@ -274,7 +309,7 @@ class HistoryBaseline:
         kinds = {r.sample for r in (*matched.base, *matched.cand)}
         base = [r for r in matched.base if (run_median(r) or 0) > 0]
         cand = [r for r in matched.cand if (run_median(r) or 0) > 0]
-        step = window_step(self.history, matched.key, self.last)
+        step = window_step(self.history, matched.key, self.last, self.arguments.get(matched.key))
         notes = (step,) if step else ()
         if len(base) < MIN_BASELINE_RUNS or not cand:
             why = (CountReason(Code.FEW_BASELINE_RUNS, len(base), MIN_BASELINE_RUNS) if cand

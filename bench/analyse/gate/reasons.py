@@ -70,6 +70,7 @@ class Code(str, Enum):
     MISSING_IN_BASELINE = "missing in baseline"
     MISSING_IN_CANDIDATE = "missing in candidate"
     NOT_IN_HISTORY = "not in history"
+    NOT_IN_SERIES = "not in series"  # ``SeriesReason``: stored, but with other call arguments
 
     def __str__(self) -> str:
         return self.value
@@ -154,6 +155,15 @@ class WindowStep(Reason):
     step: Step
     at: StoredRun  # the first run after the step
     after: int  # runs of the window after the step
+
+
+@dataclass(frozen=True)
+class SeriesReason(Reason):
+    """NOT_IN_SERIES: the history has the workload, but only with other call arguments
+    (a series of its own each: ``bench.store.history.series_arguments``)."""
+
+    candidate: str  # the candidate's arguments that differ, in words
+    stored: tuple[str, ...]  # those of each stored series, in words
 
 
 @dataclass(frozen=True)
