@@ -28,6 +28,7 @@ from bench.analyse.gate.reasons import (
     CountReason,
     LatencyReason,
     MemoryReason,
+    OutlyingRuns,
     PowerReason,
     ReachReason,
     SeriesReason,
@@ -191,6 +192,14 @@ def _window(reason: WindowStep) -> str:
             " against the runs after it")
 
 
+def _outlying(reason: OutlyingRuns) -> str:
+    runs = ", ".join(f"{run.revision} {ratio - 1:+.0%}" for run, ratio in
+                     zip(reason.runs, reason.ratios, strict=True))
+    return (f"note: left out {len(reason.runs)} outlying run(s) of {reason.window} ({runs}):"
+            f" each far outside the other runs' spread (two-sided, alpha {reason.alpha:g}"
+            " over the window)")
+
+
 def _reach(reason: ReachReason) -> str:
     if reason.code is Code.REACH:
         return (f"at this noise the gate flags slowdowns beyond"
@@ -223,6 +232,7 @@ _WRITERS: dict[type, Callable] = {
     LatencyReason: _latency, PowerReason: _power, StatusReason: _status,
     MemoryReason: _memory, WindowStep: _window, ReachReason: _reach, CountReason: _few_runs,
     ArgumentReason: lambda r: f"note: {r.name} {r.base} -> {r.cand}",
+    OutlyingRuns: _outlying,
     SeriesReason: lambda r: (f"not in the history of this machine with {r.candidate}"
                              f" (stored: {'; '.join(r.stored)})"),
 }

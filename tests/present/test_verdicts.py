@@ -10,6 +10,7 @@ from bench.analyse.gate.reasons import (
     CountReason,
     LatencyReason,
     MemoryReason,
+    OutlyingRuns,
     PowerReason,
     ReachReason,
     Reason,
@@ -55,6 +56,8 @@ def example(code):
         return WindowStep(code, STEP, RUN, 3)
     if code in (Code.REACH, Code.BLIND):
         return ReachReason(code, 2.5, limit=0.05, ratio=2.0)
+    if code is Code.OUTLYING_RUNS:
+        return OutlyingRuns(code, (RUN,), (3.0,), 10, 0.01)
     if code is Code.NOT_IN_SERIES:
         return SeriesReason(code, "guidance_scale 1.0", ("guidance_scale 5.0",))
     return Reason(code)

@@ -18,24 +18,35 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from bench.analyse.gate.effects import (
     MIN_BASELINE_RUNS,
+    OUTLIER_ALPHA,
     Samples,
     history_effect,
+    history_outliers,
     paired_effect,
     run_median,
     two_sample_effect,
 )
 from bench.analyse.gate.judge import Estimate, Matched, Matching, Verdict, judge
-from bench.analyse.gate.reasons import Code, CountReason, Reason, SeriesReason, WindowStep
+from bench.analyse.gate.reasons import (
+    Code,
+    CountReason,
+    OutlyingRuns,
+    Reason,
+    SeriesReason,
+    WindowStep,
+)
 from bench.analyse.gate.thresholds import Thresholds
 from bench.errors import UsageError
 from bench.result import ROUND_MEDIANS, ConfigResult
 from bench.stats.changepoint import detect
+from bench.stats.summary import mean
 from bench.store.history import (
     Arguments,
     Machine,
@@ -307,15 +318,27 @@ class HistoryBaseline:
             if plain.effect is None:
                 return plain
         kinds = {r.sample for r in (*matched.base, *matched.cand)}
-        base = [r for r in matched.base if (run_median(r) or 0) > 0]
+        spread = len(kinds) == 1
+        rows = self.windows.get(matched.key) or [None] * len(matched.base)
+        kept = [(row, r) for row, r in zip(rows, matched.base, strict=True)
+                if (run_median(r) or 0) > 0]
+        base = [r for _, r in kept]
         cand = [r for r in matched.cand if (run_median(r) or 0) > 0]
         step = window_step(self.history, matched.key, self.last, self.arguments.get(matched.key))
-        notes = (step,) if step else ()
+        notes: tuple[Reason, ...] = (step,) if step else ()
         if len(base) < MIN_BASELINE_RUNS or not cand:
             why = (CountReason(Code.FEW_BASELINE_RUNS, len(base), MIN_BASELINE_RUNS) if cand
                    else Reason(Code.NO_CANDIDATE_LATENCY))
             return Estimate(untestable=why, notes=notes)
-        effect = history_effect(base, cand, thresholds.confidence, spread=len(kinds) == 1)
+        outliers = history_outliers(base, spread=spread)
+        if outliers and all(kept[i][0] is not None for i in outliers):
+            rest = [r for i, r in enumerate(base) if i not in outliers]
+            centre = math.exp(mean([math.log(run_median(r)) for r in rest]))
+            notes += (OutlyingRuns(Code.OUTLYING_RUNS, tuple(kept[i][0].run for i in outliers),
+                                   tuple(run_median(base[i]) / centre for i in outliers),
+                                   len(base), OUTLIER_ALPHA),)
+            base = rest
+        effect = history_effect(base, cand, thresholds.confidence, spread=spread)
         if effect is None:
             return Estimate(untestable=Reason(Code.NO_SPREAD), notes=notes)
         return Estimate(effect, notes=notes)

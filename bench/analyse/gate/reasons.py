@@ -64,6 +64,7 @@ class Code(str, Enum):
     # notes
     ARGUMENT_DIFFERS = "argument differs"  # ``ArgumentReason``
     WINDOW_STEP = "window step"  # ``WindowStep``: the history window mixes two levels
+    OUTLYING_RUNS = "outlying runs"  # ``OutlyingRuns``: runs of the window left out
     REACH = "reach"  # ``ReachReason``: the smallest slowdown the history gate can flag
     BLIND = "blind"  # ``ReachReason``: not even a BLIND_RATIO slowdown could be flagged
     # missing (``Reason``)
@@ -155,6 +156,18 @@ class WindowStep(Reason):
     step: Step
     at: StoredRun  # the first run after the step
     after: int  # runs of the window after the step
+
+
+@dataclass(frozen=True)
+class OutlyingRuns(Reason):
+    """Runs of the history window whose medians lie far outside the others' spread
+    (``bench.stats.outliers``): left out of the baseline, so that one bad night does not
+    make every later verdict inconclusive."""
+
+    runs: tuple[StoredRun, ...]
+    ratios: tuple[float, ...]  # each one's median over the kept runs' (geometric) mean
+    window: int  # runs in the window before they were left out
+    alpha: float  # the level each passed (Bonferroni over the window)
 
 
 @dataclass(frozen=True)
