@@ -28,6 +28,14 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", metavar="DATE", help="only runs started on or before DATE")
 
 
+def _change_points_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--change-points", choices=("strict", "balanced", "sensitive"), default="balanced",
+        help="the change-point detector's operating point: strict (fewer false change points,"
+             " larger steps needed), balanced (default), sensitive (smaller steps, more false"
+             " ones); docs/history.md has the measured rates of each")
+
+
 def _debug(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for errors")
@@ -70,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     _store_flag(show)
     _filter_flags(show)
     show.add_argument("--last", type=int, metavar="N", help="show the N newest runs of each series")
+    _change_points_flag(show)
 
     report = commands.add_parser(
         "report", help="write a static, self-contained HTML dashboard",
@@ -82,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="machine (id or part of its name) the hardware table divides by"
                              " (default: the one with the most results)")
     report.add_argument("--title", default="sdxl-bench performance history")
+    _change_points_flag(report)
 
     export = commands.add_parser(
         "export", help="write the stored results as CSV or Parquet (for pandas)",
@@ -156,6 +166,7 @@ def _add(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace):
     from bench.analyse.trends import build_series
     from bench.errors import UsageError
+    from bench.stats.changepoint import SETTINGS
     from bench.store.history import open_store
 
     with open_store(args.store) as store:
@@ -164,19 +175,27 @@ def _load(args: argparse.Namespace):
         path = store.path
     if not rows:
         raise UsageError(f"no stored result in {path} matches the filters")
-    return build_series(rows), runs, path
+    return build_series(rows, SETTINGS[args.change_points]), runs, path
 
 
 def _show(args: argparse.Namespace) -> int:
     from bench.errors import UsageError
-    from bench.present.history_dashboard import SHOW_HEADERS, series_summary, series_title, show_rows
+    from bench.present.history_dashboard import (
+        SHOW_HEADERS,
+        series_summary,
+        series_title,
+        setting_text,
+        show_rows,
+    )
     from bench.present.tables import markdown_table
+    from bench.stats.changepoint import SETTINGS
 
     if args.last is not None and args.last < 1:
         raise UsageError(f"--last must be >= 1, got {args.last}")
     series, runs, path = _load(args)
     print(f"{path}: {runs} run(s), {len(series)} series (workload x call arguments x machine);"
           " newest first")
+    print(setting_text(SETTINGS[args.change_points]))
     for s in series:
         print(f"\n## {series_title(s)}\n{series_summary(s)}")
         print(markdown_table(SHOW_HEADERS, show_rows(s, args.last)))
@@ -203,10 +222,11 @@ def _report(args: argparse.Namespace) -> int:
     from bench.analyse.trends import hardware_table
     from bench.present import document
     from bench.present.history_dashboard import dashboard_blocks
+    from bench.stats.changepoint import SETTINGS
 
     series, runs, path = _load(args)
     hardware = hardware_table(series, _reference(series, args.reference))
-    blocks = dashboard_blocks(series, hardware, path, runs)
+    blocks = dashboard_blocks(series, hardware, path, runs, SETTINGS[args.change_points])
     print(_write_dashboard(args.out, document.to_html(args.title, blocks)))
     return 0
 

@@ -34,6 +34,7 @@ from bench.analyse.gate.reasons import (
     SeriesReason,
     SideStatus,
     StatusReason,
+    WindowDrift,
     WindowStep,
 )
 from bench.analyse.memory import DEVICE_VIEW, MemoryChange, noise_percent
@@ -192,6 +193,14 @@ def _window(reason: WindowStep) -> str:
             " against the runs after it")
 
 
+def _drift(reason: WindowDrift) -> str:
+    drift = reason.drift
+    return (f"note: the history drifts {drift.rate - 1:+.2%}/run since {reason.since.revision}"
+            f" ({drift.change:+.1%} over {drift.runs} runs, {reason.inside} of them in the"
+            " window): a slow change, not this candidate's step; the window's mean lags the"
+            " level (sdxl-bench history show)")
+
+
 def _outlying(reason: OutlyingRuns) -> str:
     runs = ", ".join(f"{run.revision} {ratio - 1:+.0%}" for run, ratio in
                      zip(reason.runs, reason.ratios, strict=True))
@@ -232,7 +241,7 @@ _WRITERS: dict[type, Callable] = {
     LatencyReason: _latency, PowerReason: _power, StatusReason: _status,
     MemoryReason: _memory, WindowStep: _window, ReachReason: _reach, CountReason: _few_runs,
     ArgumentReason: lambda r: f"note: {r.name} {r.base} -> {r.cand}",
-    OutlyingRuns: _outlying,
+    OutlyingRuns: _outlying, WindowDrift: _drift,
     SeriesReason: lambda r: (f"not in the history of this machine with {r.candidate}"
                              f" (stored: {'; '.join(r.stored)})"),
 }

@@ -231,3 +231,15 @@ def test_a_window_without_an_outlying_run_keeps_every_run(tmp_path):
     result = gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.0)], Thresholds(), last=10)
     assert all(v.effect.n_base == 10 for v in result.verdicts)
     assert not any(r.code is Code.OUTLYING_RUNS for v in result.verdicts for r in v.reasons)
+
+
+def test_a_history_that_drifts_is_said_to_drift(tmp_path):
+    rows = history(tmp_path, [1.01 ** i for i in range(30)])  # +1 % a run, 2 % run noise
+    result = gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.01 ** 30)], Thresholds(),
+                          last=10)
+    for verdict in result.verdicts:
+        drift = [r for r in verdict.reasons if r.code is Code.WINDOW_DRIFT]
+        assert drift, reason_texts(verdict)
+        assert 1.005 < drift[0].drift.rate < 1.015
+        assert "the history drifts +1." in " ".join(reason_texts(verdict))
+        assert not any(r.code is Code.WINDOW_STEP for r in verdict.reasons)

@@ -1,5 +1,7 @@
 """Series of stored runs: a planted step is found at its run and commit, noise is not."""
 
+import re
+
 from bench.analyse.trends import LATENCY, build_series, feed
 from bench.present.history_dashboard import event_text
 from bench.store.history import open_store
@@ -80,3 +82,18 @@ def test_another_seed_stays_in_the_series_and_one_argument_set_is_not_marked(tmp
                            if r.result.guidance_scale == 5.0])
     assert len(series) == 2 and all(len(s.points) == 12 for s in series)
     assert all(s.mark == "" and s.label == s.workload for s in series)
+
+
+def test_a_drifting_stored_series_is_one_drift_in_the_feed_not_a_staircase(tmp_path):
+    from bench.analyse.trends import DriftEvent, StepEvent
+
+    series = stored_series(tmp_path, [1.01 ** i for i in range(30)], seed=6)
+    for s in series:
+        assert [type(e) for e in s.events if e.metric == LATENCY] == [DriftEvent]
+    events = feed(series)
+    assert not any(isinstance(e, StepEvent) for e in events)
+    drift = events[0]
+    assert drift.worse and drift.when is drift.last
+    assert re.match(r"latency drifts \+[01]\.\d\d%/run \[\+0\.\d\d%, \+1\.\d\d%\] over 30 runs,"
+                    r" \+\d\d\.\d% in all \(slower\)$", event_text(drift)), event_text(drift)
+    assert drift.commits == f"{drift.first.run.commit[:10]}..{drift.last.run.commit[:10]}"

@@ -246,3 +246,20 @@ def test_gate_history_judges_against_runs_with_the_candidates_call_arguments(gui
     assert "missing" in missing.out
     assert ("not in the history of this machine with guidance_scale 3.0 (stored: guidance_scale"
             " 1.0; guidance_scale 5.0)") in missing.out
+
+
+def test_show_and_report_state_the_change_point_setting_and_take_another(store, tmp_path):
+    shown = run_in_process("history", "show", "--store", str(store))
+    assert "Change points ('balanced' setting: on a level series about" in shown.out
+    assert "choose with --change-points strict|balanced|sensitive" in shown.out
+    strict = run_in_process("history", "show", "--store", str(store), "--change-points", "strict")
+    assert strict.code == 0 and "'strict' setting" in strict.out
+    out = tmp_path / "strict-dash"
+    report = run_in_process("history", "report", "--store", str(store), "--out", str(out),
+                            "--change-points", "sensitive")
+    assert report.code == 0, report.err
+    html = (out / "index.html").read_text()
+    assert "&#x27;sensitive&#x27; setting" in html or "'sensitive' setting" in html
+    assert "false change point(s) per 365 runs" in html and "in 9 of 10 series" in html
+    bad = run_in_process("history", "show", "--store", str(store), "--change-points", "loose")
+    assert bad.code == 2 and "invalid choice: 'loose'" in bad.err

@@ -40,12 +40,14 @@ from bench.analyse.gate.reasons import (
     OutlyingRuns,
     Reason,
     SeriesReason,
+    WindowDrift,
     WindowStep,
 )
 from bench.analyse.gate.thresholds import Thresholds
+from bench.analyse.trends import within_run_floor
 from bench.errors import UsageError
 from bench.result import ROUND_MEDIANS, ConfigResult
-from bench.stats.changepoint import detect
+from bench.stats.changepoint import MIN_SIZE, detect
 from bench.stats.summary import mean
 from bench.store.history import (
     Arguments,
@@ -261,20 +263,30 @@ def other_series(history: Sequence[ResultRow], workload: str,
                         tuple(marks[(workload, a)] for a in stored))
 
 
-def window_step(history: Sequence[ResultRow], workload: str, last: int,
-                arguments: Arguments | None = None) -> WindowStep | None:
-    """A change point of this workload's series inside the baseline window: the baseline
-    then mixes two levels (wider interval, shifted mean)."""
+def window_notes(history: Sequence[ResultRow], workload: str, last: int,
+                 arguments: Arguments | None = None) -> tuple[Reason, ...]:
+    """What the series around the baseline window shows that the t test cannot: a step
+    inside the window (the baseline mixes two levels: a wider interval, a shifted mean),
+    or a drift running through it (a slow change the window's mean lags behind; no one
+    candidate's step)."""
     series = [r for r in _series(history, workload, arguments) if r.result.measured]
     series = series[-max(3 * last, 30):]
-    if len(series) <= last:
-        return None
-    steps = detect([r.result.median_s for r in series]).steps
-    inside = [s for s in steps if s.index > len(series) - last]
-    if not inside:
-        return None
-    step = inside[-1]
-    return WindowStep(Code.WINDOW_STEP, step, series[step.index].run, len(series) - step.index)
+    if len(series) < 2 * MIN_SIZE:
+        return ()
+    found = detect([r.result.median_s for r in series], noise_floor=within_run_floor(series))
+    first = len(series) - last  # the window's first run
+    notes: list[Reason] = []
+    inside = [s for s in found.steps if s.index > first]
+    if inside and len(series) > last:
+        step = inside[-1]
+        notes.append(WindowStep(Code.WINDOW_STEP, step, series[step.index].run,
+                                len(series) - step.index))
+    through = [d for d in found.drifts if d.end > max(first, 0)]
+    if through:
+        drift = through[-1]
+        notes.append(WindowDrift(Code.WINDOW_DRIFT, drift, series[drift.start].run,
+                                 drift.end - max(drift.start, first, 0)))
+    return tuple(notes)
 
 
 class HistoryBaseline:
@@ -324,8 +336,7 @@ class HistoryBaseline:
                 if (run_median(r) or 0) > 0]
         base = [r for _, r in kept]
         cand = [r for r in matched.cand if (run_median(r) or 0) > 0]
-        step = window_step(self.history, matched.key, self.last, self.arguments.get(matched.key))
-        notes: tuple[Reason, ...] = (step,) if step else ()
+        notes = window_notes(self.history, matched.key, self.last, self.arguments.get(matched.key))
         if len(base) < MIN_BASELINE_RUNS or not cand:
             why = (CountReason(Code.FEW_BASELINE_RUNS, len(base), MIN_BASELINE_RUNS) if cand
                    else Reason(Code.NO_CANDIDATE_LATENCY))

@@ -13,7 +13,7 @@ from enum import Enum
 from bench.analyse.gate.effects import Effect
 from bench.analyse.memory import MemoryChange
 from bench.result import Status
-from bench.stats.changepoint import Step
+from bench.stats.changepoint import Drift, Step
 from bench.store.history import StoredRun
 
 
@@ -65,6 +65,7 @@ class Code(str, Enum):
     ARGUMENT_DIFFERS = "argument differs"  # ``ArgumentReason``
     WINDOW_STEP = "window step"  # ``WindowStep``: the history window mixes two levels
     OUTLYING_RUNS = "outlying runs"  # ``OutlyingRuns``: runs of the window left out
+    WINDOW_DRIFT = "window drift"  # ``WindowDrift``: the history drifts through the window
     REACH = "reach"  # ``ReachReason``: the smallest slowdown the history gate can flag
     BLIND = "blind"  # ``ReachReason``: not even a BLIND_RATIO slowdown could be flagged
     # missing (``Reason``)
@@ -156,6 +157,16 @@ class WindowStep(Reason):
     step: Step
     at: StoredRun  # the first run after the step
     after: int  # runs of the window after the step
+
+
+@dataclass(frozen=True)
+class WindowDrift(Reason):
+    """The series drifts through the history window: a slow change over many runs, which
+    no one candidate's step explains; the window's mean lags the level."""
+
+    drift: Drift
+    since: StoredRun  # the first run of the drift
+    inside: int  # runs of the window that drift
 
 
 @dataclass(frozen=True)
