@@ -94,10 +94,10 @@ class Setting:
 
 
 STRICT = Setting("strict", penalty=30.0, trend=14.0, min_z=5.0, false_per_year=0.02,
-                 step=5.0, within=5)
-BALANCED = Setting("balanced", penalty=20.0, trend=10.0, min_z=4.0, false_per_year=0.2,
-                   step=4.0, within=5)
-SENSITIVE = Setting("sensitive", penalty=13.0, trend=8.0, min_z=3.3, false_per_year=1.0,
+                 step=4.0, within=5)
+BALANCED = Setting("balanced", penalty=20.0, trend=10.0, min_z=4.0, false_per_year=0.02,
+                   step=3.5, within=5)
+SENSITIVE = Setting("sensitive", penalty=16.0, trend=9.0, min_z=3.6, false_per_year=0.5,
                     step=3.0, within=5)
 SETTINGS = {s.name: s for s in (STRICT, BALANCED, SENSITIVE)}
 DEFAULT = BALANCED
@@ -206,11 +206,14 @@ def clipped(x: Sequence[float], sigma: float, clip: float = CLIP) -> list[float]
 
 class _Sums:
     """Prefix sums for the squared residuals of any segment, about its mean (level) or its
-    least-squares line (trend), in O(1)."""
+    least-squares line (trend), in O(1). The values are summed about their median, so
+    that the differences of large sums (log bytes are about 20) keep their precision."""
 
     def __init__(self, y: Sequence[float]) -> None:
+        self.offset = median(y) if y else 0.0
         self.y1, self.y2, self.t1, self.t2, self.ty = ([0.0] for _ in range(5))
-        for t, v in enumerate(y):
+        for t, value in enumerate(y):
+            v = value - self.offset
             self.y1.append(self.y1[-1] + v)
             self.y2.append(self.y2[-1] + v * v)
             self.t1.append(self.t1[-1] + t)
@@ -221,7 +224,7 @@ class _Sums:
         """(mean, squared residuals) of y[i:j]."""
         m = j - i
         sy = self.y1[j] - self.y1[i]
-        return sy / m, max(0.0, self.y2[j] - self.y2[i] - sy * sy / m)
+        return self.offset + sy / m, max(0.0, self.y2[j] - self.y2[i] - sy * sy / m)
 
     def line(self, i: int, j: int) -> tuple[float, float, float, float]:
         """(fitted value at t = i, slope, squared residuals, sum of squares of t about its
@@ -232,7 +235,7 @@ class _Sums:
         sty = self.ty[j] - self.ty[i] - st * sy / m
         syy = self.y2[j] - self.y2[i] - sy * sy / m
         slope = sty / stt
-        at_start = sy / m + slope * (i - st / m)
+        at_start = self.offset + sy / m + slope * (i - st / m)
         return at_start, slope, max(0.0, syy - slope * sty), stt
 
 
