@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.analyse.trends import LATENCY, DriftEvent, Event, HardwareTable, Series, feed
 from bench.present.document import Block, Heading, Image, Paragraph, table
 from bench.present.tables import gib, number
-from bench.stats.changepoint import SETTINGS, Setting
+from bench.stats.changepoint import DEFAULT, SETTINGS, Setting
 from bench.store.history import short_commit
 
 # The colour of change-point markers: distinctive, so the browser test can find it.
@@ -263,8 +263,6 @@ def _split_text(split: int) -> str:
 
 
 def _setting_of(series: Sequence[Series]) -> Setting:
-    from bench.stats.changepoint import DEFAULT
-
     found = [s.latency.setting for s in series if s.latency is not None]
     return found[0] if found else DEFAULT
 

@@ -243,3 +243,20 @@ def test_a_history_that_drifts_is_said_to_drift(tmp_path):
         assert 1.005 < drift[0].drift.rate < 1.015
         assert "the history drifts +1." in " ".join(reason_texts(verdict))
         assert not any(r.code is Code.WINDOW_STEP for r in verdict.reasons)
+
+
+def test_a_candidate_whose_argument_is_unset_where_the_history_has_a_value_is_missing(tmp_path):
+    runs = write_series(tmp_path / "runs", [1.0] * 4, run_cv=0.02, seed=1,
+                        arguments={"strength": 0.5})
+    runs.append(write_history_run(tmp_path / "runs" / "none.jsonl", 20,
+                                  arguments={"strength": None}))
+    with open_store(tmp_path / "h.sqlite", create=True) as store:
+        for path in runs:
+            store.add(path)
+        rows = store.rows()
+    cand = candidate(tmp_path, "c.jsonl", 1.0, arguments={"strength": 0.8})
+    result = gate_history(rows, [cand], Thresholds(), last=5)
+    assert {v.outcome for v in result.verdicts} == {MISSING}
+    assert reason_texts(result.verdicts[0]) == [
+        "not in the history of this machine with strength 0.8 (stored: strength 0.5;"
+        " strength None)"]

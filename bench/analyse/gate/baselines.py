@@ -255,7 +255,8 @@ def other_series(history: Sequence[ResultRow], workload: str,
                  arguments: Arguments) -> SeriesReason | None:
     """Why a workload stored only with other call arguments has no baseline: the
     arguments that differ, the candidate's and each stored series'."""
-    stored = sorted({r.arguments for r in history if r.workload == workload} - {arguments})
+    stored = sorted({r.arguments for r in history if r.workload == workload} - {arguments},
+                    key=repr)  # values may be None beside numbers
     if not stored:
         return None
     marks = series_marks([(workload, a) for a in (arguments, *stored)])
