@@ -3,7 +3,7 @@
 Three simulations over synthetic runs, judged by the real analysis code
 (``bench.analyse.gate.gate_history`` and ``bench.stats.changepoint.detect``).
 Standard library only; about half an hour on one core (``--quick``: a minute, for the
-tests; ``--part gate|cases|operating`` runs one part).
+tests; ``--part gate|rule|cases|operating`` runs one part).
 
 **gate: what "5 % noise" lets gate --history detect.** A machine's history holds K runs
 of each config; the candidate is C more runs, either identical (false alarms) or 10 %
@@ -22,6 +22,9 @@ can mean different things, so each is simulated (a CV c is a log-sd sqrt(ln(1 + 
 
 A comparison "regressed" when any config regressed; "exit 1" when the gate failed
 (regressed, or inconclusive). Alpha 0.01, --max-slowdown 5 %, Holm over the configs.
+
+**rule: what leaving outlying runs out costs** in false alarms (identical candidates, the
+rule on and off, 20x the draws of a cell).
 
 **cases: what each kind of history does**, at 5 % and 10 % run-to-run noise (s_b; calls
 1 %, 6 a run), for ``gate --history --last 10`` (30 stored runs, 1 config, 1 and 5
@@ -176,6 +179,53 @@ def gate_table(rng: random.Random, sims: int, settings) -> list[str]:
                          f" C={setting.candidates} calls={setting.calls} m={setting.configs}"
                          f" sims={sims} false_alarm={alarms / identical:.4f}"
                          f" exit1={failed / identical:.4f} detect={caught / sims:.4f}")
+    return lines
+
+
+def outlier_rule_cost(rng: random.Random, sims: int) -> list[str]:
+    """False alarms with and without leaving outlying runs out (``gate --history``), on
+    the same simulated histories: the rule removes the most extreme run of about 1 % of
+    windows of normal noise, and a window that lost its widest run has a smaller spread."""
+    from bench.analyse.gate import baselines
+
+    draws = 20 * sims
+    print(f"\n### the outlier rule's cost: identical candidates, K=10, C=1, 6 calls, 1 config,"
+          f" {draws} comparisons a cell\n")
+    print("| noise | regressed, outlying runs left out (as shipped) | regressed, every run kept |")
+    print("|---|---|---|")
+    lines = []
+    shipped = baselines.history_outliers
+    for name in ("run-to-run 5%", "total 5% split"):
+        seeds = [rng.getrandbits(64) for _ in range(draws)]  # the same histories both ways
+        cells = []
+        for rule in (shipped, lambda *args, **kwargs: ()):
+            baselines.history_outliers = rule
+            try:
+                hits = sum(judge_once(random.Random(seed), Setting(10, 1, 6, 1), *NOISES[name],
+                                      1.0)[0] for seed in seeds)
+            finally:
+                baselines.history_outliers = shipped
+            cells.append(hits)
+        print(f"| {name} | {rate(cells[0], draws)} | {rate(cells[1], draws)} |", flush=True)
+        lines.append(f"result rule noise={name.replace(' ', '_')} draws={draws}"
+                     f" with={cells[0] / draws:.4f} without={cells[1] / draws:.4f}")
+    print(f"\nand what it buys: one run {OUTLIER:g}x slower in the window of {LAST} (30 stored"
+          f" runs, 1 config, 6 calls), an identical candidate run, {sims} comparisons a cell\n")
+    print("| run-to-run noise | exit 1, outlying runs left out (as shipped) | exit 1, every run kept |")
+    print("|---|---|---|")
+    for noise in RUN_NOISES:
+        seeds = [rng.getrandbits(64) for _ in range(sims)]
+        cells = []
+        for rule in (shipped, lambda *args, **kwargs: ()):
+            baselines.history_outliers = rule
+            try:
+                cells.append(sum(judge_case(random.Random(seed), "outlier", noise, 1)[1]
+                                 for seed in seeds))
+            finally:
+                baselines.history_outliers = shipped
+        print(f"| {noise:.0%} | {rate(cells[0], sims)} | {rate(cells[1], sims)} |", flush=True)
+        lines.append(f"result rule outlier noise={noise} sims={sims}"
+                     f" with={cells[0] / sims:.4f} without={cells[1] / sims:.4f}")
     return lines
 
 
@@ -374,10 +424,11 @@ def step_found(rng: random.Random, setting, sigmas: float, after: int, draws: in
 
 
 def operating_points(rng: random.Random, sims: int, years: int, quick: bool,
-                     full_years: int) -> list[str]:
-    # quick: fewer sizes, but always the one each setting publishes
-    sigmas = sorted({2.0, 3.0, 4.0, 5.0, *(s.step for s in SETTINGS.values())}) if quick else SIGMAS
-    within = (5,) if quick else WITHIN
+                     full_years: int, names: list[str] | None = None) -> list[str]:
+    # quick: fewer sizes, but always those the settings publish
+    published = {sd for s in SETTINGS.values() for _, sd in s.found}
+    sigmas = sorted({2.0, 3.0, *published}) if quick else SIGMAS
+    within = WITHIN
     draws = max(100, sims // 2)
     print(f"\n### operating points: false change points per 365 runs of a level series (nightly"
           f" reports, each searching the newest {NIGHTLY_WINDOW} runs; {years} series-years a"
@@ -389,7 +440,7 @@ def operating_points(rng: random.Random, sims: int, years: int, quick: bool,
                        for n in within for k in sigmas) + " |")
     print("|---|---|---|---|" + "---|" * (len(sigmas) * len(within)))
     lines = []
-    for setting in SETTINGS.values():
+    for setting in (SETTINGS[name] for name in names or SETTINGS):
         counts = [nightly_false(rng, setting) for _ in range(years)]
         cells = []
         smallest = {}
@@ -426,7 +477,10 @@ def _arguments(argv: list[str] | None):
                         help="series-years of nightly reports per setting (default 150)")
     parser.add_argument("--full-years", type=int, default=None,
                         help="series-years searched whole each night, the check (default 10)")
-    parser.add_argument("--part", choices=("all", "gate", "cases", "operating"), default="all")
+    parser.add_argument("--part", choices=("all", "gate", "rule", "cases", "operating"),
+                        default="all")
+    parser.add_argument("--setting", choices=tuple(SETTINGS), action="append",
+                        help="operating part: only these settings (default: all)")
     args = parser.parse_args(argv)
     args.sims = args.sims if args.sims is not None else (150 if args.quick else 1000)
     args.years = args.years if args.years is not None else (3 if args.quick else 150)
@@ -446,11 +500,14 @@ def main(argv: list[str] | None = None) -> int:
     lines = []
     if args.part in ("all", "gate"):
         lines += gate_table(rng, args.sims, QUICK_GATE if args.quick else GATE_SETTINGS)
+    if args.part in ("all", "rule") and not args.quick:
+        lines += outlier_rule_cost(rng, args.sims)
     if args.part in ("all", "cases"):
         lines += gate_cases(rng, args.sims)
         lines += detector_cases(rng, args.sims)
     if args.part in ("all", "operating"):
-        lines += operating_points(rng, args.sims, args.years, args.quick, args.full_years)
+        lines += operating_points(rng, args.sims, args.years, args.quick, args.full_years,
+                                  args.setting)
     print()
     print("\n".join(lines))
     print(f"\ntook {time.perf_counter() - started:.0f} s")

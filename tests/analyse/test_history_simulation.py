@@ -96,6 +96,6 @@ def test_each_setting_finds_the_step_it_publishes_and_stricter_ones_find_less():
         r"result operating setting=(\w+) sigmas=([\d.]+) within=(\d+) draws=\d+ found=([\d.]+)",
         out())}
     for setting in SETTINGS.values():
-        # published: found in 9 of 10 series; 100 draws here
-        assert found[(setting.name, setting.step, setting.within)] >= 0.8, setting.name
+        for runs, sigmas in setting.found:  # published: in 9 of 10 series; 100 draws here
+            assert found[(setting.name, sigmas, runs)] >= 0.8, (setting.name, runs)
     assert found[("strict", 3.0, 5)] <= found[("balanced", 3.0, 5)] <= found[("sensitive", 3.0, 5)]
