@@ -388,8 +388,8 @@ def residual_sigma(x: Sequence[float], fits: Sequence[_Fit], sigma: float,
     """The noise from the residuals about the fitted segments and its degrees of freedom:
     residuals beyond ``CLIP`` times the current estimate left out (outlying runs), the
     rest corrected for the trim and for the parameters fitted. As efficient as a standard
-    deviation, unlike the MADs of ``noise_sigma`` (whose spread at 60 runs is +-18 %,
-    enough to double the false change points of a long series)."""
+    deviation, unlike the MADs of ``noise_sigma`` (which spread about twice as
+    widely: a noise that comes out small by chance turns noise into steps)."""
     residuals = [x[t] - fit.value(t) for fit in fits for t in range(fit.start, fit.end)]
     parameters = sum(2 if f.trend else 1 for f in fits) + len(fits) - 1
     df = 0
@@ -405,7 +405,7 @@ def residual_sigma(x: Sequence[float], fits: Sequence[_Fit], sigma: float,
 def uncertainty_factor(df: int) -> float:
     """How much larger the noise is taken when it was estimated with ``df`` degrees of
     freedom: Student's t over the normal quantile at ``CAUTION_Z`` standard deviations
-    (1.97 at df 5, 1.13 at df 30, 1.06 at df 60), so a step needs as many estimated
+    (1.84 at df 5, 1.09 at df 30, 1.04 at df 60), so a step needs as many estimated
     standard errors as it would need known ones to be as rare by chance there."""
     return t_quantile(_CAUTION_P, df) / CAUTION_Z
 

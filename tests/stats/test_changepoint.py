@@ -136,3 +136,17 @@ def test_each_setting_states_its_measured_operating_point():
     for (runs, strict), (_, balanced), (_, sensitive) in zip(
             STRICT.found, BALANCED.found, SENSITIVE.found, strict=True):
         assert strict >= balanced >= sensitive, runs
+
+
+def test_the_noise_is_refitted_from_the_residuals_and_widened_for_few_runs():
+    from bench.stats.changepoint import uncertainty_factor
+
+    assert uncertainty_factor(5) == pytest.approx(1.84, abs=0.01)
+    assert uncertainty_factor(60) == pytest.approx(1.04, abs=0.01)
+    assert uncertainty_factor(10_000) == pytest.approx(1.0, abs=0.002)
+    rng = random.Random(28)
+    refitted = sorted(detect(series(rng, 60, 0.05)).sigma for _ in range(200))
+    robust = sorted(noise_sigma([rng.gauss(0, 0.05) for _ in range(60)]) for _ in range(200))
+    # the middle 90 % of the estimates: the refit about half as wide as the MADs
+    assert refitted[190] - refitted[10] < 0.6 * (robust[190] - robust[10])
+    assert 0.045 < refitted[100] < 0.056
