@@ -31,9 +31,9 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
 def _change_points_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--change-points", choices=("strict", "balanced", "sensitive"), default="balanced",
-        help="the change-point detector's operating point: strict (fewer false change points,"
-             " larger steps needed), balanced (default), sensitive (smaller steps, more false"
-             " ones); docs/history.md has the measured rates of each")
+        help="the change-point detector's operating point (default: balanced): strict shows"
+             " fewer false change points and needs larger steps, sensitive finds smaller steps"
+             " and shows more false ones; docs/history.md has the measured rates of each")
 
 
 def _debug(parser: argparse.ArgumentParser) -> None:
