@@ -485,8 +485,11 @@ def _arguments(argv: list[str] | None):
     args.sims = args.sims if args.sims is not None else (150 if args.quick else 1000)
     args.years = args.years if args.years is not None else (3 if args.quick else 150)
     args.full_years = args.full_years if args.full_years is not None else (0 if args.quick else 10)
-    if args.sims < 1 or args.years < 1 or args.full_years < 0:
-        parser.error("--sims and --years must be >= 1, --full-years >= 0")
+    for flag, value, least in (("--sims", args.sims, 1), ("--years", args.years, 1),
+                               ("--full-years", args.full_years, 0)):
+        if value < least:  # one line, as gate_simulation.py says it
+            print(f"error: {flag} must be >= {least}, got {value}", file=sys.stderr)
+            raise SystemExit(2)
     return args
 
 
