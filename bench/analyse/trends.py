@@ -11,12 +11,20 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.stats.changepoint import NOISE_FLOOR, Detection, Step, detect
+from bench.stats.changepoint import DEFAULT, NOISE_FLOOR, Detection, Drift, Setting, Step, detect
 from bench.stats.distributions import median_variance
 from bench.stats.intervals import Interval, median_uncertainty, throughput_interval
 from bench.stats.ranks import shift_interval
 from bench.stats.summary import variance
-from bench.store.history import VERSION_FIELDS, Machine, ResultRow, short_commit
+from bench.store.history import (
+    VERSION_FIELDS,
+    Arguments,
+    Machine,
+    ResultRow,
+    series_label,
+    series_marks,
+    short_commit,
+)
 
 LATENCY = "latency"
 MEMORY = "memory"
@@ -43,6 +51,12 @@ class StepEvent:
     before: ResultRow  # the last run before the step
     after: ResultRow  # the first run after it
     library_changes: tuple[str, ...]  # versions that differ between those two runs
+    mark: str = ""  # the call arguments that set the series apart ('guidance_scale 1.0')
+
+    @property
+    def label(self) -> str:
+        """The series' workload as tables show it (with its mark)."""
+        return series_label(self.workload, self.mark)
 
     @property
     def worse(self) -> bool:
@@ -55,20 +69,72 @@ class StepEvent:
         return (f"{short_commit(self.before.run.commit) or '?'}.."
                 f"{short_commit(self.after.run.commit) or '?'}")
 
+    @property
+    def when(self) -> ResultRow:
+        """The run that dates the event in the feed: the first run after the step."""
+        return self.after
+
+
+@dataclass(frozen=True)
+class DriftEvent:
+    """A slow change of one series: the level moved a little with every run, from
+    ``first`` to ``last`` (one drift, not a staircase of steps)."""
+
+    workload: str
+    machine: Machine
+    metric: str  # LATENCY or MEMORY
+    drift: Drift
+    first: ResultRow  # the first run of the drift
+    last: ResultRow  # its last run
+    library_changes: tuple[str, ...]  # versions that differ between those two runs
+    mark: str = ""
+
+    @property
+    def label(self) -> str:
+        return series_label(self.workload, self.mark)
+
+    @property
+    def worse(self) -> bool:
+        """Getting slower, or needing more memory."""
+        return self.drift.rate > 1
+
+    @property
+    def commits(self) -> str:
+        """'a1b2c3..d4e5f6': the first and the last commit of the drift."""
+        return (f"{short_commit(self.first.run.commit) or '?'}.."
+                f"{short_commit(self.last.run.commit) or '?'}")
+
+    @property
+    def when(self) -> ResultRow:
+        """The run that dates the event in the feed: the last run of the drift."""
+        return self.last
+
+
+Event = StepEvent | DriftEvent
+
 
 @dataclass(frozen=True)
 class Series:
+    """The runs of one workload with one set of call arguments on one machine."""
+
     workload: str
     machine: Machine
     rows: tuple[ResultRow, ...]  # every stored result, oldest first (any status)
     points: tuple[Point, ...]  # the ok ones, oldest first
     latency: Detection | None  # change points of the median latency over ``points``
     memory: Detection | None  # of the peak memory (the most common view)
-    events: tuple[StepEvent, ...]
+    events: tuple[Event, ...]  # steps and drifts of both
+    arguments: Arguments = ()  # the call arguments outside the key (``series_arguments``)
+    mark: str = ""  # those that differ from the workload's other series, in words
 
     @property
     def latest(self) -> Point | None:
         return self.points[-1] if self.points else None
+
+    @property
+    def label(self) -> str:
+        """The workload, with its mark when the workload has several series."""
+        return series_label(self.workload, self.mark)
 
 
 def within_run_floor(rows: Sequence[ResultRow]) -> float:
@@ -99,10 +165,15 @@ def library_changes(before: ResultRow, after: ResultRow) -> tuple[str, ...]:
 
 
 def _events(metric: str, detection: Detection, rows: Sequence[ResultRow], workload: str,
-            machine: Machine) -> list[StepEvent]:
-    return [StepEvent(workload, machine, metric, step, rows[step.index - 1], rows[step.index],
-                      library_changes(rows[step.index - 1], rows[step.index]))
-            for step in detection.steps]
+            machine: Machine, mark: str) -> list[Event]:
+    events: list[Event] = [
+        StepEvent(workload, machine, metric, step, rows[step.index - 1], rows[step.index],
+                  library_changes(rows[step.index - 1], rows[step.index]), mark)
+        for step in detection.steps]
+    events += [DriftEvent(workload, machine, metric, drift, rows[drift.start], rows[drift.end - 1],
+                          library_changes(rows[drift.start], rows[drift.end - 1]), mark)
+               for drift in detection.drifts]
+    return events
 
 
 def _workload_order(row: ResultRow) -> tuple:
@@ -116,21 +187,28 @@ def _run_order(row: ResultRow) -> tuple[str, int]:
     return row.run.started_at, row.run.id
 
 
-def build_series(rows: Sequence[ResultRow]) -> list[Series]:
-    """One series per (workload, machine), in workload order then machine name."""
-    groups: dict[tuple[str, str], list[ResultRow]] = defaultdict(list)
+def build_series(rows: Sequence[ResultRow], setting: Setting = DEFAULT) -> list[Series]:
+    """One series per (workload, call arguments, machine), in workload order, then
+    arguments, then machine name. Results that differ in a call argument outside the key
+    (``series_arguments``: a guidance scale of 1.0 does half the work of 5.0) are never
+    one series: their levels would pass for noise or steps. ``setting``: the change-point
+    detector's operating point (``bench.stats.changepoint.SETTINGS``)."""
+    groups: dict[tuple[str, Arguments, str], list[ResultRow]] = defaultdict(list)
     for row in sorted(rows, key=_run_order):
-        groups[(row.workload, row.run.machine.id)].append(row)
+        groups[(row.workload, row.arguments, row.run.machine.id)].append(row)
+    marks = series_marks([(workload, arguments) for workload, arguments, _ in groups])
     series = []
-    for (workload, _), members in groups.items():
+    for (workload, arguments, _), members in groups.items():
         machine = members[0].run.machine
+        mark = marks[(workload, arguments)]
         ok = [r for r in members if r.result.measured]
         points = tuple(_point(r) for r in ok)
         events: list[StepEvent] = []
         latency = None
         if ok:
-            latency = detect([r.result.median_s for r in ok], noise_floor=within_run_floor(ok))
-            events += _events(LATENCY, latency, ok, workload, machine)
+            latency = detect([r.result.median_s for r in ok], setting,
+                             noise_floor=within_run_floor(ok))
+            events += _events(LATENCY, latency, ok, workload, machine, mark)
         memory = None
         budgets = {r.run.id: r.result.budget_memory() for r in ok}
         views = Counter(b[0] for b in budgets.values() if b and b[1] > 0)
@@ -138,19 +216,19 @@ def build_series(rows: Sequence[ResultRow]) -> list[Series]:
             view = views.most_common(1)[0][0]
             measured = [r for r in ok if budgets[r.run.id] and budgets[r.run.id][0] == view
                         and budgets[r.run.id][1] > 0]
-            memory = detect([float(budgets[r.run.id][1]) for r in measured],
+            memory = detect([float(budgets[r.run.id][1]) for r in measured], setting,
                             noise_floor=MEMORY_NOISE_FLOOR)
-            events += _events(MEMORY, memory, measured, workload, machine)
+            events += _events(MEMORY, memory, measured, workload, machine, mark)
         series.append(Series(workload, machine, tuple(members), points, latency, memory,
-                             tuple(events)))
-    return sorted(series, key=lambda s: (_workload_order(s.rows[0]), s.machine.name))
+                             tuple(events), arguments, mark))
+    return sorted(series, key=lambda s: (_workload_order(s.rows[0]), s.mark, s.machine.name))
 
 
-def feed(series: Sequence[Series]) -> list[StepEvent]:
-    """Every change point, newest first (by the first run after it); worse before better
-    at the same time."""
+def feed(series: Sequence[Series]) -> list[Event]:
+    """Every step and drift, newest first (by the first run after a step, the last run of a
+    drift); worse before better at the same time."""
     events = [e for s in series for e in s.events]
-    return sorted(events, key=lambda e: (e.after.run.started_at, e.worse, e.after.run.id),
+    return sorted(events, key=lambda e: (e.when.run.started_at, e.worse, e.when.run.id),
                   reverse=True)
 
 
@@ -169,7 +247,7 @@ class Cell:
 class HardwareTable:
     reference: Machine
     machines: tuple[Machine, ...]  # the reference first
-    rows: tuple[tuple[str, dict[str, Cell]], ...]  # (workload, machine id -> cell)
+    rows: tuple[tuple[str, dict[str, Cell]], ...]  # (series label, machine id -> cell)
 
 
 def machines_of(series: Sequence[Series]) -> list[Machine]:
@@ -213,12 +291,12 @@ def hardware_table(series: Sequence[Series], reference: Machine | None = None,
                              key=lambda m: m.name)]
     table: dict[str, dict[str, Cell]] = {}
     for s in latest:
-        table.setdefault(s.workload, {})
-    by_key = {(s.workload, s.machine.id): s.latest for s in latest}
-    for workload, cells in table.items():
-        ref_point = by_key.get((workload, chosen.id))
+        table.setdefault(s.label, {})
+    by_key = {(s.label, s.machine.id): s.latest for s in latest}
+    for label, cells in table.items():
+        ref_point = by_key.get((label, chosen.id))
         for machine in order:
-            point = by_key.get((workload, machine.id))
+            point = by_key.get((label, machine.id))
             if point is None:
                 continue
             ratio = low = high = None

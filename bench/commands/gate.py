@@ -124,7 +124,7 @@ def _gate_history(args: argparse.Namespace, thresholds: Thresholds) -> int:
         raise UsageError("gate --history needs at least one candidate run file")
     candidates = _load(paths)
     machine = candidate_machine(candidates, args.machine)
-    with open_store(args.history) as store:
+    with open_store(args.history, flag="--history") as store:
         history = history_before(store.rows(machine_id=machine.id), candidates)
         known = store.machines()
     if not history:

@@ -28,6 +28,14 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", metavar="DATE", help="only runs started on or before DATE")
 
 
+def _change_points_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--change-points", choices=("strict", "balanced", "sensitive"), default="balanced",
+        help="the change-point detector's operating point (default: balanced): strict shows"
+             " fewer false change points and needs larger steps, sensitive finds smaller steps"
+             " and shows more false ones; docs/history.md has the measured rates of each")
+
+
 def _debug(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for errors")
@@ -70,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     _store_flag(show)
     _filter_flags(show)
     show.add_argument("--last", type=int, metavar="N", help="show the N newest runs of each series")
+    _change_points_flag(show)
 
     report = commands.add_parser(
         "report", help="write a static, self-contained HTML dashboard",
@@ -82,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="machine (id or part of its name) the hardware table divides by"
                              " (default: the one with the most results)")
     report.add_argument("--title", default="sdxl-bench performance history")
+    _change_points_flag(report)
 
     export = commands.add_parser(
         "export", help="write the stored results as CSV or Parquet (for pandas)",
@@ -113,28 +123,50 @@ def _query(args: argparse.Namespace):
 
 
 def _add(args: argparse.Namespace) -> int:
+    """Each file read first: the store is opened (and created) only for a file it can
+    take, so a mistyped path never leaves an empty store behind. A problem of the store
+    itself (locked, damaged) stops the command; a problem of one file refuses that file."""
     from bench.errors import UsageError
-    from bench.store.history import open_store
+    from bench.store.history import NotTimed, StoreError, default_store_path, open_store, read_finished_run
 
-    refused = 0
-    with open_store(args.store, create=True) as store:
+    refused = skipped = 0
+    store = None
+    try:
         for path in args.runs:
             try:
-                print(store.add(path, commit=args.commit, label=args.label,
-                                machine_name=args.machine).text())
+                run = read_finished_run(path)
+                if store is None:
+                    store = open_store(args.store, create=True)
+                print(store.add_run(run, commit=args.commit, label=args.label,
+                                    machine_name=args.machine).text())
+            except StoreError:
+                raise
+            except NotTimed as exc:
+                skipped += 1
+                print(f"sdxl-bench: note: {exc}", file=sys.stderr)
             except UsageError as exc:
                 refused += 1
                 print(f"sdxl-bench: refused: {exc}", file=sys.stderr)
-        total = store.run_count()
-    added = len(args.runs) - refused
-    print(f"{store.path}: {total} run(s) stored; {added} of {len(args.runs)} file(s) added or"
-          f" already present" + (f", {refused} refused (nothing of them stored)" if refused else ""))
+        total = store.run_count() if store is not None else 0
+    finally:
+        if store is not None:
+            store.close()
+    added = len(args.runs) - refused - skipped
+    tail = (f", {skipped} skipped (not timed runs)" if skipped else "") + (
+        f", {refused} refused (nothing of them stored)" if refused else "")
+    if store is None:
+        print(f"{args.store or default_store_path()}: no store created: nothing to store in"
+              f" {len(args.runs)} file(s){tail}")
+    else:
+        print(f"{store.path}: {total} run(s) stored; {added} of {len(args.runs)} file(s) added"
+              f" or already present{tail}")
     return 2 if refused else 0
 
 
 def _load(args: argparse.Namespace):
     from bench.analyse.trends import build_series
     from bench.errors import UsageError
+    from bench.stats.changepoint import SETTINGS
     from bench.store.history import open_store
 
     with open_store(args.store) as store:
@@ -143,18 +175,27 @@ def _load(args: argparse.Namespace):
         path = store.path
     if not rows:
         raise UsageError(f"no stored result in {path} matches the filters")
-    return build_series(rows), runs, path
+    return build_series(rows, SETTINGS[args.change_points]), runs, path
 
 
 def _show(args: argparse.Namespace) -> int:
     from bench.errors import UsageError
-    from bench.present.history_dashboard import SHOW_HEADERS, series_summary, series_title, show_rows
+    from bench.present.history_dashboard import (
+        SHOW_HEADERS,
+        series_summary,
+        series_title,
+        setting_text,
+        show_rows,
+    )
     from bench.present.tables import markdown_table
+    from bench.stats.changepoint import SETTINGS
 
     if args.last is not None and args.last < 1:
         raise UsageError(f"--last must be >= 1, got {args.last}")
     series, runs, path = _load(args)
-    print(f"{path}: {runs} run(s), {len(series)} series (workload x machine); newest first")
+    print(f"{path}: {runs} run(s), {len(series)} series (workload x call arguments x machine);"
+          " newest first")
+    print(setting_text(SETTINGS[args.change_points]))
     for s in series:
         print(f"\n## {series_title(s)}\n{series_summary(s)}")
         print(markdown_table(SHOW_HEADERS, show_rows(s, args.last)))
@@ -181,13 +222,34 @@ def _report(args: argparse.Namespace) -> int:
     from bench.analyse.trends import hardware_table
     from bench.present import document
     from bench.present.history_dashboard import dashboard_blocks
+    from bench.stats.changepoint import SETTINGS
 
     series, runs, path = _load(args)
     hardware = hardware_table(series, _reference(series, args.reference))
-    blocks = dashboard_blocks(series, hardware, path, runs)
-    for written in document.write(args.out, "index", args.title, blocks, ("html",)):
-        print(written)
+    blocks = dashboard_blocks(series, hardware, path, runs, SETTINGS[args.change_points])
+    print(_write_dashboard(args.out, document.to_html(args.title, blocks)))
     return 0
+
+
+def _write_dashboard(folder: Path, html: str) -> Path:
+    """``folder/index.html`` written whole or not at all (a full disk keeps the previous
+    dashboard); a folder made here for it is removed again when the write fails."""
+    from bench.errors import UsageError
+    from bench.store.atomic import write_text_atomic
+
+    out = folder / "index.html"
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out, html)
+    except OSError as exc:
+        if made:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise UsageError(f"cannot write the dashboard {out}: {exc.strerror or exc}") from None
+    return out
 
 
 def _export(args: argparse.Namespace) -> int:

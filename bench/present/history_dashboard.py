@@ -2,11 +2,12 @@
 dashboard (one self-contained HTML file: plots embedded as PNG data URIs, no scripts, no
 server, so it opens from a CI artifact). matplotlib is imported only to draw.
 
-The dashboard, top to bottom: what is in the store, the regression feed (every change
-point, newest first), the hardware table (the latest result of each workload on each
-machine, with its ratio to a reference machine) and one trend plot per workload and
-machine: median latency per run with its interval, the level of each segment, and every
-change point marked with its size and commit range.
+The dashboard, top to bottom: what is in the store and the change-point detector's
+operating point, the regression feed (every step and drift, newest first), the hardware
+table (the latest result of each workload on each machine, with its ratio to a reference
+machine) and one trend plot per series: median latency per run with its interval, the
+fitted level of each segment, every step marked with its size and commit range, every
+drift drawn as the slope it is.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.analyse.trends import LATENCY, HardwareTable, Series, StepEvent, feed
+from bench.analyse.trends import LATENCY, DriftEvent, Event, HardwareTable, Series, feed
 from bench.present.document import Block, Heading, Image, Paragraph, table
 from bench.present.tables import gib, number
+from bench.stats.changepoint import DEFAULT, SETTINGS, Setting
 from bench.store.history import short_commit
 
 # The colour of change-point markers: distinctive, so the browser test can find it.
 STEP_COLOUR = "#e4007c"
+DRIFT_COLOUR = "#ff7f0e"
 WORSE, BETTER = "▲ regression", "▼ improvement"
+DRIFT_WORSE, DRIFT_BETTER = "↗ drift (slower)", "↘ drift (faster)"
 
 
 def _interval(interval) -> str | None:
@@ -37,19 +41,40 @@ def _date(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
-def event_text(event: StepEvent) -> str:
-    """'latency +15.2% [+11.0%, +19.5%] (slower)': what changed at a change point."""
+def event_text(event: Event) -> str:
+    """What changed: 'latency +15.2% [+11.0%, +19.5%] (slower)' at a step; 'latency drifts
+    +1.00%/run [+0.80%, +1.20%] per run over 24 runs, +25.4% in all (slower)'."""
     if event.metric == LATENCY:
-        what = "slower" if event.worse else "faster"
-        return f"latency {event.step.change:+.1%} {event.step.interval_text()} ({what})"
-    what = "more" if event.worse else "less"
-    return f"peak memory {event.step.change:+.1%} {event.step.interval_text()} ({what})"
+        name, what = "latency", ("slower" if event.worse else "faster")
+    else:
+        name, what = "peak memory", ("more" if event.worse else "less")
+    if isinstance(event, DriftEvent):
+        drift = event.drift
+        return (f"{name} drifts {drift.rate - 1:+.2%}/run {drift.interval_text()} over"
+                f" {drift.runs} runs, {drift.change:+.1%} in all ({what})")
+    return f"{name} {event.step.change:+.1%} {event.step.interval_text()} ({what})"
 
 
-def _step_mark(event: StepEvent) -> str:
-    arrow = "▲" if event.worse else "▼"
+def _mark(event: Event) -> str:
     what = "latency" if event.metric == LATENCY else "memory"
+    if isinstance(event, DriftEvent):
+        arrow = "↗" if event.worse else "↘"
+        return (f"{arrow} {what} drift {event.drift.rate - 1:+.2%}/run over {event.drift.runs}"
+                f" runs ({event.drift.change:+.1%}) {event.commits}")
+    arrow = "▲" if event.worse else "▼"
     return f"{arrow} {what} {event.step.change:+.1%} {event.step.interval_text()} since {event.commits}"
+
+
+def _marked_run(event: Event) -> int:
+    """The run whose row carries the event: the first after a step, a drift's first run."""
+    return (event.first if isinstance(event, DriftEvent) else event.after).run.id
+
+
+def setting_text(setting: Setting) -> str:
+    """The operating point, and how to choose another."""
+    others = "|".join(SETTINGS)
+    return (f"Change points ({setting.text()}; choose with --change-points {others};"
+            " docs/history.md)")
 
 
 # --- history show ------------------------------------------------------------------------
@@ -63,7 +88,7 @@ def show_rows(s: Series, last: int | None = None) -> list[list]:
     points = {p.row.run.id: p for p in s.points}
     marks: dict[int, list[str]] = {}
     for event in s.events:
-        marks.setdefault(event.after.run.id, []).append(_step_mark(event))
+        marks.setdefault(_marked_run(event), []).append(_mark(event))
     rows = []
     for row in reversed(s.rows):
         point = points.get(row.run.id)
@@ -84,15 +109,17 @@ def show_rows(s: Series, last: int | None = None) -> list[list]:
 
 
 def series_title(s: Series) -> str:
-    return f"{s.workload} — {s.machine.name} [{s.machine.id}]"
+    return f"{s.label} — {s.machine.name} [{s.machine.id}]"
 
 
 def series_summary(s: Series) -> str:
     runs = len(s.rows)
     noise = f", run-to-run noise (as the detector assumes) {s.latency.sigma:.1%}" if s.latency else ""
-    steps = sum(e.metric == LATENCY for e in s.events)
+    latency = [e for e in s.events if e.metric == LATENCY]
+    drifts = sum(isinstance(e, DriftEvent) for e in latency)
     why = f" ({s.latency.reason})" if s.latency and s.latency.reason else ""
-    return f"{runs} run(s), {len(s.points)} ok{noise}, {steps} latency change point(s){why}"
+    return (f"{runs} run(s), {len(s.points)} ok{noise}, {len(latency) - drifts} latency change"
+            f" point(s), {drifts} drift(s){why}")
 
 
 # --- the dashboard -----------------------------------------------------------------------
@@ -124,9 +151,17 @@ def trend_plot(s: Series) -> bytes | None:
     ax.errorbar(x, medians, yerr=[low, high], fmt="o", ms=3.5, lw=1, color="#1f77b4",
                 ecolor="#9ecae1", capsize=2, label="median latency (interval)")
     if s.latency:
-        for start, end, level in s.latency.segments:
-            ax.hlines(level, start - 0.4, end - 0.6, colors="#555555", lw=1.2, linestyles="-")
+        drifting = {(d.start, d.end) for d in s.latency.drifts}
+        for segment in s.latency.segments:
+            drift = (segment.start, segment.end) in drifting
+            ax.plot([segment.start - 0.4, segment.end - 0.6], [segment.first, segment.last],
+                    color=DRIFT_COLOUR if drift else "#555555", lw=2.0 if drift else 1.2)
     for event in (e for e in s.events if e.metric == LATENCY):
+        if isinstance(event, DriftEvent):
+            ax.annotate(f"drift {event.drift.rate - 1:+.2%}/run ({event.drift.change:+.1%})",
+                        xy=(event.drift.start, 0.9), xycoords=("data", "axes fraction"),
+                        color=DRIFT_COLOUR, fontsize=8, weight="bold")
+            continue
         at = event.step.index - 0.5
         ax.axvline(at, color=STEP_COLOUR, lw=2.2, ls="--")
         ax.annotate(f"{event.step.change:+.1%} {event.commits}", xy=(at, 1.0),
@@ -134,12 +169,12 @@ def trend_plot(s: Series) -> bytes | None:
                     textcoords="offset points", color=STEP_COLOUR, fontsize=8, weight="bold")
     for event in memory_events:
         rows = [p.row.run.id for p in s.points]
-        if event.after.run.id in rows:
-            at = rows.index(event.after.run.id) - 0.5
-            ax.axvline(at, color="#ff7f0e", lw=1.2, ls=":")
-            ax.annotate(f"memory {event.step.change:+.1%}", xy=(at, 0.02),
+        if _marked_run(event) in rows:
+            at = rows.index(_marked_run(event)) - 0.5
+            ax.axvline(at, color="#9467bd", lw=1.2, ls=":")
+            ax.annotate(f"memory {event_text(event)}", xy=(at, 0.02),
                         xycoords=("data", "axes fraction"), xytext=(3, 2),
-                        textcoords="offset points", color="#ff7f0e", fontsize=7)
+                        textcoords="offset points", color="#9467bd", fontsize=7)
     every = max(1, len(x) // 15)
     ticks = [short_commit(p.row.run.commit) or p.row.run.label or "?" for p in s.points]
     ax.set_xticks(x[::every], labels=ticks[::every],
@@ -147,9 +182,21 @@ def trend_plot(s: Series) -> bytes | None:
     ax.set_xlim(-0.7, len(x) - 0.3)
     ax.set_ylabel("median latency (s)")
     ax.set_xlabel("run (commit), oldest first")
-    ax.set_title(f"{s.workload}\n{s.machine.name}", fontsize=9)
+    ax.set_title(f"{s.label}\n{s.machine.name}", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
+
+
+def _kind(event: Event) -> str:
+    if isinstance(event, DriftEvent):
+        return DRIFT_WORSE if event.worse else DRIFT_BETTER
+    return WORSE if event.worse else BETTER
+
+
+def _runs(event: Event) -> str:
+    if isinstance(event, DriftEvent):
+        return f"{event.drift.runs} (drift)"
+    return f"{event.step.n_before} / {event.step.n_after}"
 
 
 def feed_blocks(series: Sequence[Series]) -> list[Block]:
@@ -160,15 +207,16 @@ def feed_blocks(series: Sequence[Series]) -> list[Block]:
                                 " level within its run-to-run noise."))
         return blocks
     worse = sum(e.worse for e in events)
+    drifts = sum(isinstance(e, DriftEvent) for e in events)
     blocks.append(Paragraph(
-        f"{len(events)} change point(s), {worse} of them for the worse, newest first. A change"
-        " point is reported once at least 3 runs on each side support it; the commits are"
-        " the last run before and the first run after the step (the change is in that"
-        " range)."))
-    rows = [[WORSE if e.worse else BETTER, _date(e.after.run.started_at), e.workload,
-             e.machine.name, event_text(e), e.commits, f"{e.step.n_before} / {e.step.n_after}",
-             "; ".join(e.library_changes) or None] for e in events]
-    blocks.append(table(("", "first run after", "workload", "machine", "change [95% interval]",
+        f"{len(events)} change(s), {worse} of them for the worse, {drifts} of them drift(s),"
+        " newest first. A step is reported once at least 3 runs on each side support it; its"
+        " commits are the last run before and the first run after it (the change is in that"
+        " range). A drift is a slow change spread over many runs (a little with each"
+        " commit, or the machine changing): its commits are its first and last run."))
+    rows = [[_kind(e), _date(e.when.run.started_at), e.label, e.machine.name, event_text(e),
+             e.commits, _runs(e), "; ".join(e.library_changes) or None] for e in events]
+    blocks.append(table(("", "when", "workload", "machine", "change [95% interval]",
                          "commits", "runs before / after", "library versions changed"), rows))
     return blocks
 
@@ -207,33 +255,48 @@ def hardware_blocks(hardware: HardwareTable | None) -> list[Block]:
     return blocks
 
 
+def _split_text(split: int) -> str:
+    if not split:
+        return ""
+    return (f"; {split} more series for workloads also run with other call arguments (a"
+            " guidance scale, a strength: marked after the workload, never mixed in one series)")
+
+
+def _setting_of(series: Sequence[Series]) -> Setting:
+    found = [s.latency.setting for s in series if s.latency is not None]
+    return found[0] if found else DEFAULT
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower()[:80]
 
 
 def dashboard_blocks(series: Sequence[Series], hardware: HardwareTable | None,
-                     store: Path, runs: int) -> list[Block]:
+                     store: Path, runs: int, setting: Setting | None = None) -> list[Block]:
     machines = {s.machine.id for s in series}
     workloads = {s.workload for s in series}
+    split = len({(s.workload, s.arguments) for s in series}) - len(workloads)
     dates = sorted(r.run.started_at for s in series for r in s.rows)
     span = f", {dates[0][:10]} to {dates[-1][:10]}" if dates else ""
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     blocks: list[Block] = [Paragraph(
         f"Store `{store}`: {runs} run(s), {len(workloads)} workload(s) on {len(machines)}"
-        f" machine(s){span}. Generated {generated} by `sdxl-bench history report`. Change"
-        " points: penalised step detection on log median latency (docs/history.md).")]
+        f" machine(s){span}{_split_text(split)}. Generated {generated} by `sdxl-bench history"
+        " report`."),
+        Paragraph(setting_text(setting or _setting_of(series)) + ": steps and drifts of log"
+                  " median latency, against each series' own run-to-run noise.")]
     blocks += feed_blocks(series)
     blocks += hardware_blocks(hardware)
     blocks.append(Heading("Trends"))
     blocks.append(Paragraph(
-        "One plot per workload and machine: median latency per run with its interval (dots"
-        " and bars), the level of each segment (grey), and every change point (dashed, with"
-        " its size and commit range)."))
+        "One plot per series (workload, call arguments, machine): median latency per run with"
+        " its interval (dots and bars), the fitted level of each segment (grey), every step"
+        " (dashed, with its size and commit range) and every drift (orange slope)."))
     for s in series:
         blocks.append(Heading(series_title(s), 3))
         blocks.append(Paragraph(series_summary(s)))
         png = trend_plot(s)
         if png is not None:
-            blocks.append(Image(f"trend-{_slug(s.workload)}-{s.machine.id}.png", png,
-                                f"trend of {s.workload} on {s.machine.name}"))
+            blocks.append(Image(f"trend-{_slug(s.label)}-{s.machine.id}.png", png,
+                                f"trend of {s.label} on {s.machine.name}"))
     return blocks

@@ -30,10 +30,13 @@ from bench.analyse.gate.reasons import (
     ImagesReason,
     LatencyReason,
     MemoryReason,
+    OutlyingRuns,
     PowerReason,
     ReachReason,
+    SeriesReason,
     SideStatus,
     StatusReason,
+    WindowDrift,
     WindowStep,
 )
 from bench.analyse.memory import DEVICE_VIEW, MemoryChange, noise_percent
@@ -233,6 +236,22 @@ def _window(reason: WindowStep) -> str:
             " against the runs after it")
 
 
+def _drift(reason: WindowDrift) -> str:
+    drift = reason.drift
+    return (f"note: the history drifts {drift.rate - 1:+.2%}/run since {reason.since.revision}"
+            f" ({drift.change:+.1%} over {drift.runs} runs, {reason.inside} of them in the"
+            " window): a slow change, not this candidate's step; the window's mean lags the"
+            " level (sdxl-bench history show)")
+
+
+def _outlying(reason: OutlyingRuns) -> str:
+    runs = ", ".join(f"{run.revision} {ratio - 1:+.0%}" for run, ratio in
+                     zip(reason.runs, reason.ratios, strict=True))
+    return (f"note: left out {len(reason.runs)} outlying run(s) of {reason.window} ({runs}):"
+            f" each far outside the other runs' spread (two-sided, alpha {reason.alpha:g}"
+            " over the window)")
+
+
 def _reach(reason: ReachReason) -> str:
     if reason.code is Code.REACH:
         return (f"at this noise the gate flags slowdowns beyond"
@@ -266,6 +285,9 @@ _WRITERS: dict[type, Callable] = {
     MemoryReason: _memory, WindowStep: _window, ReachReason: _reach, CountReason: _few_runs,
     ImagesReason: _images,
     ArgumentReason: lambda r: f"note: {r.name} {r.base} -> {r.cand}",
+    OutlyingRuns: _outlying, WindowDrift: _drift,
+    SeriesReason: lambda r: (f"not in the history of this machine with {r.candidate}"
+                             f" (stored: {'; '.join(r.stored)})"),
 }
 
 

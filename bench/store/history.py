@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import re
 import sqlite3
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,13 +34,15 @@ from typing import Any
 
 from bench.errors import UsageError
 from bench.result import ConfigResult
+from bench.store.atomic import write_bytes_atomic, write_text_atomic
 from bench.store.result_files import load_results
 from bench.store.run_file import Run
-from bench.store.schema import config_key, unmatched_arguments
+from bench.store.schema import UNMATCHED_ARGUMENTS, config_key, unmatched_arguments
 
 STORE_ENV = "SDXL_BENCH_HISTORY"
 FORMAT = "sdxl-bench history"
 STORE_SCHEMA = 1
+BUSY_TIMEOUT_S = 30.0  # how long a command waits for another process's lock on the store
 VERSION_FIELDS = ("torch", "diffusers", "transformers", "cuda", "python", "sdxl_bench")
 PARQUET_INSTALL = "pip install pyarrow"
 
@@ -62,6 +66,23 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_by_machine ON runs (machine_id, started_at);
 """
+
+
+class StoreError(UsageError):
+    """The store itself cannot be used (damaged, locked): not a problem of one run file,
+    so ``history add`` stops rather than refusing every file in turn. Exit code 2."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the store's lock longer than ``BUSY_TIMEOUT_S``: nothing is
+    wrong with the store or the input, so exit code 1 (try again)."""
+
+    exit_code = 1
+
+
+class NotTimed(UsageError):
+    """A run file of another kind that holds no timings (a determinism run): ``history
+    add`` skips it with a note instead of refusing it."""
 
 
 def default_store_path() -> Path:
@@ -161,6 +182,59 @@ class ResultRow(StoredResult):
     """One workload measured in one stored run."""
 
     run: StoredRun
+
+    @property
+    def arguments(self) -> Arguments:
+        """The call arguments that set this result's series apart (``series_arguments``)."""
+        return series_arguments(self.result)
+
+
+# --- series: a workload, its call arguments, a machine -----------------------------------
+
+# Call arguments outside the key that leave the work of a call as it is: a run with
+# another seed stays in its series (CI jobs that vary the seed keep one history).
+SAME_WORK_ARGUMENTS = ("seed",)
+Arguments = tuple[tuple[str, Any], ...]  # (name, value) pairs, sorted by name
+
+
+def series_arguments(result: ConfigResult) -> Arguments:
+    """The call arguments outside the workload key that change the work of a call
+    (guidance scale: 1.0 turns classifier-free guidance off; strength; the task; where
+    the noise is drawn): results that differ in them are different series, in ``history
+    show``, the dashboard, the export and ``gate --history``."""
+    return tuple(sorted(
+        (name, json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value)
+        for name, value in unmatched_arguments(result).items()
+        if name not in SAME_WORK_ARGUMENTS))
+
+
+def arguments_text(arguments: Arguments, names: Sequence[str] | None = None) -> str:
+    """'guidance_scale 1.0, strength 0.5': the arguments (only ``names``, when given)."""
+    values = dict(arguments)
+    shown = sorted(values) if names is None else names
+    return ", ".join(f"{name} {values[name] if name in values else 'not recorded'}"
+                     for name in shown)
+
+
+def series_marks(keys: Sequence[tuple[str, Arguments]]) -> dict[tuple[str, Arguments], str]:
+    """(workload, arguments) -> the words that tell its series from the others of the same
+    workload: the arguments whose values differ between them ('guidance_scale 1.0'); ''
+    for a workload stored with one set of arguments only."""
+    by_workload: dict[str, set[Arguments]] = {}
+    for workload, arguments in keys:
+        by_workload.setdefault(workload, set()).add(arguments)
+    marks = {}
+    for workload, arguments in keys:
+        sets = [dict(a) for a in by_workload[workload]]
+        names = sorted({n for values in sets for n in values
+                        if len({repr(v.get(n, "not recorded")) for v in sets}) > 1})
+        marks[(workload, arguments)] = arguments_text(arguments, names) if names else ""
+    return marks
+
+
+def series_label(workload: str, mark: str) -> str:
+    """The series as tables title it: the workload, and its mark when it has one."""
+    return f"{workload} · {mark}" if mark else workload
 
 
 def _json(value: Any) -> str:
@@ -337,18 +411,29 @@ def run_digest(run: Run) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _finish_advice(run: Run) -> str:
+    """How to get a finished run from an unfinished one: resume it, unless ``run
+    --resume`` refuses its kind (``--rounds`` and data-parallel runs are run again)."""
+    header = run.header
+    options = header.get("options") if isinstance(header.get("options"), dict) else {}
+    if (options.get("rounds") or 1) > 1:
+        return "a --rounds run cannot be resumed: run it again"
+    if header.get("distributed"):
+        return "a data-parallel run cannot be resumed: run it again"
+    return f"finish it with `sdxl-bench run --resume {run.path}`"
+
+
 def unstorable(run: Run) -> str | None:
     """Why a run file cannot go into the store, or None: only whole, finished runs do."""
     path = run.path
     if run.torn:
         return (f"{path} ends in a torn line (a write was interrupted): not stored;"
-                f" finish the run with `sdxl-bench run --resume {path}`")
+                f" {_finish_advice(run)}")
     if run.end is None:
-        return (f"{path} has no footer (the run did not finish): not stored;"
-                f" finish it with `sdxl-bench run --resume {path}`")
+        return f"{path} has no footer (the run did not finish): not stored; {_finish_advice(run)}"
     if not run.end.complete:
         return (f"{path}: the run ended {run.end.status.value!r}, not complete:"
-                f" not stored; finish it with `sdxl-bench run --resume {path}`")
+                f" not stored; {_finish_advice(run)}")
     if not run.results:
         return f"{path} has no config records (nothing measured): not stored"
     if not _text(run.header.get("started_at")):
@@ -365,6 +450,9 @@ def read_finished_run(path: Path | str) -> Run:
     run = result.run
     if result.kind != "run" or run is None:
         raise UsageError(f"{path} is a {result.kind} file: the history stores sdxl-bench run files")
+    if run.header.get("mode") == "determinism":
+        raise NotTimed(f"skipped {path}: a determinism run (image checks, no timings); the"
+                       " history keeps timed runs")
     problem = unstorable(run)
     if problem:
         raise UsageError(problem)
@@ -392,9 +480,13 @@ class HistoryStore:
     def add(self, path: Path | str, commit: str | None = None, label: str | None = None,
             machine_name: str | None = None) -> Added:
         """Store one run file in one transaction; a ``UsageError`` (store unchanged) when
-        the file cannot be stored."""
-        path = Path(path)
-        run = read_finished_run(path)
+        the file cannot be stored, a ``StoreError`` when the store cannot be written."""
+        return self.add_run(read_finished_run(path), commit, label, machine_name)
+
+    def add_run(self, run: Run, commit: str | None = None, label: str | None = None,
+                machine_name: str | None = None) -> Added:
+        """Store a run read by ``read_finished_run`` (``add``)."""
+        path = run.path
         env = run.header.get("env") if isinstance(run.header.get("env"), dict) else {}
         machine = machine_of(env, machine_name)
         commit = _text(commit) or _text(env.get("git_commit"))
@@ -443,7 +535,7 @@ class HistoryStore:
                     db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise UsageError(f"cannot write to the history store {self.path}: {exc}") from None
+            raise store_failure(self.path, exc, "write to") from None
         return Added(path, True, len(stored), machine, commit, label, started)
 
     def _machine(self, machine_id: str) -> Machine | None:
@@ -465,15 +557,19 @@ class HistoryStore:
     # --- reading --------------------------------------------------------------------
 
     def machines(self) -> list[Machine]:
-        rows = self._db.execute("SELECT id, name, device_name, driver, cpu, host FROM machines"
-                                " ORDER BY name").fetchall()
+        with sqlite_failures(self.path):
+            rows = self._db.execute("SELECT id, name, device_name, driver, cpu, host FROM"
+                                    " machines ORDER BY name").fetchall()
         return [Machine(*row) for row in rows]
 
     def run_count(self) -> int:
-        return self._db.execute("SELECT count(*) FROM runs").fetchone()[0]
+        with sqlite_failures(self.path):
+            return self._db.execute("SELECT count(*) FROM runs").fetchone()[0]
 
     def has_digest(self, digest: str) -> bool:
-        return self._db.execute("SELECT 1 FROM runs WHERE digest = ?", (digest,)).fetchone() is not None
+        with sqlite_failures(self.path):
+            return self._db.execute("SELECT 1 FROM runs WHERE digest = ?",
+                                    (digest,)).fetchone() is not None
 
     def rows(self, query: Query | None = None, machine_id: str | None = None) -> list[ResultRow]:
         """Every stored result passing ``query``, oldest run first."""
@@ -485,11 +581,12 @@ class HistoryStore:
         sql += " ORDER BY started_at, runs.id, workload"
         runs: dict[int, StoredRun] = {}
         try:
-            cursor = self._db.execute(sql, params)
-            cursor.row_factory = sqlite3.Row
-            found = [_row(r, runs) for r in cursor]
-        except (sqlite3.Error, ValueError, TypeError) as exc:
-            raise UsageError(f"cannot read the history store {self.path}: {exc}") from None
+            with sqlite_failures(self.path):
+                cursor = self._db.execute(sql, params)
+                cursor.row_factory = sqlite3.Row
+                found = [_row(r, runs) for r in cursor]
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"cannot read the history store {self.path}: {exc}") from None
         return [r for r in found if query is None or query.accepts(r)]
 
 
@@ -520,29 +617,96 @@ def _row(row: sqlite3.Row, runs: dict[int, StoredRun]) -> ResultRow:
                      result=stored_result(row), run=run)
 
 
+def _sqlite_error(exc: sqlite3.Error) -> str:
+    """SQLite's name of the error (SQLITE_BUSY, SQLITE_CORRUPT, …), from the exception
+    where Python gives it (3.11+), else from its message."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if name:
+        return name.split("_SNAPSHOT")[0].split("_RECOVERY")[0]
+    text = str(exc).lower()
+    for words, name in (("locked", "SQLITE_BUSY"), ("busy", "SQLITE_BUSY"),
+                        ("malformed", "SQLITE_CORRUPT"), ("not a database", "SQLITE_NOTADB")):
+        if words in text:
+            return name
+    return "SQLITE_ERROR"
+
+
+def lock_holders(path: Path) -> list[str]:
+    """Other processes that have the store (or its journal) open, as 'pid N: command'
+    (Linux ``/proc``; empty where it cannot be read). Best effort: SQLite does not say
+    who holds a lock, but an open file is a strong hint."""
+    try:
+        target = os.path.realpath(path)
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+    except OSError:
+        return []
+    wanted = {target, target + "-journal"}
+    found = []
+    for pid in pids:
+        try:
+            opened = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+            if not opened & wanted:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        short = command if len(command) <= 80 else command[:77] + "..."
+        found.append(f"pid {pid}: {short}" if short else f"pid {pid}")
+    return found
+
+
+def store_failure(path: Path, exc: sqlite3.Error, doing: str = "read") -> StoreError:
+    """The one-line error for an SQLite failure on the store: locked (exit 1), damaged, or
+    the operation that failed."""
+    kind = _sqlite_error(exc)
+    if kind in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        holders = lock_holders(path)
+        who = f"another process ({'; '.join(holders)})" if holders else "another process"
+        return StoreLocked(
+            f"history store {path} is locked by {who} and stayed locked for"
+            f" {BUSY_TIMEOUT_S:g} s; nothing was read or changed: try again when it has finished")
+    if kind == "SQLITE_CORRUPT":
+        return StoreError(
+            f"history store {path} is damaged ({exc}): nothing was changed; restore it from a"
+            f" copy, or save what is readable with `sqlite3 {path} .recover`")
+    return StoreError(f"cannot {doing} the history store {path}: {exc}")
+
+
+@contextmanager
+def sqlite_failures(path: Path, doing: str = "read") -> Iterator[None]:
+    """Turn an SQLite error inside into ``store_failure``'s one line."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise store_failure(path, exc, doing) from None
+
+
 def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
     if read_only:
         return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                               isolation_level=None, timeout=30)
-    return sqlite3.connect(path, isolation_level=None, timeout=30)
+                               isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    return sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
 
 
-def open_store(path: Path | str | None = None, create: bool = False) -> HistoryStore:
+def open_store(path: Path | str | None = None, create: bool = False,
+               flag: str = "--store") -> HistoryStore:
     """Open the store at ``path`` (default: ``default_store_path()``); ``create`` makes
-    a new one when there is none (``history add``), else a missing store is an error."""
+    a new one when there is none (``history add``), else a missing store is an error.
+    ``flag``: the option that named the store, for the messages."""
     path = Path(path) if path is not None else default_store_path()
     if path.is_dir():
-        raise UsageError(f"history store {path} is a directory; --store takes a file")
+        raise StoreError(f"history store {path} is a directory; {flag} takes a file")
     fresh = not path.exists() or path.stat().st_size == 0
     if fresh and not create:
-        raise UsageError(f"no history store at {path}: add runs first with"
+        raise StoreError(f"no history store at {path}: add runs first with"
                          f" `sdxl-bench history add RUN_FILE --store {path}`")
     try:
         if fresh:
             path.parent.mkdir(parents=True, exist_ok=True)
         db = _connect(path, read_only=not create)
     except (OSError, sqlite3.Error) as exc:
-        raise UsageError(f"cannot open the history store {path}: {exc}") from None
+        raise StoreError(f"cannot open the history store {path}: {exc}") from None
     try:
         if fresh:
             db.execute("BEGIN IMMEDIATE")
@@ -557,17 +721,21 @@ def open_store(path: Path | str | None = None, create: bool = False) -> HistoryS
         has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
                               " AND name = 'meta'").fetchone()
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if has_meta else {}
-    except sqlite3.Error:
+    except sqlite3.Error as exc:
         db.close()
-        raise UsageError(f"{path} is not an SQLite file, so not an sdxl-bench history store;"
-                         " choose another --store") from None
+        if _sqlite_error(exc) != "SQLITE_NOTADB":
+            raise store_failure(path, exc, "open") from None
+        raise StoreError(f"{path} is not an SQLite file, so not an sdxl-bench history store"
+                         f" (left alone); {flag} takes a store written by"
+                         " `sdxl-bench history add`") from None
     if meta.get("format") != FORMAT:
         db.close()
-        raise UsageError(f"{path} is an SQLite database but not an sdxl-bench history store;"
-                         " choose another --store")
+        raise StoreError(f"{path} is an SQLite database but not an sdxl-bench history store"
+                         f" (left alone); {flag} takes a store written by"
+                         " `sdxl-bench history add`")
     if int(meta.get("schema", "0")) > STORE_SCHEMA:
         db.close()
-        raise UsageError(f"history store {path} has schema {meta['schema']}; this sdxl-bench"
+        raise StoreError(f"history store {path} has schema {meta['schema']}; this sdxl-bench"
                          f" reads schema <= {STORE_SCHEMA} (upgrade sdxl-bench)")
     return HistoryStore(path, db)
 
@@ -586,30 +754,44 @@ _RUN_EXPORT: dict[str, Callable[[StoredRun], Any]] = {
 _RUN_EXPORT_TAIL: dict[str, Callable[[StoredRun], Any]] = {
     "run_id": lambda run: run.run_id, "source": lambda run: run.source}
 _EXPORTED = tuple(c for c in RESULT_COLUMNS if c.export)
-EXPORT_COLUMNS = (*_RUN_EXPORT, *(c.export for c in _EXPORTED), *_RUN_EXPORT_TAIL)
+# ``series``: the workload with the call arguments that set its series apart, as ``history
+# show`` titles it; then every call argument outside the key, one column each.
+EXPORT_COLUMNS = (*_RUN_EXPORT, "series", *(c.export for c in _EXPORTED),
+                  *UNMATCHED_ARGUMENTS, *_RUN_EXPORT_TAIL)
 
 
 def export_records(rows: Sequence[ResultRow]) -> Iterator[dict]:
     """One flat dict per result, in ``EXPORT_COLUMNS`` order (per-call times left out)."""
+    marks = series_marks([(row.workload, row.arguments) for row in rows])
     for row in rows:
+        arguments = unmatched_arguments(row.result)
         yield {
             **{name: value(row.run) for name, value in _RUN_EXPORT.items()},
+            "series": series_label(row.workload, marks[(row.workload, row.arguments)]),
             **{c.export: (c.exported or c.put)(row) for c in _EXPORTED},
+            **{name: _export_value(arguments.get(name)) for name in UNMATCHED_ARGUMENTS},
             **{name: value(row.run) for name, value in _RUN_EXPORT_TAIL.items()},
         }
 
 
+def _export_value(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
 def write_csv(rows: Sequence[ResultRow], out: Path) -> None:
+    """The export as CSV, written whole or not at all (``atomic``)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(export_records(rows))
     try:
-        with open(out, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(export_records(rows))
+        write_text_atomic(out, buffer.getvalue())
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
 def write_parquet(rows: Sequence[ResultRow], out: Path) -> None:
+    """The export as Parquet (pyarrow), written whole or not at all."""
     try:
         import pyarrow
         import pyarrow.parquet
@@ -618,7 +800,9 @@ def write_parquet(rows: Sequence[ResultRow], out: Path) -> None:
                          " (or export CSV: --out FILE.csv)") from None
     records = list(export_records(rows))
     table = pyarrow.table({column: [r[column] for r in records] for column in EXPORT_COLUMNS})
+    sink = pyarrow.BufferOutputStream()
+    pyarrow.parquet.write_table(table, sink)
     try:
-        pyarrow.parquet.write_table(table, out)
+        write_bytes_atomic(out, sink.getvalue().to_pybytes())
     except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc}") from None
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None

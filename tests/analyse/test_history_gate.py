@@ -209,3 +209,54 @@ def test_candidates_of_two_machines_are_refused(tmp_path):
     assert candidate_machine([cpu]).host == "runner-1"
     with pytest.raises(UsageError, match="come from 2 machines"):
         candidate_machine([cpu, gpu])
+
+
+def test_one_outlying_run_in_the_window_does_not_block_later_verdicts(tmp_path):
+    factors = [1.0] * 10
+    factors[4] = 3.0  # a runner hiccup: one run 3x slower, in the middle of the window
+    rows = history(tmp_path, factors)
+    same = gate_history(rows, [candidate(tmp_path, "same.jsonl", 1.0)], Thresholds(), last=10)
+    assert [v.outcome for v in same.verdicts] == [UNCHANGED, UNCHANGED]
+    for verdict in same.verdicts:
+        assert verdict.effect.n_base == 9
+        assert any(r.code is Code.OUTLYING_RUNS for r in verdict.reasons)
+        note = [t for t in reason_texts(verdict) if "outlying" in t][0]
+        assert "left out 1 outlying run(s) of 10" in note and "+2" in note  # about +200 %
+    slow = gate_history(rows, [candidate(tmp_path, "slow.jsonl", 1.25)], Thresholds(), last=10)
+    assert [v.outcome for v in slow.verdicts] == [REGRESSED, REGRESSED]
+
+
+def test_a_window_without_an_outlying_run_keeps_every_run(tmp_path):
+    rows = history(tmp_path, [1.0] * 10, seed=4)
+    result = gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.0)], Thresholds(), last=10)
+    assert all(v.effect.n_base == 10 for v in result.verdicts)
+    assert not any(r.code is Code.OUTLYING_RUNS for v in result.verdicts for r in v.reasons)
+
+
+def test_a_history_that_drifts_is_said_to_drift(tmp_path):
+    rows = history(tmp_path, [1.01 ** i for i in range(30)])  # +1 % a run, 2 % run noise
+    result = gate_history(rows, [candidate(tmp_path, "c.jsonl", 1.01 ** 30)], Thresholds(),
+                          last=10)
+    for verdict in result.verdicts:
+        drift = [r for r in verdict.reasons if r.code is Code.WINDOW_DRIFT]
+        assert drift, reason_texts(verdict)
+        assert 1.005 < drift[0].drift.rate < 1.015
+        assert "the history drifts +1." in " ".join(reason_texts(verdict))
+        assert not any(r.code is Code.WINDOW_STEP for r in verdict.reasons)
+
+
+def test_a_candidate_whose_argument_is_unset_where_the_history_has_a_value_is_missing(tmp_path):
+    runs = write_series(tmp_path / "runs", [1.0] * 4, run_cv=0.02, seed=1,
+                        arguments={"strength": 0.5})
+    runs.append(write_history_run(tmp_path / "runs" / "none.jsonl", 20,
+                                  arguments={"strength": None}))
+    with open_store(tmp_path / "h.sqlite", create=True) as store:
+        for path in runs:
+            store.add(path)
+        rows = store.rows()
+    cand = candidate(tmp_path, "c.jsonl", 1.0, arguments={"strength": 0.8})
+    result = gate_history(rows, [cand], Thresholds(), last=5)
+    assert {v.outcome for v in result.verdicts} == {MISSING}
+    assert reason_texts(result.verdicts[0]) == [
+        "not in the history of this machine with strength 0.8 (stored: strength 0.5;"
+        " strength None)"]

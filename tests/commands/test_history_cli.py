@@ -194,3 +194,72 @@ def test_report_of_a_store_without_an_ok_result_needs_no_reference_machine(tmp_p
                             str(tmp_path / "d"), "--reference", "anything")
     assert result.code == 0, result.err
     assert "No ok result stored yet." in (tmp_path / "d" / "index.html").read_text()
+
+
+@pytest.fixture
+def guided_store(tmp_path):
+    """8 runs at guidance 5.0 and, among them, 2 at guidance 1.0 (classifier-free guidance
+    off: 2.6x faster), as `run --guidance-scale 1.0` records them."""
+    folder = tmp_path / "guided"
+    guided = write_series(folder, [1.0] * 8, run_cv=0.01, seed=5,
+                          arguments={"guidance_scale": 5.0, "seed": 0})
+    unguided = [write_history_run(folder / f"cfg-off{i}.jsonl", 30 + i, factor=1 / 2.6,
+                                  arguments={"guidance_scale": 1.0, "seed": 0}) for i in range(2)]
+    path = tmp_path / "guided.sqlite"
+    added = run_in_process("history", "add", *map(str, [*guided, *unguided]), "--store", str(path))
+    assert added.code == 0, added.err
+    return path
+
+
+def test_show_report_and_export_keep_other_call_arguments_apart_and_say_so(guided_store, tmp_path):
+    shown = run_in_process("history", "show", "--store", str(guided_store))
+    assert shown.code == 0, shown.err
+    titles = re.findall(r"^## (.*) — ", shown.out, re.M)
+    assert titles == [f"t2i bs{bs} n1 4steps 64x64 float32 tiny · guidance_scale {g}"
+                      for bs in (1, 2) for g in (1.0, 5.0)]
+    assert "▲" not in shown.out and "▼" not in shown.out  # no step between the two
+    out = tmp_path / "h.csv"
+    assert run_in_process("history", "export", "--store", str(guided_store), "--out", str(out)).code == 0
+    import csv
+
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["series"].split(" · ")[1], r["guidance_scale"]) for r in rows} == {
+        ("guidance_scale 5.0", "5.0"), ("guidance_scale 1.0", "1.0")}
+    assert {r["seed"] for r in rows} == {"0"}
+    dash = tmp_path / "dash"
+    assert run_in_process("history", "report", "--store", str(guided_store), "--out", str(dash)).code == 0
+    html = (dash / "index.html").read_text()
+    assert html.count("guidance_scale 1.0 — ") == 2 and html.count("guidance_scale 5.0 — ") == 2
+    assert "No change point in 4 series" in html
+
+
+def test_gate_history_judges_against_runs_with_the_candidates_call_arguments(guided_store, tmp_path):
+    off = write_history_run(tmp_path / "off.jsonl", 50, factor=1 / 2.6,
+                            arguments={"guidance_scale": 1.0, "seed": 0})
+    result = run_in_process("gate", "--history", str(guided_store), str(off))
+    assert result.code == 0, result.out + result.err
+    assert "2 vs 1 history runs" in result.out  # the two unguided runs, not the 8 guided
+    other = write_history_run(tmp_path / "half.jsonl", 51, factor=0.7,
+                              arguments={"guidance_scale": 3.0, "seed": 0})
+    missing = run_in_process("gate", "--history", str(guided_store), str(other))
+    assert "missing" in missing.out
+    assert ("not in the history of this machine with guidance_scale 3.0 (stored: guidance_scale"
+            " 1.0; guidance_scale 5.0)") in missing.out
+
+
+def test_show_and_report_state_the_change_point_setting_and_take_another(store, tmp_path):
+    shown = run_in_process("history", "show", "--store", str(store))
+    assert "Change points ('balanced' setting: on a level series about" in shown.out
+    assert "choose with --change-points strict|balanced|sensitive" in shown.out
+    strict = run_in_process("history", "show", "--store", str(store), "--change-points", "strict")
+    assert strict.code == 0 and "'strict' setting" in strict.out
+    out = tmp_path / "strict-dash"
+    report = run_in_process("history", "report", "--store", str(store), "--out", str(out),
+                            "--change-points", "sensitive")
+    assert report.code == 0, report.err
+    html = (out / "index.html").read_text()
+    assert "&#x27;sensitive&#x27; setting" in html or "'sensitive' setting" in html
+    assert "false change point(s) per 365 runs" in html and "in 9 of 10 series" in html
+    bad = run_in_process("history", "show", "--store", str(store), "--change-points", "loose")
+    assert bad.code == 2 and "invalid choice: 'loose'" in bad.err

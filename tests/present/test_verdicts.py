@@ -11,17 +11,20 @@ from bench.analyse.gate.reasons import (
     ImagesReason,
     LatencyReason,
     MemoryReason,
+    OutlyingRuns,
     PowerReason,
     ReachReason,
     Reason,
+    SeriesReason,
     SideStatus,
     StatusReason,
+    WindowDrift,
     WindowStep,
 )
 from bench.analyse.memory import PER_CALL_SPREAD, MemoryChange
 from bench.present.verdicts import AB_SIDES, reason_text, samples_text, verdict_report
 from bench.result import Status
-from bench.stats.changepoint import Step
+from bench.stats.changepoint import Drift, Step
 from bench.store.history import Machine, StoredRun
 from tests.support import results as typed
 
@@ -57,6 +60,12 @@ def example(code):
         return ReachReason(code, 2.5, limit=0.05, ratio=2.0)
     if code is Code.IMAGES_BROKEN:
         return ImagesReason(code, nan=1, black=2, runs=1, of=1)
+    if code is Code.WINDOW_DRIFT:
+        return WindowDrift(code, Drift(0, 20, 1.01, 1.005, 1.015, 6.0), RUN, 10)
+    if code is Code.OUTLYING_RUNS:
+        return OutlyingRuns(code, (RUN,), (3.0,), 10, 0.01)
+    if code is Code.NOT_IN_SERIES:
+        return SeriesReason(code, "guidance_scale 1.0", ("guidance_scale 5.0",))
     return Reason(code)
 
 

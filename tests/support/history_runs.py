@@ -42,6 +42,7 @@ def write_history_run(
     footer: bool = True,
     versions: dict | None = None,
     sample: str | None = None,
+    arguments: dict | None = None,
 ) -> Path:
     """Run number ``index`` (its commit, an hour after the previous run): every layout's
     calls are BASE_S x images x factor x exp(drift + N(0, call_cv))."""
@@ -54,6 +55,7 @@ def write_history_run(
                      status=status)
         if sample:  # "round medians": the values are per-round medians (run --rounds)
             rec["latency_s"]["sample"] = sample
+        rec.update(arguments or {})  # call arguments outside the key (guidance_scale, seed)
         records.append(rec)
     head = header(device)
     head["run_id"] = f"run{index:04d}-{host}"

@@ -14,30 +14,52 @@
   --history``), judged by Student's t on run medians (``effects.history_effect``). The
   rules that choose those runs live here too: the machine of the candidates, the runs
   before them, not the candidates themselves, the window of the last K that measured the
-  config.
+  config with the candidate's call arguments (its series).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from bench.analyse.gate.effects import (
     MIN_BASELINE_RUNS,
+    OUTLIER_ALPHA,
     Samples,
     history_effect,
+    history_outliers,
     paired_effect,
     run_median,
     two_sample_effect,
 )
 from bench.analyse.gate.judge import Estimate, Matched, Matching, Verdict, judge
-from bench.analyse.gate.reasons import Code, CountReason, Reason, WindowStep
+from bench.analyse.gate.reasons import (
+    Code,
+    CountReason,
+    OutlyingRuns,
+    Reason,
+    SeriesReason,
+    WindowDrift,
+    WindowStep,
+)
 from bench.analyse.gate.thresholds import Thresholds
+from bench.analyse.trends import within_run_floor
 from bench.errors import UsageError
 from bench.result import ROUND_MEDIANS, ConfigResult
-from bench.stats.changepoint import detect
-from bench.store.history import Machine, ResultRow, machine_of, run_digest, unstorable
+from bench.stats.changepoint import MIN_SIZE, detect
+from bench.stats.summary import mean
+from bench.store.history import (
+    Arguments,
+    Machine,
+    ResultRow,
+    machine_of,
+    run_digest,
+    series_arguments,
+    series_marks,
+    unstorable,
+)
 from bench.store.result_files import Entry, ResultSet
 
 
@@ -217,27 +239,61 @@ def history_before(history: Sequence[ResultRow], candidates: Sequence[ResultSet]
             and (before is None or r.run.started_at < before)]
 
 
-def window(history: Sequence[ResultRow], workload: str, last: int) -> list[ResultRow]:
-    """The last ``last`` runs of ``workload`` (oldest first): those that measured it ok,
-    or, when none did, the last runs whatever their status (so a status change shows)."""
-    rows = [r for r in history if r.workload == workload]
+def _series(history: Sequence[ResultRow], workload: str,
+            arguments: Arguments | None) -> list[ResultRow]:
+    """The stored rows of one series: ``workload`` with these call arguments (any, when
+    None)."""
+    return [r for r in history if r.workload == workload
+            and (arguments is None or r.arguments == arguments)]
+
+
+def window(history: Sequence[ResultRow], workload: str, last: int,
+           arguments: Arguments | None = None) -> list[ResultRow]:
+    """The last ``last`` runs of ``workload`` with these call arguments (oldest first):
+    those that measured it ok, or, when none did, the last runs whatever their status (so
+    a status change shows)."""
+    rows = _series(history, workload, arguments)
     measured = [r for r in rows if r.result.measured]
     return (measured or rows)[-last:]
 
 
-def window_step(history: Sequence[ResultRow], workload: str, last: int) -> WindowStep | None:
-    """A change point of this workload's series inside the baseline window: the baseline
-    then mixes two levels (wider interval, shifted mean)."""
-    series = [r for r in history if r.workload == workload and r.result.measured]
+def other_series(history: Sequence[ResultRow], workload: str,
+                 arguments: Arguments) -> SeriesReason | None:
+    """Why a workload stored only with other call arguments has no baseline: the
+    arguments that differ, the candidate's and each stored series'."""
+    stored = sorted({r.arguments for r in history if r.workload == workload} - {arguments},
+                    key=repr)  # values may be None beside numbers
+    if not stored:
+        return None
+    marks = series_marks([(workload, a) for a in (arguments, *stored)])
+    return SeriesReason(Code.NOT_IN_SERIES, marks[(workload, arguments)],
+                        tuple(marks[(workload, a)] for a in stored))
+
+
+def window_notes(history: Sequence[ResultRow], workload: str, last: int,
+                 arguments: Arguments | None = None) -> tuple[Reason, ...]:
+    """What the series around the baseline window shows that the t test cannot: a step
+    inside the window (the baseline mixes two levels: a wider interval, a shifted mean),
+    or a drift running through it (a slow change the window's mean lags behind; no one
+    candidate's step)."""
+    series = [r for r in _series(history, workload, arguments) if r.result.measured]
     series = series[-max(3 * last, 30):]
-    if len(series) <= last:
-        return None
-    steps = detect([r.result.median_s for r in series]).steps
-    inside = [s for s in steps if s.index > len(series) - last]
-    if not inside:
-        return None
-    step = inside[-1]
-    return WindowStep(Code.WINDOW_STEP, step, series[step.index].run, len(series) - step.index)
+    if len(series) < 2 * MIN_SIZE:
+        return ()
+    found = detect([r.result.median_s for r in series], noise_floor=within_run_floor(series))
+    first = len(series) - last  # the window's first run
+    notes: list[Reason] = []
+    inside = [s for s in found.steps if s.index > first]
+    if inside and len(series) > last:
+        step = inside[-1]
+        notes.append(WindowStep(Code.WINDOW_STEP, step, series[step.index].run,
+                                len(series) - step.index))
+    through = [d for d in found.drifts if d.end > max(first, 0)]
+    if through:
+        drift = through[-1]
+        notes.append(WindowDrift(Code.WINDOW_DRIFT, drift, series[drift.start].run,
+                                 drift.end - max(drift.start, first, 0)))
+    return tuple(notes)
 
 
 class HistoryBaseline:
@@ -255,6 +311,7 @@ class HistoryBaseline:
         self.candidates = tuple(candidates)
         self.last = last
         self.windows: dict[str, list[ResultRow]] = {}
+        self.arguments: dict[str, Arguments] = {}  # the candidate's series, per config
 
     def matching(self) -> Matching:
         cand = results_by_key(self.candidates)
@@ -265,11 +322,13 @@ class HistoryBaseline:
                              f" the history of this machine ({len(known)} workload(s) stored)")
         matched, missing = [], {}
         for key, results in cand.items():
-            rows = self.windows[key] = window(self.history, key, self.last)
+            arguments = self.arguments[key] = series_arguments(results[-1])
+            rows = self.windows[key] = window(self.history, key, self.last, arguments)
             if rows:
                 matched.append(Matched(key, tuple(r.result for r in rows), tuple(results)))
             else:
-                missing[key] = Reason(Code.NOT_IN_HISTORY)
+                missing[key] = (other_series(self.history, key, arguments)
+                                or Reason(Code.NOT_IN_HISTORY))
         return Matching(tuple(cand), tuple(matched), missing)
 
     def estimate(self, matched: Matched, thresholds: Thresholds) -> Estimate:
@@ -278,15 +337,26 @@ class HistoryBaseline:
             if plain.effect is None:
                 return plain
         kinds = {r.sample for r in (*matched.base, *matched.cand)}
-        base = [r for r in matched.base if (run_median(r) or 0) > 0]
+        spread = len(kinds) == 1
+        rows = self.windows.get(matched.key) or [None] * len(matched.base)
+        kept = [(row, r) for row, r in zip(rows, matched.base, strict=True)
+                if (run_median(r) or 0) > 0]
+        base = [r for _, r in kept]
         cand = [r for r in matched.cand if (run_median(r) or 0) > 0]
-        step = window_step(self.history, matched.key, self.last)
-        notes = (step,) if step else ()
+        notes = window_notes(self.history, matched.key, self.last, self.arguments.get(matched.key))
         if len(base) < MIN_BASELINE_RUNS or not cand:
             why = (CountReason(Code.FEW_BASELINE_RUNS, len(base), MIN_BASELINE_RUNS) if cand
                    else Reason(Code.NO_CANDIDATE_LATENCY))
             return Estimate(untestable=why, notes=notes)
-        effect = history_effect(base, cand, thresholds.confidence, spread=len(kinds) == 1)
+        outliers = history_outliers(base, spread=spread)
+        if outliers and all(kept[i][0] is not None for i in outliers):
+            rest = [r for i, r in enumerate(base) if i not in outliers]
+            centre = math.exp(mean([math.log(run_median(r)) for r in rest]))
+            notes += (OutlyingRuns(Code.OUTLYING_RUNS, tuple(kept[i][0].run for i in outliers),
+                                   tuple(run_median(base[i]) / centre for i in outliers),
+                                   len(base), OUTLIER_ALPHA),)
+            base = rest
+        effect = history_effect(base, cand, thresholds.confidence, spread=spread)
         if effect is None:
             return Estimate(untestable=Reason(Code.NO_SPREAD), notes=notes)
         return Estimate(effect, notes=notes)

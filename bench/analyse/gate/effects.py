@@ -62,6 +62,7 @@ from bench.analyse.gate.thresholds import Thresholds
 from bench.errors import UsageError
 from bench.result import ConfigResult
 from bench.stats.distributions import median_variance, normal_quantile, t_quantile, t_sf
+from bench.stats.outliers import outlying
 from bench.stats.ranks import (
     mann_whitney_u,
     min_p_value,
@@ -73,6 +74,7 @@ from bench.stats.ranks import (
 from bench.stats.summary import mean, median, variance
 
 MIN_BASELINE_RUNS = 2  # history: the spread between runs needs two
+OUTLIER_ALPHA = 0.01  # history: a window run is left out when this far from the others
 
 
 class Samples(str, Enum):
@@ -271,6 +273,20 @@ def difference_variance(base: Sequence[ConfigResult], cand: Sequence[ConfigResul
             value, floored = floor, True
     return Variance(value, max(df, 1.0), floored,
                     None if within is None else math.sqrt(within[0]))
+
+
+def history_outliers(base: Sequence[ConfigResult], alpha: float = OUTLIER_ALPHA,
+                     spread: bool = True) -> tuple[int, ...]:
+    """Baseline runs (indices) whose log median lies far outside the other runs' spread
+    (``bench.stats.outliers``: each against the others' prediction interval, Bonferroni
+    over the window), never below the sampling error of a median from the runs' own
+    calls. One such run would inflate S^2 until even a 2x slowdown passed unseen, and
+    shift the mean by a tenth of its excess in a window of 10."""
+    logs = [math.log(m) for m in _medians(base)]
+    values = [r.latency_values if spread else () for r in base]
+    within, v = within_run_spread(values), _mean_v([len(v) for v in values])
+    floor = math.sqrt(within[0] * v) if within is not None and v is not None else 0.0
+    return outlying(logs, alpha, floor)
 
 
 def history_effect(base: Sequence[ConfigResult], cand: Sequence[ConfigResult],

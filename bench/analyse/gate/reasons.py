@@ -13,7 +13,7 @@ from enum import Enum
 from bench.analyse.gate.effects import Effect
 from bench.analyse.memory import MemoryChange
 from bench.result import Status
-from bench.stats.changepoint import Step
+from bench.stats.changepoint import Drift, Step
 from bench.store.history import StoredRun
 
 
@@ -65,12 +65,15 @@ class Code(str, Enum):
     # notes
     ARGUMENT_DIFFERS = "argument differs"  # ``ArgumentReason``
     WINDOW_STEP = "window step"  # ``WindowStep``: the history window mixes two levels
+    OUTLYING_RUNS = "outlying runs"  # ``OutlyingRuns``: runs of the window left out
+    WINDOW_DRIFT = "window drift"  # ``WindowDrift``: the history drifts through the window
     REACH = "reach"  # ``ReachReason``: the smallest slowdown the history gate can flag
     BLIND = "blind"  # ``ReachReason``: not even a BLIND_RATIO slowdown could be flagged
     # missing (``Reason``)
     MISSING_IN_BASELINE = "missing in baseline"
     MISSING_IN_CANDIDATE = "missing in candidate"
     NOT_IN_HISTORY = "not in history"
+    NOT_IN_SERIES = "not in series"  # ``SeriesReason``: stored, but with other call arguments
 
     def __str__(self) -> str:
         return self.value
@@ -166,6 +169,37 @@ class WindowStep(Reason):
     step: Step
     at: StoredRun  # the first run after the step
     after: int  # runs of the window after the step
+
+
+@dataclass(frozen=True)
+class WindowDrift(Reason):
+    """The series drifts through the history window: a slow change over many runs, which
+    no one candidate's step explains; the window's mean lags the level."""
+
+    drift: Drift
+    since: StoredRun  # the first run of the drift
+    inside: int  # runs of the window that drift
+
+
+@dataclass(frozen=True)
+class OutlyingRuns(Reason):
+    """Runs of the history window whose medians lie far outside the others' spread
+    (``bench.stats.outliers``): left out of the baseline, so that one bad night does not
+    make every later verdict inconclusive."""
+
+    runs: tuple[StoredRun, ...]
+    ratios: tuple[float, ...]  # each one's median over the kept runs' (geometric) mean
+    window: int  # runs in the window before they were left out
+    alpha: float  # the level each passed (Bonferroni over the window)
+
+
+@dataclass(frozen=True)
+class SeriesReason(Reason):
+    """NOT_IN_SERIES: the history has the workload, but only with other call arguments
+    (a series of its own each: ``bench.store.history.series_arguments``)."""
+
+    candidate: str  # the candidate's arguments that differ, in words
+    stored: tuple[str, ...]  # those of each stored series, in words
 
 
 @dataclass(frozen=True)
